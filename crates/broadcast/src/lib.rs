@@ -1,0 +1,1 @@
+//! broadcast: config, planning and the CLI.

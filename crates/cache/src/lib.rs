@@ -1,0 +1,1 @@
+//! broadcast-cache: placeholder, filled in by its own change.

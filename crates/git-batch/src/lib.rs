@@ -1,0 +1,1 @@
+//! broadcast-git-batch: placeholder, filled in by its own change.

@@ -1,0 +1,1 @@
+//! broadcast-pool: placeholder, filled in by its own change.

@@ -1,0 +1,1 @@
+//! broadcast-profiling: placeholder, filled in by its own change.

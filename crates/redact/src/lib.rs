@@ -1,0 +1,1 @@
+//! broadcast-redact: placeholder, filled in by its own change.

@@ -1,0 +1,1 @@
+//! broadcast-stream-io: placeholder, filled in by its own change.

@@ -1,0 +1,1 @@
+//! broadcast-transform: placeholder, filled in by its own change.

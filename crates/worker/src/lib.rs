@@ -1,0 +1,1 @@
+//! broadcast-worker: placeholder, filled in by its own change.
