@@ -1,0 +1,112 @@
+//! Forges: where a target's pull request lives. `local` (no pull requests: the pushed sync branch is
+//! the deliverable) and `github` (REST API).
+//!
+//! The sync engine reads and writes git itself (through `git-batch`); a forge only supplies the git
+//! remote (URL plus git config such as an auth header, passed through the environment) and the pull
+//! request operations. Reads that the engine can do with git (`ls-remote`) never go through a forge.
+
+use crate::repo::RepoRef;
+
+pub mod local;
+
+/// How to reach a repository with git.
+#[derive(Debug, Clone, Default)]
+pub struct GitRemote {
+    /// URL (or path) given to `git fetch` / `git push`. Never holds a credential.
+    pub url: String,
+    /// git config entries passed through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n`
+    /// (e.g. `http.https://github.com/.extraHeader`). Values may be secret: never log them.
+    pub config: Vec<(String, String)>,
+}
+
+/// Repository facts a forge knows beyond git.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepoInfo {
+    /// Default branch, e.g. `main`. `None` when the forge does not know it (then git's `HEAD` is used).
+    pub default_branch: Option<String>,
+    /// Archived repositories accept no push: the target is skipped and reported.
+    pub archived: bool,
+}
+
+/// What a pull request should look like (GitHub REST "Create a pull request" fields plus labels,
+/// assignees and requested reviewers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullRequestSpec {
+    /// Title.
+    pub title: String,
+    /// Body (markdown), ending with the machine-readable metadata block.
+    pub body: String,
+    /// Head branch name in the target repository (no `owner:` prefix).
+    pub head: String,
+    /// Base branch name.
+    pub base: String,
+    /// Open as draft.
+    pub draft: bool,
+    /// Labels to add.
+    pub labels: Vec<String>,
+    /// Assignee logins.
+    pub assignees: Vec<String>,
+    /// Reviewer logins (the authenticated user is dropped by the forge).
+    pub reviewers: Vec<String>,
+    /// Team reviewer slugs.
+    pub team_reviewers: Vec<String>,
+}
+
+/// An open pull request as the forge reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullRequest {
+    /// Number within the repository.
+    pub number: u64,
+    /// Web URL (`html_url`).
+    pub url: String,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// Head branch name.
+    pub head: String,
+    /// Base branch name.
+    pub base: String,
+    /// Creation time, RFC 3339 (`created_at`), when known.
+    pub created_at: Option<String>,
+}
+
+/// What `upsert_pull_request` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullRequestAction {
+    /// A new pull request was opened.
+    Created,
+    /// The open pull request for the head branch got a new title/body.
+    Updated,
+    /// The open pull request already matched.
+    Unchanged,
+}
+
+/// A forge adapter. Implementations are thin: typed requests, no sync logic.
+pub trait Forge: Send + Sync {
+    /// Short name for reports: `local`, `github`.
+    fn kind(&self) -> &'static str;
+
+    /// URL and git config to fetch from / push to `repo`.
+    fn git_remote(&self, repo: &RepoRef) -> anyhow::Result<GitRemote>;
+
+    /// Repository facts (default branch, archived). Called only for targets that have changes.
+    fn repository(&self, repo: &RepoRef) -> anyhow::Result<RepoInfo>;
+
+    /// The open pull request whose head is `head` (a branch of `repo`), if any.
+    fn find_pull_request(&self, repo: &RepoRef, head: &str)
+    -> anyhow::Result<Option<PullRequest>>;
+
+    /// Opens the pull request for `spec.head`, or updates the open one (title/body, labels,
+    /// assignees, reviewers) in place. Never opens a second one for the same head.
+    fn upsert_pull_request(
+        &self,
+        repo: &RepoRef,
+        spec: &PullRequestSpec,
+    ) -> anyhow::Result<(PullRequest, PullRequestAction)>;
+
+    /// True when this forge has pull requests at all (`local` does not).
+    fn has_pull_requests(&self) -> bool {
+        true
+    }
+}
