@@ -7,6 +7,7 @@
 
 use crate::repo::RepoRef;
 
+pub mod github;
 pub mod local;
 
 /// How to reach a repository with git.

@@ -1,0 +1,1 @@
+//! Integration tests for the GitHub forge against a fake REST server and git http-backend.
