@@ -1,7 +1,233 @@
 //! broadcast: keeps many git repositories in sync with a source (template) repository.
 //!
-//! This crate is thin: configuration, planning and the CLI, wiring the workspace's libraries
-//! together (`git-batch` for git, `transform` for content, `worker` for fan-out, `redact` for logs).
+//! This crate is thin: configuration ([`config`]), planning ([`plan`]), orchestration
+//! ([`sync`]), forges ([`forge`]) and the CLI ([`cli`]), wiring the workspace's libraries together:
+//! `git-batch` for git, `transform` for content.
 
+pub mod cli;
+pub mod config;
+pub mod demo;
 pub mod forge;
+pub mod output;
+pub mod plan;
 pub mod repo;
+pub mod state;
+pub mod sync;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cli::{Cli, Command};
+use crate::sync::{RunReport, SyncOptions, TargetStatus};
+
+/// How a successful invocation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything succeeded (exit code 0).
+    Success,
+    /// At least one target or group failed (exit code 1).
+    TargetsFailed,
+}
+
+/// Runs a parsed command line. Errors are usage, config or fatal errors (exit code 2).
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    init_logging(&cli.log_level);
+    match cli.command {
+        Command::Validate(args) => {
+            let loaded = config::load(&args.config)?;
+            let plan = plan::build(&loaded.config, &loaded.base_dir, &plan::Scope::default())?;
+            print_out(&validate_summary(&loaded, &plan))?;
+            Ok(Outcome::Success)
+        }
+        Command::Sync(args) => {
+            let loaded = config::load(&args.config.config)?;
+            let scope = plan::Scope {
+                groups: args.groups.clone(),
+                skip_groups: args.skip_groups.clone(),
+                targets: args.targets.clone(),
+            };
+            let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
+            let mut opts = SyncOptions {
+                dry_run: args.dry_run,
+                diff: args.diff,
+                git_timeout: Duration::from_secs(args.git_timeout_secs.max(1)),
+                ..SyncOptions::default()
+            };
+            if let Some(j) = args.jobs {
+                opts.jobs = j.max(1);
+            }
+            opts.github = github_forge(&plan, &args.github)?;
+            let report = sync::run(&plan, &opts)?;
+            print_report(&report, args.json, args.dry_run, args.diff)?;
+            Ok(if report.has_failures() {
+                Outcome::TargetsFailed
+            } else {
+                Outcome::Success
+            })
+        }
+        Command::Status(args) => {
+            let loaded = config::load(&args.config.config)?;
+            let scope = plan::Scope {
+                groups: args.groups.clone(),
+                ..plan::Scope::default()
+            };
+            let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
+            let opts = SyncOptions {
+                dry_run: true,
+                github: github_forge(&plan, &args.github)?,
+                ..SyncOptions::default()
+            };
+            let report = sync::run(&plan, &opts)?;
+            if args.json {
+                print_out(&output::render_json(&report)?)?;
+            } else {
+                print_out(&status_table(&report))?;
+            }
+            Ok(if report.has_failures() {
+                Outcome::TargetsFailed
+            } else {
+                Outcome::Success
+            })
+        }
+        Command::Demo(args) => demo::run(args.dir.as_deref()),
+    }
+}
+
+fn github_forge(
+    plan: &plan::Plan,
+    _args: &cli::GitHubArgs,
+) -> anyhow::Result<Option<Arc<dyn forge::Forge>>> {
+    let needs = plan
+        .groups
+        .iter()
+        .any(|g| g.source.is_github() || g.targets.iter().any(|t| t.repo.is_github()));
+    if !needs {
+        return Ok(None);
+    }
+    Ok(None)
+}
+
+fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> anyhow::Result<()> {
+    if json {
+        return print_out(&output::render_json(report)?);
+    }
+    let mut text = String::new();
+    if dry_run {
+        text.push_str(&output::render_changes(report, diff));
+        text.push('\n');
+    }
+    text.push_str(&output::render_table(report));
+    if !dry_run {
+        let local: Vec<_> = report
+            .targets
+            .iter()
+            .filter(|t| t.status == TargetStatus::Synced && t.pull_request.is_none())
+            .collect();
+        if let Some(t) = local.first() {
+            if let Some(b) = &t.branch {
+                text.push_str(&format!(
+                    "\nInspect a synced branch: git --git-dir {} log --stat -1 {b}\n",
+                    t.target
+                ));
+            }
+        }
+    }
+    print_out(&text)
+}
+
+fn status_table(report: &RunReport) -> String {
+    let mut out = String::from("GROUP  TARGET  STATE\n");
+    for t in &report.targets {
+        let state = match t.status {
+            TargetStatus::InSync => "in sync".to_owned(),
+            TargetStatus::UpToDate => format!(
+                "sync branch {} up to date ({} file(s) pending merge)",
+                t.branch.as_deref().unwrap_or("-"),
+                t.changes.len()
+            ),
+            TargetStatus::WouldSync => format!("behind: {} file(s) differ", t.changes.len()),
+            TargetStatus::Skipped | TargetStatus::Failed => format!(
+                "{}: {}",
+                t.status.label(),
+                t.error.as_deref().unwrap_or("")
+            ),
+            TargetStatus::Synced => "synced".to_owned(),
+        };
+        out.push_str(&format!("{}  {}  {state}\n", t.group, t.target));
+    }
+    output::align_columns(&out)
+}
+
+fn validate_summary(loaded: &config::LoadedConfig, plan: &plan::Plan) -> String {
+    let mut out = format!("{}: configuration is valid\n", loaded.path.display());
+    for (g, raw) in plan.groups.iter().zip(
+        loaded
+            .config
+            .groups
+            .iter()
+            .filter(|g| g.enabled != Some(false)),
+    ) {
+        let _ = raw;
+        out.push_str(&format!(
+            "group {} ({}): source {}@{}, {} target(s), branch {}\n",
+            g.id,
+            g.name,
+            g.source_display,
+            g.source_branch,
+            g.targets.len(),
+            g.sync_branch
+        ));
+        for t in &g.targets {
+            out.push_str(&format!(
+                "  {} ({} mapping(s), base {})\n",
+                t.display,
+                t.mappings.len(),
+                t.base_branch.as_deref().unwrap_or("default branch")
+            ));
+        }
+    }
+    let disabled: Vec<&str> = loaded
+        .config
+        .groups
+        .iter()
+        .filter(|g| g.enabled == Some(false))
+        .map(|g| g.id.as_str())
+        .collect();
+    if !disabled.is_empty() {
+        out.push_str(&format!("disabled groups: {}\n", disabled.join(", ")));
+    }
+    out
+}
+
+fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .context("cannot write to stdout")
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// True when the error is a closed stdout (e.g. piped into `head`): not a failure.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// The error chain as one message, with secrets redacted.
+pub fn redact_error(e: &anyhow::Error) -> String {
+    format!("{e:#}")
+}

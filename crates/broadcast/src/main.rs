@@ -1,1 +1,20 @@
-fn main() {}
+//! The `broadcast` binary: parse flags, run, map the outcome to an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = broadcast::cli::Cli::parse();
+    match broadcast::run(cli) {
+        Ok(broadcast::Outcome::Success) => ExitCode::SUCCESS,
+        Ok(broadcast::Outcome::TargetsFailed) => ExitCode::from(1),
+        Err(e) => {
+            if broadcast::is_broken_pipe(&e) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {}", broadcast::redact_error(&e));
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Command-line flags (clap derive types only).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Keep many git repositories in sync with a template repository.
+#[derive(Debug, Parser)]
+#[command(name = "broadcast", version, about, long_about = None)]
+pub struct Cli {
+    /// Log filter for stderr (e.g. `info`, `debug`, `broadcast=trace`); also `RUST_LOG`.
+    #[arg(long, global = true, default_value = "warn")]
+    pub log_level: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Copy and transform files from each group's source into its targets, commit to a sync
+    /// branch, push, and open or update a pull request.
+    Sync(SyncArgs),
+    /// Load and check a config file; print a summary.
+    Validate(ConfigArgs),
+    /// Show, per target, whether it is in sync, has an up-to-date sync branch, or is behind.
+    Status(StatusArgs),
+    /// Build a template repository and three targets in a directory, write a config for them,
+    /// and run a real sync: the quickest way to see broadcast work.
+    Demo(DemoArgs),
+}
+
+/// `--config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Config file (go-broadcast v1 format).
+    #[arg(long, short = 'c', default_value = "sync.yaml")]
+    pub config: PathBuf,
+}
+
+/// Flags of `sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Show what would change (files added/modified/deleted with sizes); write nothing anywhere.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run: print a unified diff of each changed text file.
+    #[arg(long)]
+    pub diff: bool,
+    /// Only these groups (ids or names, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub groups: Vec<String>,
+    /// Leave out these groups (ids or names, comma-separated); wins over --groups.
+    #[arg(long, value_delimiter = ',')]
+    pub skip_groups: Vec<String>,
+    /// Targets processed in parallel (default: number of CPUs).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Print the report as JSON on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Timeout of each git process, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub git_timeout_secs: u64,
+    /// Write a CPU profile, flamegraph, allocation totals and a text report into this directory.
+    #[arg(long)]
+    pub profile: Option<PathBuf>,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+    /// Only these targets (the repo strings exactly as written in the config).
+    pub targets: Vec<String>,
+}
+
+/// GitHub connection flags.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GitHubArgs {
+    /// GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3); default from
+    /// GITHUB_API_URL, else https://api.github.com.
+    #[arg(long)]
+    pub github_api_url: Option<String>,
+    /// GitHub web URL used for git (https://HOST); default from GITHUB_SERVER_URL, else https://github.com.
+    #[arg(long)]
+    pub github_url: Option<String>,
+    /// Proceed even when the estimated API writes exceed the remaining rate-limit budget.
+    #[arg(long)]
+    pub ignore_rate_limit: bool,
+}
+
+/// Flags of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only these groups (ids or names, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub groups: Vec<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+}
+
+/// Flags of `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to build the demo (default: a new temporary directory that is kept).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}

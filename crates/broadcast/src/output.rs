@@ -1,0 +1,196 @@
+//! Human and JSON output of a run.
+
+use std::fmt::Write as _;
+
+use crate::sync::{ChangeKind, RunReport, TargetStatus};
+
+/// Unified diff of one file (`None` for binary content or when one side is unknown).
+pub fn unified_diff(path: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> Option<String> {
+    let old = match old {
+        Some(o) => std::str::from_utf8(o).ok()?,
+        None => "",
+    };
+    let new = match new {
+        Some(n) => std::str::from_utf8(n).ok()?,
+        None => "",
+    };
+    if old.contains('\0') || new.contains('\0') {
+        return None;
+    }
+    let diff = similar::TextDiff::from_lines(old, new);
+    Some(
+        diff.unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .to_string(),
+    )
+}
+
+fn size(n: Option<u64>) -> String {
+    match n {
+        Some(n) => format!("{n} B"),
+        None => "?".to_owned(),
+    }
+}
+
+/// The per-target change listing printed by a dry run (and `--verbose` runs).
+pub fn render_changes(report: &RunReport, with_diff: bool) -> String {
+    let mut out = String::new();
+    for t in &report.targets {
+        if t.changes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{} [{}] -> branch {} (base {})",
+            t.target,
+            t.group,
+            t.branch.as_deref().unwrap_or("-"),
+            t.base.as_deref().unwrap_or("-")
+        );
+        for c in &t.changes {
+            let line = match c.kind {
+                ChangeKind::Added => format!("  added     {} ({})", c.path, size(c.new_bytes)),
+                ChangeKind::Modified => format!(
+                    "  modified  {} ({} -> {})",
+                    c.path,
+                    size(c.old_bytes),
+                    size(c.new_bytes)
+                ),
+                ChangeKind::Deleted => format!("  deleted   {} ({})", c.path, size(c.old_bytes)),
+            };
+            let _ = writeln!(out, "{line}");
+            if with_diff {
+                if let Some(d) = &c.diff {
+                    for l in d.lines() {
+                        let _ = writeln!(out, "    {l}");
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The summary table: target, status, files changed, branch, time.
+pub fn render_table(report: &RunReport) -> String {
+    let mut rows: Vec<[String; 6]> = vec![[
+        "GROUP".into(),
+        "TARGET".into(),
+        "STATUS".into(),
+        "FILES (+/~/-)".into(),
+        "BRANCH / PR".into(),
+        "TIME".into(),
+    ]];
+    for t in &report.targets {
+        let files = if t.changes.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{}/{}/{}", t.files_added, t.files_modified, t.files_deleted)
+        };
+        let branch = match (&t.pull_request, &t.branch) {
+            (Some(pr), _) => format!("#{} {} ({})", pr.number, pr.url, pr.action),
+            (None, Some(b)) => b.clone(),
+            _ => "-".to_owned(),
+        };
+        rows.push([
+            t.group.clone(),
+            t.target.clone(),
+            t.status.label().to_owned(),
+            files,
+            branch,
+            format!("{} ms", t.elapsed_ms),
+        ]);
+    }
+    let mut widths = [0usize; 6];
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in &rows {
+        let mut line = String::new();
+        for (i, (w, c)) in widths.iter().zip(r).enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                let _ = write!(line, "{c:<w$}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    for t in &report.targets {
+        if let Some(e) = &t.error {
+            let _ = writeln!(out, "{} [{}] {}: {e}", t.target, t.group, t.status.label());
+        }
+        for w in &t.warnings {
+            let _ = writeln!(out, "{} [{}] warning: {w}", t.target, t.group);
+        }
+    }
+    for g in &report.groups {
+        if let (Some(e), true) = (&g.error, g.status != "ok") {
+            let _ = writeln!(out, "group {} {}: {e}", g.id, g.status);
+        }
+    }
+    let count = |s: TargetStatus| report.targets.iter().filter(|t| t.status == s).count();
+    let _ = writeln!(
+        out,
+        "{} target(s): {} synced, {} up to date, {} in sync, {} would sync, {} skipped, {} failed; {} ms{}",
+        report.targets.len(),
+        count(TargetStatus::Synced),
+        count(TargetStatus::UpToDate),
+        count(TargetStatus::InSync),
+        count(TargetStatus::WouldSync),
+        count(TargetStatus::Skipped),
+        count(TargetStatus::Failed),
+        report.elapsed_ms,
+        if report.dry_run { " (dry run: nothing was written)" } else { "" }
+    );
+    out
+}
+
+/// The report as JSON: `{"targets": [...], "groups": [...], "totals": {...}, ...}`.
+pub fn render_json(report: &RunReport) -> anyhow::Result<String> {
+    let count = |s: TargetStatus| report.targets.iter().filter(|t| t.status == s).count();
+    let mut v = serde_json::to_value(report)?;
+    v["totals"] = serde_json::json!({
+        "targets": report.targets.len(),
+        "synced": count(TargetStatus::Synced),
+        "up_to_date": count(TargetStatus::UpToDate),
+        "in_sync": count(TargetStatus::InSync),
+        "would_sync": count(TargetStatus::WouldSync),
+        "skipped": count(TargetStatus::Skipped),
+        "failed": count(TargetStatus::Failed),
+        "files_added": report.targets.iter().map(|t| t.files_added).sum::<usize>(),
+        "files_modified": report.targets.iter().map(|t| t.files_modified).sum::<usize>(),
+        "files_deleted": report.targets.iter().map(|t| t.files_deleted).sum::<usize>(),
+        "git_spawns": report.targets.iter().map(|t| t.git_spawns).sum::<u64>()
+            + report.groups.iter().map(|g| g.git_spawns).sum::<u64>(),
+    });
+    Ok(serde_json::to_string_pretty(&v)?)
+}
+
+/// Aligns whitespace-separated columns of `text` where columns are separated by two spaces.
+pub fn align_columns(text: &str) -> String {
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.splitn(3, "  ").collect()).collect();
+    let mut widths = [0usize; 3];
+    for r in &rows {
+        for (i, c) in r.iter().enumerate().take(2) {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i < 2 && i + 1 < r.len() {
+                let _ = write!(line, "{c:<w$}  ", w = widths[i]);
+            } else {
+                line.push_str(c);
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}

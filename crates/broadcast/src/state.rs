@@ -1,0 +1,127 @@
+//! State kept in the targets: commit trailers on the sync branch and the metadata block of the
+//! pull request body. Nothing is stored locally.
+
+use broadcast_git_batch::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use crate::plan::{GroupPlan, TargetPlan};
+use crate::sync::{ChangeKind, FileChange};
+
+/// Trailer naming the source repository of a sync commit.
+pub const TRAILER_SOURCE: &str = "Broadcast-Source";
+/// Trailer holding the full source commit id.
+pub const TRAILER_SOURCE_COMMIT: &str = "Broadcast-Source-Commit";
+/// Trailer holding the group id.
+pub const TRAILER_GROUP: &str = "Broadcast-Group";
+
+/// Opening marker of the metadata block (go-broadcast's, so its tooling recognises our PRs).
+pub const METADATA_START: &str = "<!-- go-broadcast-metadata";
+const METADATA_END: &str = "-->";
+
+/// The machine-readable block at the end of a pull request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncMetadata {
+    /// Group id.
+    pub group_id: String,
+    /// Source repository as configured.
+    pub source_repo: String,
+    /// Full source commit id.
+    pub source_commit: String,
+    /// Target repository as configured.
+    pub target_repo: String,
+    /// Commit on the sync branch.
+    pub sync_commit: String,
+}
+
+/// Renders the pull request body: what changed, then the metadata block. Every value in the
+/// block is JSON-quoted (JSON strings are valid YAML), so no group name or path can break it.
+pub fn pull_request_body(
+    group: &GroupPlan,
+    target: &TargetPlan,
+    source_commit: &ObjectId,
+    sync_commit: &ObjectId,
+    changes: &[FileChange],
+) -> String {
+    let mut body = String::new();
+    body.push_str(&format!(
+        "This pull request brings files from `{}` (commit `{}`, group `{}`) into this repository.\n\n## Changed files\n\n",
+        group.source_display.replace('`', "'"),
+        source_commit,
+        group.id
+    ));
+    for c in changes.iter().take(300) {
+        let kind = match c.kind {
+            ChangeKind::Added => "added",
+            ChangeKind::Modified => "modified",
+            ChangeKind::Deleted => "deleted",
+        };
+        body.push_str(&format!("- `{}` ({kind})\n", c.path.replace('`', "'")));
+    }
+    if changes.len() > 300 {
+        body.push_str(&format!("- ... and {} more\n", changes.len() - 300));
+    }
+    let meta = SyncMetadata {
+        group_id: group.id.clone(),
+        source_repo: group.source_display.clone(),
+        source_commit: source_commit.to_string(),
+        target_repo: target.display.clone(),
+        sync_commit: sync_commit.to_string(),
+    };
+    body.push('\n');
+    body.push_str(&render_metadata(&meta));
+    body
+}
+
+fn q(s: &str) -> String {
+    // `--` cannot end an HTML comment early once escaped as a JSON unicode escape.
+    serde_json::to_string(s)
+        .expect("strings always serialize")
+        .replace("--", "-\\u002d")
+}
+
+/// The metadata block alone.
+pub fn render_metadata(m: &SyncMetadata) -> String {
+    format!(
+        "{METADATA_START}\nsync_metadata:\n  group_id: {}\n  source_repo: {}\n  source_commit: {}\n  target_repo: {}\n  sync_commit: {}\n{METADATA_END}\n",
+        q(&m.group_id),
+        q(&m.source_repo),
+        q(&m.source_commit),
+        q(&m.target_repo),
+        q(&m.sync_commit)
+    )
+}
+
+/// Reads the metadata block back from a pull request body. `None` when there is none or it does
+/// not parse.
+pub fn parse_metadata(body: &str) -> Option<SyncMetadata> {
+    #[derive(Deserialize)]
+    struct Wrapper {
+        sync_metadata: SyncMetadata,
+    }
+    let start = body.find(METADATA_START)? + METADATA_START.len();
+    let rest = &body[start..];
+    let end = rest.find(METADATA_END)?;
+    serde_saphyr::from_str::<Wrapper>(&rest[..end])
+        .ok()
+        .map(|w| w.sync_metadata)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_round_trips_hostile_values() {
+        let m = SyncMetadata {
+            group_id: "g: x".into(),
+            source_repo: "a/b\" --> <!-- \n: {x}".into(),
+            source_commit: "0123456789012345678901234567890123456789".into(),
+            target_repo: "o/r #c".into(),
+            sync_commit: "abc".into(),
+        };
+        let text = format!("hello\n\n{}", render_metadata(&m));
+        assert_eq!(text.matches("-->").count(), 1, "{text}");
+        assert_eq!(parse_metadata(&text), Some(m));
+        assert_eq!(parse_metadata("no block"), None);
+    }
+}

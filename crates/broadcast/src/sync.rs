@@ -1,0 +1,1021 @@
+//! Per-group and per-target sync orchestration over `git-batch` and `transform`.
+//!
+//! One group: the source is read once (its tree with `ls-tree`, the mapped blobs through one
+//! `cat-file --batch`); then every target runs on its own, in parallel, isolated from the others:
+//! read the target's refs (`ls-remote`) and base tree, compute the desired entries (blob ids and
+//! modes), compare, and only when something differs write one commit with `fast-import` (in a
+//! scratch repository whose alternates are the source's and the target's object stores) and push
+//! the sync branch with a lease.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow, bail};
+use broadcast_git_batch::{
+    BlobContent, CommitRequest, Git, ObjectId, PushOptions, PushRefspec, PushStatus, Repo,
+    Signature, TreeChange, TreeEntry, blob_oid,
+};
+use broadcast_transform::{PathFilter, RepoSlug, Transformer};
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::forge::{Forge, PullRequestAction, PullRequestSpec};
+use crate::plan::{GroupPlan, MappingPlan, Plan, TargetPlan};
+use crate::repo::RepoRef;
+
+const MODE_TREE: u32 = 0o040000;
+const MODE_GITLINK: u32 = 0o160000;
+const MODE_SYMLINK: u32 = 0o120000;
+
+/// Knobs of one run.
+#[derive(Clone)]
+pub struct SyncOptions {
+    /// Compute and report, write nothing anywhere.
+    pub dry_run: bool,
+    /// With `dry_run`: include a unified diff per changed text file.
+    pub diff: bool,
+    /// Targets processed at once.
+    pub jobs: usize,
+    /// Timeout of each git process.
+    pub git_timeout: Duration,
+    /// Forge for `owner/name` repositories (`None`: such targets fail with a clear error).
+    pub github: Option<Arc<dyn Forge>>,
+    /// Commit author and committer; `None` = from the environment / git config.
+    pub identity: Option<(String, String)>,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            dry_run: false,
+            diff: false,
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            git_timeout: Duration::from_secs(600),
+            github: None,
+            identity: None,
+        }
+    }
+}
+
+/// Outcome of one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetStatus {
+    /// The base branch already holds the desired content: nothing written.
+    InSync,
+    /// The sync branch (and pull request) already carry exactly these changes: nothing written.
+    UpToDate,
+    /// A commit was pushed to the sync branch (and the pull request opened or updated).
+    Synced,
+    /// Dry run: these changes would be synced.
+    WouldSync,
+    /// Something failed; see `error`.
+    Failed,
+    /// Not attempted (a dependency group failed, or the repository is archived).
+    Skipped,
+}
+
+impl TargetStatus {
+    /// Short human label.
+    pub fn label(self) -> &'static str {
+        match self {
+            TargetStatus::InSync => "in sync",
+            TargetStatus::UpToDate => "up to date",
+            TargetStatus::Synced => "synced",
+            TargetStatus::WouldSync => "would sync",
+            TargetStatus::Failed => "failed",
+            TargetStatus::Skipped => "skipped",
+        }
+    }
+}
+
+/// How a path changes in the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// New file.
+    Added,
+    /// Content or mode differs.
+    Modified,
+    /// Removed.
+    Deleted,
+}
+
+/// One changed path.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileChange {
+    /// Path in the target.
+    pub path: String,
+    /// What happens to it.
+    pub kind: ChangeKind,
+    /// Size before, in bytes (when known).
+    pub old_bytes: Option<u64>,
+    /// Size after, in bytes (`None` for deletions).
+    pub new_bytes: Option<u64>,
+    /// File mode after (octal, e.g. 100755), for additions and modifications.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Unified diff (dry run with `--diff`, text files only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+/// A pull request touched by the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PullRequestReport {
+    /// Number.
+    pub number: u64,
+    /// Web URL.
+    pub url: String,
+    /// `created`, `updated` or `unchanged`.
+    pub action: &'static str,
+}
+
+/// Result of one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetReport {
+    /// Group id.
+    pub group: String,
+    /// Target repository as written in the config.
+    pub target: String,
+    /// Outcome.
+    pub status: TargetStatus,
+    /// Files added.
+    pub files_added: usize,
+    /// Files modified.
+    pub files_modified: usize,
+    /// Files deleted.
+    pub files_deleted: usize,
+    /// Sync branch (when changes exist).
+    pub branch: Option<String>,
+    /// Base branch the changes were computed against.
+    pub base: Option<String>,
+    /// Commit pushed (or already on the sync branch).
+    pub commit: Option<String>,
+    /// Pull request, for forges that have them.
+    pub pull_request: Option<PullRequestReport>,
+    /// Wall time, milliseconds.
+    pub elapsed_ms: u64,
+    /// git processes spawned for this target.
+    pub git_spawns: u64,
+    /// Error chain, when failed or skipped.
+    pub error: Option<String>,
+    /// Non-fatal notes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Changed paths.
+    pub changes: Vec<FileChange>,
+}
+
+impl TargetReport {
+    fn new(group: &str, target: &str, status: TargetStatus) -> Self {
+        TargetReport {
+            group: group.to_owned(),
+            target: target.to_owned(),
+            status,
+            files_added: 0,
+            files_modified: 0,
+            files_deleted: 0,
+            branch: None,
+            base: None,
+            commit: None,
+            pull_request: None,
+            elapsed_ms: 0,
+            git_spawns: 0,
+            error: None,
+            warnings: Vec::new(),
+            changes: Vec::new(),
+        }
+    }
+}
+
+/// Result of a whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// Every target of every group, in plan order.
+    pub targets: Vec<TargetReport>,
+    /// Per group: id, source commit (when read), and whether it succeeded.
+    pub groups: Vec<GroupReport>,
+    /// Wall time of the run, milliseconds.
+    pub elapsed_ms: u64,
+    /// Whether nothing was written.
+    pub dry_run: bool,
+}
+
+/// Result of one group.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupReport {
+    /// Group id.
+    pub id: String,
+    /// Source repository as written in the config.
+    pub source: String,
+    /// Source commit synced.
+    pub source_commit: Option<String>,
+    /// git processes spawned to read the source.
+    pub git_spawns: u64,
+    /// `ok`, `failed` or `skipped`.
+    pub status: &'static str,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+}
+
+impl RunReport {
+    /// True when any target failed or any group could not run.
+    pub fn has_failures(&self) -> bool {
+        self.targets.iter().any(|t| t.status == TargetStatus::Failed)
+            || self.groups.iter().any(|g| g.status != "ok")
+    }
+}
+
+/// Runs a plan. Groups run one after another; a group whose dependency failed is skipped.
+pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
+    let started = Instant::now();
+    let scratch = tempfile::Builder::new()
+        .prefix("broadcast-run-")
+        .tempdir()
+        .context("cannot create a temporary directory for the run")?;
+    let identity = resolve_identity(opts);
+    let mut targets = Vec::new();
+    let mut groups = Vec::new();
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    for (gi, group) in plan.groups.iter().enumerate() {
+        if let Some(dep) = group.depends_on.iter().find(|d| failed.contains(*d)) {
+            let why = format!("dependency group '{dep}' did not succeed");
+            for t in &group.targets {
+                let mut r = TargetReport::new(&group.id, &t.display, TargetStatus::Skipped);
+                r.error = Some(why.clone());
+                targets.push(r);
+            }
+            groups.push(GroupReport {
+                id: group.id.clone(),
+                source: group.source_display.clone(),
+                source_commit: None,
+                git_spawns: 0,
+                status: "skipped",
+                error: Some(why),
+            });
+            failed.insert(group.id.clone());
+            continue;
+        }
+        let dir = scratch.path().join(format!("g{gi}"));
+        let (report, target_reports) = run_group(group, opts, &identity, &dir);
+        if report.status != "ok"
+            || target_reports
+                .iter()
+                .any(|t| t.status == TargetStatus::Failed)
+        {
+            failed.insert(group.id.clone());
+        }
+        groups.push(report);
+        targets.extend(target_reports);
+    }
+    Ok(RunReport {
+        targets,
+        groups,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        dry_run: opts.dry_run,
+    })
+}
+
+fn new_git(opts: &SyncOptions, config: &[(String, String)]) -> Git {
+    let mut git = Git::new().with_timeout(opts.git_timeout);
+    for (k, v) in config {
+        git = git.with_config(k, v);
+    }
+    git
+}
+
+fn forge_for<'a>(repo: &RepoRef, opts: &'a SyncOptions) -> anyhow::Result<&'a dyn Forge> {
+    static LOCAL: crate::forge::local::LocalForge = crate::forge::local::LocalForge;
+    match repo {
+        RepoRef::Local { .. } => Ok(&LOCAL),
+        RepoRef::GitHub { .. } => opts.github.as_deref().ok_or_else(|| {
+            anyhow!("{repo} is a GitHub repository, but no GitHub forge is configured (set GH_TOKEN or GITHUB_TOKEN)")
+        }),
+    }
+}
+
+/// The git directory of a local repository: `<path>/.git` for a work tree, else the path itself.
+fn local_git_dir(path: &Path) -> PathBuf {
+    let dot_git = path.join(".git");
+    if dot_git.is_dir() { dot_git } else { path.to_path_buf() }
+}
+
+/// The source tree of a group, with the contents of every blob any mapping needs.
+struct SourceSnapshot {
+    commit: ObjectId,
+    /// path -> entry
+    entries: BTreeMap<String, TreeEntry>,
+    /// The object store (for alternates of scratch repositories).
+    objects_dir: PathBuf,
+    blobs: HashMap<ObjectId, Bytes>,
+    slug: RepoSlug,
+}
+
+fn read_source(
+    group: &GroupPlan,
+    opts: &SyncOptions,
+    dir: &Path,
+) -> anyhow::Result<(SourceSnapshot, u64)> {
+    let forge = forge_for(&group.source, opts)?;
+    let remote = forge.git_remote(&group.source)?;
+    let git = new_git(opts, &remote.config);
+    let branch_ref = format!("refs/heads/{}", group.source_branch);
+    let repo: Repo = match &group.source {
+        RepoRef::Local { path } => {
+            if !path.exists() {
+                bail!("source repository {} does not exist", path.display());
+            }
+            git.open(&local_git_dir(path))
+        }
+        RepoRef::GitHub { .. } => {
+            let repo = git.init_bare(&dir.join("source.git"))?;
+            repo.fetch(
+                &remote.url,
+                &[format!("+{branch_ref}:{branch_ref}")],
+                &broadcast_git_batch::FetchOptions {
+                    depth: Some(1),
+                    filter: None,
+                    no_tags: true,
+                },
+            )
+            .with_context(|| format!("cannot fetch branch '{}' of source {}", group.source_branch, group.source_display))?;
+            repo
+        }
+    };
+    let commit = repo
+        .rev_parse(&format!("{branch_ref}^{{commit}}"))?
+        .ok_or_else(|| {
+            anyhow!(
+                "branch '{}' not found in source {}",
+                group.source_branch,
+                group.source_display
+            )
+        })?;
+    let entries: BTreeMap<String, TreeEntry> = repo
+        .ls_tree(&commit.to_string())?
+        .into_iter()
+        .map(|e| (e.path.clone(), e))
+        .collect();
+
+    // Every blob a mapping of any target selects, read once through one cat-file process.
+    let mut wanted: BTreeSet<ObjectId> = BTreeSet::new();
+    for t in &group.targets {
+        for m in &t.mappings {
+            match m {
+                MappingPlan::File { src, .. } => {
+                    if let Some(e) = entries.get(src) {
+                        wanted.insert(e.oid);
+                    }
+                }
+                MappingPlan::Directory { src, .. } => {
+                    for e in entries_under(&entries, src) {
+                        if e.mode != MODE_GITLINK {
+                            wanted.insert(e.oid);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut blobs = HashMap::new();
+    if !wanted.is_empty() {
+        let oids: Vec<ObjectId> = wanted.into_iter().collect();
+        let mut cat = repo.cat_file()?;
+        for obj in cat.read_many(&oids)? {
+            blobs.insert(obj.oid, Bytes::from(obj.data));
+        }
+    }
+    let (owner, name) = group.source.slug();
+    let objects_dir = std::path::absolute(repo.git_dir().join("objects"))
+        .unwrap_or_else(|_| repo.git_dir().join("objects"));
+    Ok((
+        SourceSnapshot {
+            commit,
+            entries,
+            objects_dir,
+            blobs,
+            slug: RepoSlug { owner, name },
+        },
+        git.spawn_count(),
+    ))
+}
+
+fn entries_under<'a>(
+    entries: &'a BTreeMap<String, TreeEntry>,
+    dir: &str,
+) -> impl Iterator<Item = &'a TreeEntry> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    entries
+        .range(prefix.clone()..)
+        .take_while(move |(p, _)| p.starts_with(&prefix))
+        .map(|(_, e)| e)
+}
+
+fn run_group(
+    group: &GroupPlan,
+    opts: &SyncOptions,
+    identity: &(String, String),
+    dir: &Path,
+) -> (GroupReport, Vec<TargetReport>) {
+    let mut report = GroupReport {
+        id: group.id.clone(),
+        source: group.source_display.clone(),
+        source_commit: None,
+        git_spawns: 0,
+        status: "ok",
+        error: None,
+    };
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        report.status = "failed";
+        report.error = Some(format!("cannot create {}: {e}", dir.display()));
+        return (report, Vec::new());
+    }
+    let source = match read_source(group, opts, dir) {
+        Ok((s, spawns)) => {
+            report.source_commit = Some(s.commit.to_string());
+            report.git_spawns = spawns;
+            s
+        }
+        Err(e) => {
+            let msg = format!("{e:#}");
+            report.status = "failed";
+            report.error = Some(msg.clone());
+            let targets = group
+                .targets
+                .iter()
+                .map(|t| {
+                    let mut r = TargetReport::new(&group.id, &t.display, TargetStatus::Failed);
+                    r.error = Some(format!("source: {msg}"));
+                    r
+                })
+                .collect();
+            return (report, targets);
+        }
+    };
+    let jobs = opts.jobs.max(1).min(group.targets.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<std::sync::Mutex<Option<TargetReport>>> =
+        group.targets.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(target) = group.targets.get(i) else { break };
+                    let tdir = dir.join(format!("t{i}"));
+                    let r = sync_target(group, target, &source, opts, identity, &tdir);
+                    *results[i].lock().expect("no panics while holding the lock") = Some(r);
+                }
+            });
+        }
+    });
+    let targets = results
+        .into_iter()
+        .zip(&group.targets)
+        .map(|(m, t)| {
+            m.into_inner().ok().flatten().unwrap_or_else(|| {
+                let mut r = TargetReport::new(&group.id, &t.display, TargetStatus::Failed);
+                r.error = Some("internal error: the target's worker stopped".to_owned());
+                r
+            })
+        })
+        .collect();
+    (report, targets)
+}
+
+/// The entry a target should have at a path.
+#[derive(Clone)]
+struct Desired {
+    mode: u32,
+    oid: ObjectId,
+    /// Content when the transform produced new bytes (else the source blob is used as is).
+    data: Option<Bytes>,
+    /// The source blob, for sizes and diffs.
+    src_oid: ObjectId,
+}
+
+fn sync_target(
+    group: &GroupPlan,
+    target: &TargetPlan,
+    source: &SourceSnapshot,
+    opts: &SyncOptions,
+    identity: &(String, String),
+    dir: &Path,
+) -> TargetReport {
+    let started = Instant::now();
+    let mut report = TargetReport::new(&group.id, &target.display, TargetStatus::Failed);
+    let mut spawns = 0;
+    let result = sync_target_inner(group, target, source, opts, identity, dir, &mut report, &mut spawns);
+    if let Err(e) = result {
+        report.status = TargetStatus::Failed;
+        report.error = Some(format!("{e:#}"));
+    }
+    report.git_spawns = spawns;
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    // Scratch repositories are not needed once the target is done.
+    let _ = std::fs::remove_dir_all(dir);
+    report
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sync_target_inner(
+    group: &GroupPlan,
+    target: &TargetPlan,
+    source: &SourceSnapshot,
+    opts: &SyncOptions,
+    identity: &(String, String),
+    dir: &Path,
+    report: &mut TargetReport,
+    spawns: &mut u64,
+) -> anyhow::Result<()> {
+    let forge = forge_for(&target.repo, opts)?;
+    let remote = forge.git_remote(&target.repo)?;
+    let git = new_git(opts, &remote.config);
+    let result = sync_with_git(group, target, source, opts, identity, dir, report, forge, &remote.url, &git);
+    *spawns = git.spawn_count();
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sync_with_git(
+    group: &GroupPlan,
+    target: &TargetPlan,
+    source: &SourceSnapshot,
+    opts: &SyncOptions,
+    identity: &(String, String),
+    dir: &Path,
+    report: &mut TargetReport,
+    forge: &dyn Forge,
+    url: &str,
+    git: &Git,
+) -> anyhow::Result<()> {
+    let sync_ref = format!("refs/heads/{}", group.sync_branch);
+    // 1. Refs: base branch and the existing sync branch.
+    let base_branch = match &target.base_branch {
+        Some(b) => Some(b.clone()),
+        None => git
+            .ls_remote_symref_head(url)
+            .with_context(|| format!("cannot read {}", target.display))?,
+    };
+    let mut patterns = vec![sync_ref.clone()];
+    if let Some(b) = &base_branch {
+        patterns.push(format!("refs/heads/{b}"));
+    }
+    let pattern_refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
+    let refs = git
+        .ls_remote(url, &pattern_refs)
+        .with_context(|| format!("cannot read {}", target.display))?;
+    let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.oid);
+    let sync_oid = find(&sync_ref);
+    let base_oid = match &base_branch {
+        Some(b) => {
+            let oid = find(&format!("refs/heads/{b}"));
+            if oid.is_none() && target.base_branch.is_some() {
+                bail!("branch '{b}' not found in {}", target.display);
+            }
+            oid
+        }
+        None => None,
+    };
+    report.base = base_branch.clone();
+
+    // 2. The target's base tree: read in place for local repositories, fetched without blobs
+    //    for remote ones.
+    let (reader, scratch): (Repo, Option<Repo>) = match &target.repo {
+        RepoRef::Local { path } => (git.open(&local_git_dir(path)), None),
+        RepoRef::GitHub { .. } => {
+            let scratch = git.init_bare(&dir.join("target.git"))?;
+            let mut refspecs = Vec::new();
+            if let Some(b) = &base_branch {
+                if base_oid.is_some() {
+                    refspecs.push(format!("+refs/heads/{b}:refs/remotes/base"));
+                }
+            }
+            if sync_oid.is_some() {
+                refspecs.push(format!("+{sync_ref}:refs/remotes/sync"));
+            }
+            if !refspecs.is_empty() {
+                scratch.fetch(
+                    url,
+                    &refspecs,
+                    &broadcast_git_batch::FetchOptions {
+                        depth: Some(1),
+                        filter: Some("blob:none".to_owned()),
+                        no_tags: true,
+                    },
+                )?;
+            }
+            (scratch.clone(), Some(scratch))
+        }
+    };
+    let base_entries: BTreeMap<String, TreeEntry> = match base_oid {
+        Some(oid) => reader
+            .ls_tree(&oid.to_string())?
+            .into_iter()
+            .map(|e| (e.path.clone(), e))
+            .collect(),
+        None => BTreeMap::new(),
+    };
+
+    // 3. Desired entries.
+    let (owner, name) = target.repo.slug();
+    let target_slug = RepoSlug { owner, name };
+    let mut desired: BTreeMap<String, Desired> = BTreeMap::new();
+    let mut deletes: BTreeSet<String> = BTreeSet::new();
+    let mut transformers: Vec<(broadcast_transform::TransformSpec, Transformer)> = Vec::new();
+    let mut transformer_for = |spec: &broadcast_transform::TransformSpec| -> anyhow::Result<usize> {
+        if let Some(i) = transformers.iter().position(|(s, _)| s == spec) {
+            return Ok(i);
+        }
+        transformers.push((spec.clone(), Transformer::new(spec, &source.slug, &target_slug)?));
+        Ok(transformers.len() - 1)
+    };
+    let mut items: Vec<(String, &TreeEntry, usize)> = Vec::new();
+    for m in &target.mappings {
+        match m {
+            MappingPlan::File { field, src, dest, transform } => {
+                let e = source.entries.get(src).ok_or_else(|| {
+                    anyhow!("{field}.src: '{src}' not found in source {} at {}", group.source_display, short(&source.commit))
+                })?;
+                if e.mode == MODE_GITLINK || e.mode == MODE_TREE {
+                    bail!("{field}.src: '{src}' is a submodule or directory, not a file (use directories:)");
+                }
+                let ti = transformer_for(transform)?;
+                deletes.remove(dest);
+                items.push((dest.clone(), e, ti));
+            }
+            MappingPlan::Directory { field, src, dest, exclude, include_only, preserve_structure, include_hidden, transform } => {
+                let filter = PathFilter::new(exclude.as_deref(), include_only, *include_hidden)
+                    .with_context(|| format!("{field}: invalid glob"))?;
+                let ti = transformer_for(transform)?;
+                let prefix_len = if src.is_empty() { 0 } else { src.len() + 1 };
+                let mut any = false;
+                let mut flat_seen: HashMap<String, String> = HashMap::new();
+                for e in entries_under(&source.entries, src) {
+                    any = true;
+                    let rel = &e.path[prefix_len..];
+                    if e.mode == MODE_GITLINK {
+                        report.warnings.push(format!("{field}: submodule '{}' is not synced", e.path));
+                        continue;
+                    }
+                    if !filter.is_included(rel) {
+                        continue;
+                    }
+                    let out_rel = if *preserve_structure {
+                        rel.to_owned()
+                    } else {
+                        let base = rel.rsplit('/').next().unwrap_or(rel).to_owned();
+                        if let Some(prev) = flat_seen.insert(base.clone(), rel.to_owned()) {
+                            bail!("{field}: preserve_structure: false maps both '{prev}' and '{rel}' to '{base}'");
+                        }
+                        base
+                    };
+                    let dest_path = if dest.is_empty() { out_rel } else { format!("{dest}/{out_rel}") };
+                    deletes.remove(&dest_path);
+                    items.push((dest_path, e, ti));
+                }
+                if !any {
+                    bail!("{field}.src: directory '{src}' not found (or empty) in source {} at {}", group.source_display, short(&source.commit));
+                }
+            }
+            MappingPlan::DeleteFile { dest, .. } => {
+                items.retain(|(p, _, _)| p != dest);
+                desired.remove(dest);
+                if base_entries.contains_key(dest) {
+                    deletes.insert(dest.clone());
+                }
+            }
+            MappingPlan::DeleteDirectory { dest, .. } => {
+                let prefix = format!("{dest}/");
+                items.retain(|(p, _, _)| !p.starts_with(&prefix));
+                for p in base_entries.keys().filter(|p| p.starts_with(&prefix)) {
+                    deletes.insert(p.clone());
+                }
+            }
+        }
+    }
+    for (dest, e, ti) in items {
+        let d = if e.mode == MODE_SYMLINK {
+            Desired { mode: e.mode, oid: e.oid, data: None, src_oid: e.oid }
+        } else {
+            let content = source
+                .blobs
+                .get(&e.oid)
+                .ok_or_else(|| anyhow!("internal error: blob {} of '{}' was not read", e.oid, e.path))?;
+            let t = &transformers[ti].1;
+            let out = if t.is_identity() {
+                std::borrow::Cow::Borrowed(&content[..])
+            } else {
+                t.apply(&dest, content)
+                    .with_context(|| format!("transform of '{}' -> '{dest}'", e.path))?
+            };
+            for v in t.unreplaced_variables(&out) {
+                report.warnings.push(format!("{dest}: placeholder '{v}' has no value"));
+            }
+            match out {
+                std::borrow::Cow::Borrowed(_) => Desired { mode: e.mode, oid: e.oid, data: None, src_oid: e.oid },
+                std::borrow::Cow::Owned(v) => {
+                    let oid = blob_oid(&v);
+                    Desired { mode: e.mode, oid, data: Some(Bytes::from(v)), src_oid: e.oid }
+                }
+            }
+        };
+        desired.insert(dest, d);
+    }
+    report.warnings.sort();
+    report.warnings.dedup();
+
+    // 4. Compare blob ids and modes.
+    let mut changes: Vec<TreeChange> = Vec::new();
+    for (path, d) in &desired {
+        let kind = match base_entries.get(path) {
+            None => ChangeKind::Added,
+            Some(b) if b.oid != d.oid || b.mode != d.mode => ChangeKind::Modified,
+            Some(_) => continue,
+        };
+        let content = match &d.data {
+            Some(bytes) => BlobContent::Data(bytes.clone()),
+            None => BlobContent::Existing(d.oid),
+        };
+        changes.push(TreeChange::Upsert { path: path.clone(), mode: d.mode, content });
+        let new_len = d.data.as_ref().map(|b| b.len()).or_else(|| source.blobs.get(&d.src_oid).map(|b| b.len()));
+        report.changes.push(FileChange {
+            path: path.clone(),
+            kind,
+            old_bytes: None,
+            new_bytes: new_len.map(|n| n as u64),
+            mode: Some(format!("{:o}", d.mode)),
+            diff: None,
+        });
+    }
+    for path in &deletes {
+        if desired.contains_key(path) {
+            continue;
+        }
+        changes.push(TreeChange::Delete { path: path.clone() });
+        report.changes.push(FileChange {
+            path: path.clone(),
+            kind: ChangeKind::Deleted,
+            old_bytes: None,
+            new_bytes: None,
+            mode: None,
+            diff: None,
+        });
+    }
+    report.changes.sort_by(|a, b| a.path.cmp(&b.path));
+    report.files_added = report.changes.iter().filter(|c| c.kind == ChangeKind::Added).count();
+    report.files_modified = report.changes.iter().filter(|c| c.kind == ChangeKind::Modified).count();
+    report.files_deleted = report.changes.iter().filter(|c| c.kind == ChangeKind::Deleted).count();
+    if changes.is_empty() {
+        report.status = TargetStatus::InSync;
+        return Ok(());
+    }
+    report.branch = Some(group.sync_branch.clone());
+    fill_old_sizes_and_diffs(report, &reader, &base_entries, &desired, source, opts);
+
+    // 5. Is the sync branch already exactly this (same base, same tree)?
+    if let Some(sync) = sync_oid {
+        let commit = reader.read_commit(&sync.to_string()).ok();
+        let same_parent = commit.as_ref().is_some_and(|c| c.parents.first().copied() == base_oid);
+        if same_parent {
+            let mut expected: BTreeMap<String, (u32, ObjectId)> = base_entries
+                .iter()
+                .map(|(p, e)| (p.clone(), (e.mode, e.oid)))
+                .collect();
+            for p in &deletes {
+                expected.remove(p);
+            }
+            for (p, d) in &desired {
+                expected.insert(p.clone(), (d.mode, d.oid));
+            }
+            let actual: BTreeMap<String, (u32, ObjectId)> = reader
+                .ls_tree(&sync.to_string())?
+                .into_iter()
+                .map(|e| (e.path, (e.mode, e.oid)))
+                .collect();
+            if actual == expected {
+                report.status = TargetStatus::UpToDate;
+                report.commit = Some(sync.to_string());
+                if !opts.dry_run && forge.has_pull_requests() {
+                    ensure_pull_request(group, target, source, forge, report, base_branch.as_deref(), sync)?;
+                }
+                return Ok(());
+            }
+        }
+    }
+    if opts.dry_run {
+        report.status = TargetStatus::WouldSync;
+        return Ok(());
+    }
+    if forge.has_pull_requests() {
+        let info = forge.repository(&target.repo)?;
+        if info.archived {
+            report.status = TargetStatus::Skipped;
+            report.error = Some(format!("{} is archived", target.display));
+            return Ok(());
+        }
+    }
+
+    // 6. Write one commit with fast-import in a scratch repository, then push with a lease.
+    let scratch = match scratch {
+        Some(s) => s,
+        None => {
+            let s = git.init_bare(&dir.join("target.git"))?;
+            let target_objects = reader.git_dir().join("objects");
+            s.add_alternate(&std::path::absolute(&target_objects).unwrap_or(target_objects))?;
+            s
+        }
+    };
+    scratch.add_alternate(&source.objects_dir)?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let sig = Signature {
+        name: identity.0.clone(),
+        email: identity.1.clone(),
+        time_secs: now,
+        offset_minutes: 0,
+    };
+    let message = commit_message(group, source, report);
+    let commit = scratch
+        .fast_import(&CommitRequest {
+            ref_name: sync_ref.clone(),
+            parent: base_oid,
+            author: sig.clone(),
+            committer: sig,
+            message,
+            changes,
+        })
+        .context("cannot write the sync commit")?;
+    let pushed = scratch
+        .push(
+            url,
+            &[PushRefspec {
+                src: commit.to_string(),
+                dst: sync_ref.clone(),
+                force_with_lease: Some(sync_oid),
+            }],
+            &PushOptions { atomic: true, no_thin: true },
+        )
+        .with_context(|| format!("cannot push {} to {}", group.sync_branch, target.display))?;
+    for p in &pushed {
+        if !matches!(p.status, PushStatus::Ok | PushStatus::UpToDate) {
+            bail!(
+                "push of {} to {} was rejected: {} (another run may have updated the branch; re-run to retry)",
+                group.sync_branch,
+                target.display,
+                p.summary
+            );
+        }
+    }
+    report.commit = Some(commit.to_string());
+    report.status = TargetStatus::Synced;
+    if forge.has_pull_requests() {
+        ensure_pull_request(group, target, source, forge, report, base_branch.as_deref(), commit)?;
+    }
+    Ok(())
+}
+
+fn short(oid: &ObjectId) -> String {
+    oid.to_string()[..7].to_owned()
+}
+
+fn fill_old_sizes_and_diffs(
+    report: &mut TargetReport,
+    reader: &Repo,
+    base: &BTreeMap<String, TreeEntry>,
+    desired: &BTreeMap<String, Desired>,
+    source: &SourceSnapshot,
+    opts: &SyncOptions,
+) {
+    // Old contents are read only for a dry run (sizes and diffs); a blobless fetch has none.
+    if !opts.dry_run {
+        return;
+    }
+    let olds: Vec<ObjectId> = report
+        .changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Added)
+        .filter_map(|c| base.get(&c.path).map(|e| e.oid))
+        .collect();
+    let mut old_data: HashMap<ObjectId, Vec<u8>> = HashMap::new();
+    if !olds.is_empty() {
+        if let Ok(mut cat) = reader.cat_file() {
+            if let Ok(objs) = cat.read_many(&olds) {
+                old_data = objs.into_iter().map(|o| (o.oid, o.data)).collect();
+            }
+        }
+    }
+    for c in &mut report.changes {
+        let old = base.get(&c.path).and_then(|e| old_data.get(&e.oid));
+        c.old_bytes = old.map(|d| d.len() as u64);
+        if !opts.diff {
+            continue;
+        }
+        let new: Option<&[u8]> = desired.get(&c.path).and_then(|d| {
+            d.data.as_deref().or_else(|| source.blobs.get(&d.src_oid).map(|b| &b[..]))
+        });
+        c.diff = crate::output::unified_diff(&c.path, old.map(|v| &v[..]), new);
+    }
+}
+
+fn commit_message(group: &GroupPlan, source: &SourceSnapshot, report: &TargetReport) -> String {
+    let n = report.changes.len();
+    let subject = if n == 1 {
+        format!("sync: update {} from {}", report.changes[0].path, group.source_display)
+    } else {
+        format!("sync: update {n} files from {}", group.source_display)
+    };
+    let mut body = String::new();
+    for c in report.changes.iter().take(50) {
+        let verb = match c.kind {
+            ChangeKind::Added => "add",
+            ChangeKind::Modified => "update",
+            ChangeKind::Deleted => "delete",
+        };
+        body.push_str(&format!("- {verb} {}\n", c.path));
+    }
+    if n > 50 {
+        body.push_str(&format!("- ... and {} more\n", n - 50));
+    }
+    format!(
+        "{subject}\n\n{body}\n{}: {}\n{}: {}\n{}: {}\n",
+        crate::state::TRAILER_SOURCE,
+        group.source_display.replace('\n', " "),
+        crate::state::TRAILER_SOURCE_COMMIT,
+        source.commit,
+        crate::state::TRAILER_GROUP,
+        group.id,
+    )
+}
+
+fn ensure_pull_request(
+    group: &GroupPlan,
+    target: &TargetPlan,
+    source: &SourceSnapshot,
+    forge: &dyn Forge,
+    report: &mut TargetReport,
+    base: Option<&str>,
+    commit: ObjectId,
+) -> anyhow::Result<()> {
+    let base = match base {
+        Some(b) => b.to_owned(),
+        None => forge
+            .repository(&target.repo)?
+            .default_branch
+            .ok_or_else(|| anyhow!("{}: cannot tell the base branch (empty repository?)", target.display))?,
+    };
+    let spec = PullRequestSpec {
+        title: format!("[Sync] Update project files from {} ({})", group.source_display, short(&source.commit)),
+        body: crate::state::pull_request_body(group, target, &source.commit, &commit, &report.changes),
+        head: group.sync_branch.clone(),
+        base,
+        draft: false,
+        labels: target.pr.labels.clone(),
+        assignees: target.pr.assignees.clone(),
+        reviewers: target.pr.reviewers.clone(),
+        team_reviewers: target.pr.team_reviewers.clone(),
+    };
+    let (pr, action) = forge.upsert_pull_request(&target.repo, &spec)?;
+    report.pull_request = Some(PullRequestReport {
+        number: pr.number,
+        url: pr.url,
+        action: match action {
+            PullRequestAction::Created => "created",
+            PullRequestAction::Updated => "updated",
+            PullRequestAction::Unchanged => "unchanged",
+        },
+    });
+    Ok(())
+}
+
+/// Commit identity: `opts.identity`, else `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL`, else git's
+/// configured `user.name`/`user.email`, else `broadcast <broadcast@localhost>`.
+fn resolve_identity(opts: &SyncOptions) -> (String, String) {
+    if let Some(id) = &opts.identity {
+        return id.clone();
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let from_git = |key: &str| {
+        std::process::Command::new("git")
+            .args(["config", "--get", key])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|s| !s.is_empty())
+    };
+    let name = env("GIT_AUTHOR_NAME")
+        .or_else(|| from_git("user.name"))
+        .unwrap_or_else(|| "broadcast".to_owned());
+    let email = env("GIT_AUTHOR_EMAIL")
+        .or_else(|| from_git("user.email"))
+        .unwrap_or_else(|| "broadcast@localhost".to_owned());
+    (name, email)
+}
