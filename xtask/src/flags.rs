@@ -1,0 +1,383 @@
+//! Command-line flags of every task, declared in one place with their help text.
+//!
+//! The parser is hand-written to keep `cargo xtask` fast to compile: each task
+//! takes a few `--flag [VALUE]` pairs and at most two positional arguments.
+
+use anyhow::{Context, bail};
+
+/// The task list printed by a bare `cargo xtask`.
+const USAGE: &str = "\
+usage: cargo xtask <task> [flags]   (each task takes --help)
+
+tasks:
+  lint      cargo fmt --check and clippy on all targets with -D warnings
+  test      the workspace tests, exactly what CI runs
+  bench     criterion suites and end-to-end scenarios -> target/xtask/last.json [+ baselines/NAME.json]
+  compare   compare two baselines; exit 1 on a regression beyond noise
+  e2e       the end-to-end scenarios alone, against the reference git workflow
+";
+
+const LINT_HELP: &str = "\
+usage: cargo xtask lint
+
+Runs `cargo fmt --all --check` and `cargo clippy --workspace --all-targets -- -D warnings`.
+The repository rules (tidy) are #[test]s in xtask and run with `cargo xtask test`.
+";
+
+const TEST_HELP: &str = "\
+usage: cargo xtask test
+
+Runs `cargo test --workspace` (debug build), then `cargo test --workspace --doc`
+is included by cargo. This is exactly what CI runs.
+";
+
+const BENCH_HELP: &str = "\
+usage: cargo xtask bench [--quick] [--filter REGEX] [--save NAME] [--no-e2e]
+                         [--instructions | --with-instructions]
+
+Runs every criterion suite in benches/benches/ (except e2e and instructions),
+collects time per op with its confidence interval, allocations and bytes per op
+(target/criterion/<id>/allocs.json written by broadcast_benches::alloc) and the
+throughput, runs the end-to-end scenarios, and writes one portable JSON file:
+target/xtask/last.json always, baselines/NAME.json with --save (atomically).
+
+  --quick              short criterion runs (1 s measurement, 10 samples) and a small e2e grid
+  --filter REGEX       only benchmarks whose id matches (criterion filter; e2e ids too)
+  --save NAME          also write baselines/NAME.json (NAME may be a path ending in .json)
+  --no-e2e             skip the end-to-end scenarios
+  --instructions       only the instruction-count suite (gungraun + valgrind callgrind)
+  --with-instructions  criterion, e2e and the instruction-count suite
+";
+
+const COMPARE_HELP: &str = "\
+usage: cargo xtask compare OLD [NEW] [--threshold PCT] [--instructions-threshold PCT]
+                                     [--wall-time-informational] [--format text|markdown|json]
+
+OLD and NEW are baseline names under baselines/ (main -> baselines/main.json) or
+paths to JSON files. NEW defaults to target/xtask/last.json, the last `bench` run.
+
+A time change is beyond noise when the confidence intervals (criterion's, or the
+min..max of repeated e2e runs) do not overlap. Exit status 1 when a benchmark got
+slower by more than --threshold (default 10) percent beyond noise, when an
+instruction count grew by more than --instructions-threshold (default 2) percent,
+or when allocations or bytes per op grew at all (they are exact).
+
+  --wall-time-informational  report time regressions but do not fail on them
+  --format markdown          a table for CI summaries
+";
+
+const E2E_HELP: &str = "\
+usage: cargo xtask e2e [--quick] [--filter REGEX] [--runs N] [--targets LIST] [--files LIST]
+                       [--broadcast PATH] [--keep]
+
+Builds target/release/broadcast, generates local git repositories in a temp dir
+(source work tree + bare targets), and runs for every targets x files cell the
+first sync, a re-run with nothing changed, and an update (10% of files changed),
+with --jobs 1 and the default, plus the reference shell workflow per target
+(git clone --depth 1, copy, git add -A, git commit, git push). Prints wall time
+(median of N runs), files/s, targets/s, git processes per target, peak RSS and
+the ratio broadcast/reference.
+
+  --quick          targets 1,10 x files 10,100 and 3 runs (default: 1,10,50 x 10,100,1000, 5 runs)
+  --runs N         repetitions per cell (median reported)
+  --targets LIST   comma-separated target counts
+  --files LIST     comma-separated file counts
+  --broadcast PATH use this binary instead of building target/release/broadcast
+  --keep           keep the temp dir with the generated repositories
+";
+
+/// One parsed task.
+#[derive(Debug)]
+pub(crate) enum Task {
+    Lint,
+    Test,
+    Bench(BenchOptions),
+    Compare(CompareOptions),
+    E2e(E2eOptions),
+}
+
+/// Flags of `cargo xtask bench`.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct BenchOptions {
+    pub(crate) quick: bool,
+    pub(crate) filter: Option<String>,
+    pub(crate) save: Option<String>,
+    pub(crate) no_e2e: bool,
+    pub(crate) instructions_only: bool,
+    pub(crate) with_instructions: bool,
+}
+
+/// Output format of `compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Format {
+    #[default]
+    Text,
+    Markdown,
+    Json,
+}
+
+/// Flags of `cargo xtask compare`.
+#[derive(Debug, Clone)]
+pub(crate) struct CompareOptions {
+    pub(crate) old: String,
+    pub(crate) new: Option<String>,
+    pub(crate) threshold_pct: f64,
+    pub(crate) instructions_threshold_pct: f64,
+    pub(crate) wall_time_informational: bool,
+    pub(crate) format: Format,
+}
+
+/// Flags of `cargo xtask e2e` (also used by `bench`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct E2eOptions {
+    pub(crate) quick: bool,
+    pub(crate) filter: Option<String>,
+    pub(crate) runs: Option<usize>,
+    pub(crate) targets: Option<Vec<usize>>,
+    pub(crate) files: Option<Vec<usize>>,
+    pub(crate) broadcast: Option<String>,
+    pub(crate) keep: bool,
+}
+
+/// Parses the arguments after `cargo xtask`. `Ok(None)` means help was printed.
+pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
+    let Some((task, rest)) = args.split_first() else {
+        print!("{USAGE}");
+        return Ok(None);
+    };
+    let help = match task.as_str() {
+        "lint" => LINT_HELP,
+        "test" => TEST_HELP,
+        "bench" => BENCH_HELP,
+        "compare" => COMPARE_HELP,
+        "e2e" => E2E_HELP,
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            return Ok(None);
+        }
+        other => bail!("unknown task `{other}`\n\n{USAGE}"),
+    };
+    if rest.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{help}");
+        return Ok(None);
+    }
+    let mut p = Parser {
+        args: rest,
+        pos: 0,
+        help,
+    };
+    let task = match task.as_str() {
+        "lint" => {
+            p.finish()?;
+            Task::Lint
+        }
+        "test" => {
+            p.finish()?;
+            Task::Test
+        }
+        "bench" => {
+            let mut o = BenchOptions::default();
+            while let Some(flag) = p.next_flag()? {
+                match flag {
+                    "--quick" => o.quick = true,
+                    "--filter" => o.filter = Some(p.value(flag)?),
+                    "--save" => o.save = Some(p.value(flag)?),
+                    "--no-e2e" => o.no_e2e = true,
+                    "--instructions" => o.instructions_only = true,
+                    "--with-instructions" => o.with_instructions = true,
+                    _ => return Err(p.unknown(flag)),
+                }
+            }
+            if o.instructions_only && o.with_instructions {
+                bail!("--instructions and --with-instructions exclude each other\n\n{help}");
+            }
+            p.finish()?;
+            Task::Bench(o)
+        }
+        "compare" => {
+            let mut o = CompareOptions {
+                old: String::new(),
+                new: None,
+                threshold_pct: 10.0,
+                instructions_threshold_pct: 2.0,
+                wall_time_informational: false,
+                format: Format::Text,
+            };
+            let mut positional = Vec::new();
+            while let Some(flag) = p.next_flag_or_positional(&mut positional)? {
+                match flag {
+                    "--threshold" => o.threshold_pct = p.number(flag)?,
+                    "--instructions-threshold" => o.instructions_threshold_pct = p.number(flag)?,
+                    "--wall-time-informational" => o.wall_time_informational = true,
+                    "--format" => {
+                        o.format = match p.value(flag)?.as_str() {
+                            "text" => Format::Text,
+                            "markdown" | "md" => Format::Markdown,
+                            "json" => Format::Json,
+                            other => bail!("--format takes text, markdown or json, not `{other}`"),
+                        }
+                    }
+                    _ => return Err(p.unknown(flag)),
+                }
+            }
+            let mut positional = positional.into_iter();
+            o.old = positional
+                .next()
+                .with_context(|| format!("compare needs OLD\n\n{help}"))?;
+            o.new = positional.next();
+            if let Some(extra) = positional.next() {
+                bail!("unexpected argument `{extra}`\n\n{help}");
+            }
+            Task::Compare(o)
+        }
+        "e2e" => {
+            let mut o = E2eOptions::default();
+            while let Some(flag) = p.next_flag()? {
+                match flag {
+                    "--quick" => o.quick = true,
+                    "--filter" => o.filter = Some(p.value(flag)?),
+                    "--runs" => o.runs = Some(p.number::<usize>(flag)?.max(1)),
+                    "--targets" => o.targets = Some(p.list(flag)?),
+                    "--files" => o.files = Some(p.list(flag)?),
+                    "--broadcast" => o.broadcast = Some(p.value(flag)?),
+                    "--keep" => o.keep = true,
+                    _ => return Err(p.unknown(flag)),
+                }
+            }
+            p.finish()?;
+            Task::E2e(o)
+        }
+        _ => unreachable!("matched above"),
+    };
+    Ok(Some(task))
+}
+
+struct Parser<'a> {
+    args: &'a [String],
+    pos: usize,
+    help: &'static str,
+}
+
+impl<'a> Parser<'a> {
+    fn next_flag(&mut self) -> anyhow::Result<Option<&'a str>> {
+        let Some(arg) = self.args.get(self.pos) else {
+            return Ok(None);
+        };
+        self.pos += 1;
+        if !arg.starts_with("--") {
+            bail!("unexpected argument `{arg}`\n\n{}", self.help);
+        }
+        Ok(Some(arg.as_str()))
+    }
+
+    fn next_flag_or_positional(
+        &mut self,
+        positional: &mut Vec<String>,
+    ) -> anyhow::Result<Option<&'a str>> {
+        while let Some(arg) = self.args.get(self.pos) {
+            self.pos += 1;
+            if arg.starts_with("--") {
+                return Ok(Some(arg.as_str()));
+            }
+            positional.push(arg.clone());
+        }
+        Ok(None)
+    }
+
+    fn value(&mut self, flag: &str) -> anyhow::Result<String> {
+        let value = self
+            .args
+            .get(self.pos)
+            .with_context(|| format!("{flag} needs a value\n\n{}", self.help))?;
+        self.pos += 1;
+        Ok(value.clone())
+    }
+
+    fn number<T: std::str::FromStr>(&mut self, flag: &str) -> anyhow::Result<T> {
+        let value = self.value(flag)?;
+        value
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{flag} takes a number, not `{value}`"))
+    }
+
+    fn list(&mut self, flag: &str) -> anyhow::Result<Vec<usize>> {
+        let value = self.value(flag)?;
+        value
+            .split(',')
+            .map(|n| {
+                n.trim().parse().map_err(|_| {
+                    anyhow::anyhow!("{flag} takes numbers like 1,10,50, not `{value}`")
+                })
+            })
+            .collect()
+    }
+
+    fn unknown(&self, flag: &str) -> anyhow::Error {
+        anyhow::anyhow!("unknown flag `{flag}`\n\n{}", self.help)
+    }
+
+    fn finish(&self) -> anyhow::Result<()> {
+        match self.args.get(self.pos) {
+            Some(extra) => bail!("unexpected argument `{extra}`\n\n{}", self.help),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(args: &[&str], expected: &str) {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let got = match parse(&args) {
+            Ok(Some(task)) => format!("{task:?}"),
+            Ok(None) => "help".to_owned(),
+            Err(err) => format!("error: {}", err.to_string().lines().next().unwrap_or("")),
+        };
+        assert!(
+            got.contains(expected),
+            "{args:?}: got {got}, expected it to contain {expected}"
+        );
+    }
+
+    #[test]
+    fn flags_parse_into_tasks() {
+        check(&[], "help");
+        check(&["bench", "--help"], "help");
+        check(&["lint"], "Lint");
+        check(&["lint", "x"], "error: unexpected argument `x`");
+        check(
+            &["bench", "--quick", "--save", "main"],
+            "quick: true, filter: None, save: Some(\"main\")",
+        );
+        check(&["bench", "--filter"], "error: --filter needs a value");
+        check(
+            &["bench", "--instructions", "--with-instructions"],
+            "error: --instructions and",
+        );
+        check(
+            &["compare", "main"],
+            "old: \"main\", new: None, threshold_pct: 10.0",
+        );
+        check(
+            &["compare", "a", "b", "--threshold", "5"],
+            "new: Some(\"b\"), threshold_pct: 5.0",
+        );
+        check(
+            &["compare", "--format", "markdown", "a"],
+            "format: Markdown",
+        );
+        check(&["compare"], "error: compare needs OLD");
+        check(
+            &["compare", "a", "b", "c"],
+            "error: unexpected argument `c`",
+        );
+        check(
+            &["e2e", "--targets", "1,10", "--runs", "0"],
+            "runs: Some(1), targets: Some([1, 10])",
+        );
+        check(&["e2e", "--files", "x"], "error: --files takes numbers");
+        check(&["nope"], "error: unknown task `nope`");
+    }
+}

@@ -1,0 +1,31 @@
+//! `cargo xtask lint` and `cargo xtask test`: the checks CI runs.
+
+use anyhow::Context;
+use xshell::{Shell, cmd};
+
+/// `cargo fmt --all --check`, then clippy on every target with `-D warnings`.
+pub(crate) fn lint(sh: &Shell) -> anyhow::Result<()> {
+    let cargo = crate::cargo();
+    eprintln!("lint: cargo fmt --check");
+    cmd!(sh, "{cargo} fmt --all --check")
+        .run()
+        .context("cargo fmt --check found unformatted code")?;
+    eprintln!("lint: cargo clippy --workspace --all-targets -- -D warnings");
+    cmd!(
+        sh,
+        "{cargo} clippy --workspace --all-targets -- -D warnings"
+    )
+    .run()
+    .context("clippy reported warnings")?;
+    Ok(())
+}
+
+/// The workspace tests (debug build), including xtask's tidy rules and doctests.
+pub(crate) fn test(sh: &Shell) -> anyhow::Result<()> {
+    let cargo = crate::cargo();
+    eprintln!("test: cargo test --workspace");
+    cmd!(sh, "{cargo} test --workspace")
+        .run()
+        .context("workspace tests failed")?;
+    Ok(())
+}
