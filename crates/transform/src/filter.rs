@@ -1,0 +1,538 @@
+//! Path selection for directory mappings: a gitignore-like glob dialect on top of `globset`.
+
+use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
+
+use crate::{Error, Result};
+
+/// One pattern after parsing the gitignore-like syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pattern {
+    /// `!pat`: a match re-includes instead of excluding.
+    negated: bool,
+    /// `pat/`: only directories (ancestors of a file) can match.
+    dir_only: bool,
+    /// The glob handed to `globset`, relative to the mapping root.
+    glob: String,
+}
+
+/// Parses one pattern of the dialect (see [`PathFilter`]) and compiles its glob.
+fn parse(pattern: &str) -> Result<(Pattern, globset::Glob)> {
+    let invalid = |reason: &'static str| Error::EmptyGlob {
+        pattern: pattern.to_owned(),
+        reason,
+    };
+    let (negated, rest) = match pattern.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, pattern),
+    };
+    let (dir_only, rest) = match rest.strip_suffix('/') {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    let (rooted, rest) = match rest.strip_prefix('/') {
+        Some(rest) => (true, rest),
+        None => (false, rest),
+    };
+    if rest.is_empty() {
+        return Err(invalid("pattern matches nothing"));
+    }
+    if rest.ends_with('/') || rest.starts_with('/') {
+        return Err(invalid("pattern has an empty path component"));
+    }
+    let glob = if rooted || rest.contains('/') || rest == "**" {
+        rest.to_owned()
+    } else {
+        format!("**/{rest}")
+    };
+    let compiled = GlobBuilder::new(&glob)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|source| Error::InvalidGlob {
+            pattern: pattern.to_owned(),
+            source,
+        })?;
+    Ok((
+        Pattern {
+            negated,
+            dir_only,
+            glob,
+        },
+        compiled,
+    ))
+}
+
+/// Checks that `pattern` is a valid pattern of the [`PathFilter`] dialect.
+///
+/// Fails with [`Error::EmptyGlob`] for a pattern that matches nothing (``, `!`, `/`, `//`)
+/// and [`Error::InvalidGlob`] when `globset` rejects the glob (unclosed `[` or `{`, a
+/// trailing `\`). `**` inside a component (`a**b`) is accepted and behaves like `*`. Cost: one glob compilation (a regex build).
+pub fn validate_glob(pattern: &str) -> Result<()> {
+    parse(pattern).map(|_| ())
+}
+
+/// An ordered pattern list where the last matching pattern decides.
+#[derive(Debug, Clone)]
+struct PatternList {
+    set: GlobSet,
+    patterns: Vec<Pattern>,
+}
+
+impl PatternList {
+    fn new(patterns: &[String]) -> Result<Self> {
+        let mut builder = GlobSetBuilder::new();
+        let mut parsed = Vec::with_capacity(patterns.len());
+        for pattern in patterns {
+            let (p, glob) = parse(pattern)?;
+            builder.add(glob);
+            parsed.push(p);
+        }
+        let set = builder.build().map_err(|source| Error::InvalidGlob {
+            pattern: patterns.join(" "),
+            source,
+        })?;
+        Ok(Self {
+            set,
+            patterns: parsed,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Index of the last pattern matching `path` itself (directory-only patterns excluded) or
+    /// any of its ancestor directories.
+    fn last_match(&self, path: &str, scratch: &mut Vec<usize>) -> Option<usize> {
+        let mut best = None;
+        self.set
+            .matches_candidate_into(&Candidate::new(path), scratch);
+        for &i in scratch.iter() {
+            if !self.patterns[i].dir_only {
+                best = best.max(Some(i));
+            }
+        }
+        for (end, _) in path.match_indices('/') {
+            self.set
+                .matches_candidate_into(&Candidate::new(&path[..end]), scratch);
+            best = best.max(scratch.iter().copied().max());
+        }
+        best
+    }
+
+    /// `Some(true)` when the deciding pattern selects the path, `Some(false)` when it is a
+    /// negation, `None` when no pattern matches.
+    fn decide(&self, path: &str, scratch: &mut Vec<usize>) -> Option<bool> {
+        self.last_match(path, scratch)
+            .map(|i| !self.patterns[i].negated)
+    }
+}
+
+/// Which files of a directory mapping are synced.
+///
+/// The glob dialect is gitignore-like, built on `globset` with `literal_separator(true)`:
+/// - `*` and `?` never match `/`; `**` spans directories (`a/**/b`, `**/b`, `a/**`);
+/// - a pattern without `/` (other than a trailing one) matches the last component at any depth
+///   (`*.yml` matches `a/b/c.yml`); `**/x` also matches `x` at the root;
+/// - a pattern with a leading or inner `/` is anchored at the mapping root (`/x` and `a/x`);
+/// - a trailing `/` makes the pattern directory-only: it matches when an ancestor directory of
+///   the file matches;
+/// - a pattern that matches a directory matches everything below it (`docs` excludes
+///   `x/docs/a.md`);
+/// - `!pat` re-includes; the last matching pattern wins, and unlike git a negation can
+///   re-include a file below an excluded directory (`["docs/", "!docs/keep.md"]`);
+/// - braces `{a,b}`, classes `[ab]` and `\` escapes work as in `globset` (go-broadcast matched
+///   braces and classes literally).
+///
+/// Decision for a path relative to the mapping's `src`, in order:
+/// 1. a component named `.git` excludes it (always on, not negatable);
+/// 2. with `include_hidden == false`, a component starting with `.` excludes it;
+/// 3. with a non-empty `include_only`, the path (or one of its ancestors) must match an include
+///    pattern, last match deciding; directories are never pruned just because their name does
+///    not match (`include_only: ["*.yml"]` keeps `a/b/c.yml`);
+/// 4. the exclude list, last match deciding (`!pat` re-includes).
+#[derive(Debug, Clone)]
+pub struct PathFilter {
+    include: PatternList,
+    exclude: PatternList,
+    include_hidden: bool,
+}
+
+impl PathFilter {
+    /// Excludes used when a directory mapping has no `exclude` key (go-broadcast's config
+    /// defaults). An explicit `exclude` list, even an empty one, replaces them.
+    pub const DEFAULT_EXCLUDES: &'static [&'static str] = &[
+        "*.out",
+        "*.test",
+        "*.exe",
+        "**/.DS_Store",
+        "**/tmp/*",
+        "**/.git",
+    ];
+
+    /// Compiles a filter. `exclude: None` means [`Self::DEFAULT_EXCLUDES`]; `Some(list)`
+    /// replaces them. `include_only` empty means every file is a candidate.
+    ///
+    /// Fails with the first invalid pattern ([`Error::EmptyGlob`], [`Error::InvalidGlob`]).
+    /// Cost: one regex-backed `GlobSet` per list.
+    pub fn new(
+        exclude: Option<&[String]>,
+        include_only: &[String],
+        include_hidden: bool,
+    ) -> Result<Self> {
+        let exclude = match exclude {
+            Some(list) => PatternList::new(list)?,
+            None => {
+                let defaults: Vec<String> = Self::DEFAULT_EXCLUDES
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect();
+                PatternList::new(&defaults)?
+            }
+        };
+        Ok(Self {
+            include: PatternList::new(include_only)?,
+            exclude,
+            include_hidden,
+        })
+    }
+
+    /// Whether the file at `rel_path` is synced (see the type docs for the rules).
+    ///
+    /// `rel_path` is relative to the mapping's `src`, `/`-separated; a leading `/` or `./` is
+    /// ignored, and an empty path is never included. Cost: one `GlobSet` query per path
+    /// component and list; allocates only a small scratch vector when a pattern matches.
+    pub fn is_included(&self, rel_path: &str) -> bool {
+        let mut path = rel_path;
+        loop {
+            if let Some(rest) = path.strip_prefix("./") {
+                path = rest;
+            } else if let Some(rest) = path.strip_prefix('/') {
+                path = rest;
+            } else {
+                break;
+            }
+        }
+        if path.is_empty() {
+            return false;
+        }
+        for component in path.split('/') {
+            if component == ".git" || (!self.include_hidden && component.starts_with('.')) {
+                return false;
+            }
+        }
+        let mut scratch = Vec::new();
+        if !self.include.is_empty() && self.include.decide(path, &mut scratch) != Some(true) {
+            return false;
+        }
+        self.exclude.decide(path, &mut scratch) != Some(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// `cases`: (path, included?) under a filter built from the other arguments.
+    fn check(
+        exclude: Option<&[&str]>,
+        include_only: &[&str],
+        include_hidden: bool,
+        cases: &[(&str, bool)],
+    ) {
+        let exclude = exclude.map(strings);
+        let filter = PathFilter::new(exclude.as_deref(), &strings(include_only), include_hidden)
+            .expect("test patterns are valid");
+        for (path, expected) in cases {
+            assert_eq!(
+                filter.is_included(path),
+                *expected,
+                "{path:?} with exclude {exclude:?}, include_only {include_only:?}, hidden {include_hidden}"
+            );
+        }
+    }
+
+    #[test]
+    fn star_does_not_cross_slash_and_double_star_does() {
+        check(
+            Some(&["src/*.rs"]),
+            &[],
+            true,
+            &[("src/a.rs", false), ("src/x/a.rs", true)],
+        );
+        check(
+            Some(&["src/**/*.rs"]),
+            &[],
+            true,
+            &[("src/a.rs", false), ("src/x/y/a.rs", false), ("b.rs", true)],
+        );
+        check(Some(&["a?c"]), &[], true, &[("abc", false), ("a/c", true)]);
+    }
+
+    #[test]
+    fn pattern_without_slash_matches_basename_at_any_depth() {
+        check(
+            Some(&["*.log"]),
+            &[],
+            true,
+            &[("a.log", false), ("x/y/a.log", false), ("a.log.txt", true)],
+        );
+        check(
+            Some(&["**/.DS_Store"]),
+            &[],
+            true,
+            &[(".DS_Store", false), ("a/.DS_Store", false)],
+        );
+        check(
+            Some(&["**/tmp/*"]),
+            &[],
+            true,
+            &[
+                ("tmp/a", false),
+                ("x/tmp/a", false),
+                ("x/tmp/b/c", false),
+                ("tmpx/a", true),
+            ],
+        );
+    }
+
+    #[test]
+    fn leading_or_inner_slash_anchors_at_the_root() {
+        check(
+            Some(&["/build"]),
+            &[],
+            true,
+            &[
+                ("build", false),
+                ("build/x", false),
+                ("a/build", true),
+                ("a/build/x", true),
+            ],
+        );
+        check(
+            Some(&["docs/api"]),
+            &[],
+            true,
+            &[("docs/api/a.md", false), ("x/docs/api/a.md", true)],
+        );
+    }
+
+    #[test]
+    fn trailing_slash_matches_directories_only() {
+        check(
+            Some(&["build/"]),
+            &[],
+            true,
+            &[
+                ("build", true),
+                ("build/a", false),
+                ("x/build/y/z", false),
+                ("buildx/a", true),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_matching_directory_excludes_everything_below() {
+        check(
+            Some(&["docs"]),
+            &[],
+            true,
+            &[
+                ("docs", false),
+                ("docs/a.md", false),
+                ("x/docs/a/b.md", false),
+                ("docsx/a.md", true),
+            ],
+        );
+        check(
+            Some(&["*.d"]),
+            &[],
+            true,
+            &[("conf.d/x.conf", false), ("conf.dx/x", true)],
+        );
+    }
+
+    #[test]
+    fn negation_reincludes_and_last_match_wins() {
+        check(
+            Some(&["*.md", "!README.md"]),
+            &[],
+            true,
+            &[("a.md", false), ("README.md", true), ("x/README.md", true)],
+        );
+        check(
+            Some(&["!README.md", "*.md"]),
+            &[],
+            true,
+            &[("README.md", false)],
+        );
+        check(
+            Some(&["docs/", "!docs/keep.md"]),
+            &[],
+            true,
+            &[("docs/a.md", false), ("docs/keep.md", true)],
+        );
+    }
+
+    #[test]
+    fn include_only_keeps_matches_at_any_depth_without_pruning() {
+        let yml = &[("a.yml", true), ("a/b/c.yml", true), ("a/b/c.md", false)];
+        check(Some(&[]), &["*.yml"], true, yml);
+        check(
+            Some(&[]),
+            &["sub/**"],
+            true,
+            &[("sub/a/b.txt", true), ("other/a.txt", false)],
+        );
+        check(
+            Some(&[]),
+            &["docs"],
+            true,
+            &[
+                ("docs/a/b.md", true),
+                ("x/docs/c.md", true),
+                ("doc/c.md", false),
+            ],
+        );
+        check(
+            Some(&["secret.yml"]),
+            &["*.yml"],
+            true,
+            &[("a/secret.yml", false), ("a/public.yml", true)],
+        );
+        check(
+            Some(&[]),
+            &["*.yml", "!ci/*.yml"],
+            true,
+            &[("ci/a.yml", false), ("cd/a.yml", true)],
+        );
+    }
+
+    #[test]
+    fn include_hidden_false_drops_dot_components() {
+        let cases = &[
+            (".github/workflows/ci.yml", false),
+            ("a/.env", false),
+            ("a/b.env", true),
+        ];
+        check(Some(&[]), &[], false, cases);
+        check(
+            Some(&[]),
+            &[],
+            true,
+            &[(".github/workflows/ci.yml", true), ("a/.env", true)],
+        );
+    }
+
+    #[test]
+    fn git_directories_are_always_excluded() {
+        check(
+            Some(&["!.git/config"]),
+            &[],
+            true,
+            &[
+                (".git/config", false),
+                ("a/.git/HEAD", false),
+                (".github/x", true),
+                (".gitignore", true),
+            ],
+        );
+    }
+
+    #[test]
+    fn default_excludes_apply_only_without_an_exclude_list() {
+        let cases = &[
+            ("a.out", false),
+            ("x/b.test", false),
+            ("c.exe", false),
+            (".DS_Store", false),
+            ("x/tmp/y", false),
+            ("a.go", true),
+        ];
+        check(None, &[], true, cases);
+        check(
+            Some(&[]),
+            &[],
+            true,
+            &[("a.out", true), ("x/tmp/y", true), (".git/x", false)],
+        );
+        check(
+            Some(&["*.go"]),
+            &[],
+            true,
+            &[("a.out", true), ("a.go", false)],
+        );
+    }
+
+    #[test]
+    fn braces_and_classes_work_as_in_globset() {
+        check(
+            Some(&["*.{yml,yaml}"]),
+            &[],
+            true,
+            &[("a.yml", false), ("b/c.yaml", false), ("d.json", true)],
+        );
+        check(
+            Some(&["[Mm]akefile"]),
+            &[],
+            true,
+            &[("Makefile", false), ("makefile", false), ("Rakefile", true)],
+        );
+        check(
+            Some(&["\\[x\\]"]),
+            &[],
+            true,
+            &[("[x]", false), ("x", true)],
+        );
+    }
+
+    #[test]
+    fn odd_paths() {
+        check(
+            Some(&["a.md"]),
+            &[],
+            true,
+            &[
+                ("./a.md", false),
+                ("/b.md", true),
+                ("", false),
+                ("./", false),
+            ],
+        );
+    }
+
+    #[test]
+    fn validate_glob_rejects_what_cannot_match() {
+        let table = [
+            ("*.yml", true),
+            ("!docs/", true),
+            ("/a/**/b", true),
+            ("{a,b}", true),
+            ("", false),
+            ("!", false),
+            ("/", false),
+            ("//", false),
+            ("a//", false),
+            ("[ab", false),
+            ("{a,b", false),
+            // globset treats `**` inside a component like `*`.
+            ("a**b", true),
+            ("a\\", false),
+        ];
+        for (pattern, ok) in table {
+            assert_eq!(
+                validate_glob(pattern).is_ok(),
+                ok,
+                "{pattern:?}: {:?}",
+                validate_glob(pattern)
+            );
+        }
+        let err = PathFilter::new(Some(&strings(&["ok", "[bad"])), &[], true).expect_err("invalid");
+        assert!(err.to_string().contains("[bad"), "{err}");
+    }
+}

@@ -1,0 +1,361 @@
+//! Single-pass literal rewriting with boundary checks: the engine under every transform.
+//!
+//! A [`Rewriter`] holds literal rules (needle, replacement, what may stand before and after the
+//! needle). One leftmost-first Aho-Corasick automaton finds needle candidates; each candidate is
+//! accepted by the first rule (in priority order) whose needle is there and whose boundaries
+//! hold, and its replacement is copied to the output. Scanning resumes after the needle in the
+//! **input**, so replacement text is never scanned again: rewrites cannot compound.
+
+use aho_corasick::{AhoCorasick, Input, MatchKind};
+
+use crate::Error;
+
+/// What must hold around a needle for a rule to apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Boundary {
+    /// Anything may stand there.
+    Any,
+    /// Repository slug (`owner/name`, `github.com/owner/name`) edges; see [`slug_before`] and
+    /// [`slug_after`].
+    Slug,
+    /// Bare repository name edges; see [`word_before`] and [`word_after`].
+    Word,
+    /// Email address edges; see [`email_before`] and [`email_after`].
+    Email,
+    /// Before: a YAML value position, `:` then at least one space or tab. After: ASCII whitespace
+    /// or end of input.
+    YamlValue,
+}
+
+/// Bytes that can be part of a GitHub owner or repository name: ASCII letters, digits, `-`,
+/// `.` and `_`.
+pub(crate) fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
+}
+
+/// A `.` that ends a sentence: followed by end of input or ASCII whitespace.
+fn is_sentence_dot(hay: &[u8], at: usize) -> bool {
+    hay.get(at) == Some(&b'.') && hay.get(at + 1).is_none_or(|b| b.is_ascii_whitespace())
+}
+
+/// Before a slug: start of input or a byte that is not a name byte (`/`, `"`, space, `(`, `:`).
+fn slug_before(hay: &[u8], start: usize) -> bool {
+    start == 0 || !is_name_byte(hay[start - 1])
+}
+
+/// After a slug: end of input, a byte that is not a name byte, a sentence-ending `.`, or a
+/// `.git` suffix (clone URLs) that is itself followed by one of those.
+fn slug_after(hay: &[u8], end: usize) -> bool {
+    match hay.get(end) {
+        None => true,
+        Some(&b) if !is_name_byte(b) => true,
+        Some(_) if is_sentence_dot(hay, end) => true,
+        Some(_) if hay[end..].starts_with(b".git") => {
+            let after = end + 4;
+            hay.get(after).is_none_or(|&b| !is_name_byte(b)) || is_sentence_dot(hay, after)
+        }
+        Some(_) => false,
+    }
+}
+
+/// Before a bare name: start of input or a byte that is neither a name byte nor `/` (so the
+/// `api` of `other/api` or `path/api` is left alone).
+fn word_before(hay: &[u8], start: usize) -> bool {
+    start == 0 || {
+        let b = hay[start - 1];
+        !is_name_byte(b) && b != b'/'
+    }
+}
+
+/// After a bare name: end of input, a byte that is neither a name byte nor `/`, or a
+/// sentence-ending `.`.
+fn word_after(hay: &[u8], end: usize) -> bool {
+    match hay.get(end) {
+        None => true,
+        Some(&b) if !is_name_byte(b) && b != b'/' => true,
+        Some(_) => is_sentence_dot(hay, end),
+    }
+}
+
+/// Bytes that extend an address on the left: letters, digits and `. _ % + -`.
+fn is_email_local_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-')
+}
+
+/// Before an email: start of input or a byte that cannot extend the local part.
+fn email_before(hay: &[u8], start: usize) -> bool {
+    start == 0 || !is_email_local_byte(hay[start - 1])
+}
+
+/// After an email: end of input, a byte that cannot extend the domain (not a letter, digit,
+/// `-` or `_`), or a `.` not followed by a letter or digit (so `sec@x.com.au` is not hit by
+/// `sec@x.com`, but `mail sec@x.com.` is).
+fn email_after(hay: &[u8], end: usize) -> bool {
+    match hay.get(end) {
+        None => true,
+        Some(b'.') => hay.get(end + 1).is_none_or(|b| !b.is_ascii_alphanumeric()),
+        Some(&b) => !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')),
+    }
+}
+
+/// `:` followed by at least one space or tab, ending right before `start`.
+fn yaml_value_before(hay: &[u8], start: usize) -> bool {
+    let head = &hay[..start];
+    let trimmed = head.trim_ascii_end();
+    let blanks = &head[trimmed.len()..];
+    !blanks.is_empty() && !blanks.contains(&b'\n') && trimmed.last() == Some(&b':')
+}
+
+impl Boundary {
+    fn before(self, hay: &[u8], start: usize) -> bool {
+        match self {
+            Boundary::Any => true,
+            Boundary::Slug => slug_before(hay, start),
+            Boundary::Word => word_before(hay, start),
+            Boundary::Email => email_before(hay, start),
+            Boundary::YamlValue => yaml_value_before(hay, start),
+        }
+    }
+
+    fn after(self, hay: &[u8], end: usize) -> bool {
+        match self {
+            Boundary::Any => true,
+            Boundary::Slug => slug_after(hay, end),
+            Boundary::Word => word_after(hay, end),
+            Boundary::Email => email_after(hay, end),
+            Boundary::YamlValue => hay.get(end).is_none_or(|b| b.is_ascii_whitespace()),
+        }
+    }
+}
+
+/// One literal rewrite rule.
+#[derive(Debug, Clone)]
+pub(crate) struct Rule {
+    /// Literal bytes to find; never empty.
+    pub(crate) needle: Vec<u8>,
+    /// Literal bytes written instead (no `$1` expansion).
+    pub(crate) replacement: Vec<u8>,
+    /// Condition on the bytes before the needle.
+    pub(crate) before: Boundary,
+    /// Condition on the bytes after the needle.
+    pub(crate) after: Boundary,
+}
+
+impl Rule {
+    /// A rule with the same boundary on both sides.
+    pub(crate) fn new(needle: &[u8], replacement: &[u8], boundary: Boundary) -> Self {
+        Self {
+            needle: needle.to_vec(),
+            replacement: replacement.to_vec(),
+            before: boundary,
+            after: boundary,
+        }
+    }
+
+    fn accepts(&self, hay: &[u8], start: usize) -> bool {
+        hay[start..].starts_with(&self.needle)
+            && self.before.before(hay, start)
+            && self.after.after(hay, start + self.needle.len())
+    }
+}
+
+/// Compiled rule set: one automaton over all needles, rules in priority order.
+#[derive(Debug, Clone)]
+pub(crate) struct Rewriter {
+    automaton: AhoCorasick,
+    rules: Vec<Rule>,
+}
+
+impl Rewriter {
+    /// Compiles `rules` (earlier rules win when several accept at one position).
+    ///
+    /// Returns `Ok(None)` when there is nothing to rewrite (no rules, or every rule would write
+    /// its needle back unchanged with no effect). Fails with [`Error::Matcher`] when the
+    /// automaton cannot be built (`what` names the transform) or [`Error::EmptyNeedle`] when a
+    /// needle is empty.
+    pub(crate) fn build(what: &'static str, rules: Vec<Rule>) -> Result<Option<Self>, Error> {
+        let rules: Vec<Rule> = rules
+            .into_iter()
+            .filter(|r| r.needle != r.replacement)
+            .collect();
+        if rules.is_empty() {
+            return Ok(None);
+        }
+        if rules.iter().any(|r| r.needle.is_empty()) {
+            return Err(Error::EmptyNeedle { what });
+        }
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(rules.iter().map(|r| &r.needle))
+            .map_err(|source| Error::Matcher { what, source })?;
+        Ok(Some(Self { automaton, rules }))
+    }
+
+    /// Rewrites `hay` in one pass; `None` when no rule applied (no allocation then).
+    ///
+    /// Cost: one automaton scan (memchr/Teddy prefiltered); a rejected candidate restarts the
+    /// search one byte later. Allocates the output once, on the first accepted match.
+    pub(crate) fn rewrite(&self, hay: &[u8]) -> Option<Vec<u8>> {
+        let mut out: Option<Vec<u8>> = None;
+        let mut copied = 0;
+        let mut pos = 0;
+        while pos < hay.len() {
+            let Some(found) = self.automaton.find(Input::new(hay).span(pos..hay.len())) else {
+                break;
+            };
+            let start = found.start();
+            // Leftmost-first: no rule before `found.pattern()` has its needle at `start`.
+            let rule = self.rules[found.pattern().as_usize()..]
+                .iter()
+                .find(|r| r.accepts(hay, start));
+            match rule {
+                Some(rule) => {
+                    let buf = out.get_or_insert_with(|| Vec::with_capacity(hay.len() + 64));
+                    buf.extend_from_slice(&hay[copied..start]);
+                    buf.extend_from_slice(&rule.replacement);
+                    copied = start + rule.needle.len();
+                    pos = copied;
+                }
+                None => pos = start + 1,
+            }
+        }
+        let mut buf = out?;
+        buf.extend_from_slice(&hay[copied..]);
+        Some(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(boundary: Boundary, needle: &str, hay: &str, expected: &str) {
+        let rw = Rewriter::build("test", vec![Rule::new(needle.as_bytes(), b"<X>", boundary)])
+            .expect("builds")
+            .expect("has a rule");
+        let got = rw.rewrite(hay.as_bytes());
+        let got = got.as_deref().unwrap_or(hay.as_bytes());
+        assert_eq!(
+            String::from_utf8_lossy(got),
+            expected,
+            "{boundary:?} {needle:?} in {hay:?}"
+        );
+    }
+
+    #[test]
+    fn slug_boundary() {
+        let table = [
+            ("acme/api", "acme/api", "<X>"),
+            (
+                "see github.com/acme/api.",
+                "acme/api",
+                "see github.com/<X>.",
+            ),
+            ("(acme/api)", "acme/api", "(<X>)"),
+            ("acme/api-extra", "acme/api", "acme/api-extra"),
+            (
+                "acme/api_x acme/api.v2",
+                "acme/api",
+                "acme/api_x acme/api.v2",
+            ),
+            ("xacme/api", "acme/api", "xacme/api"),
+            ("clone acme/api.git", "acme/api", "clone <X>.git"),
+            ("acme/api.gitx", "acme/api", "acme/api.gitx"),
+            ("acme/api/blob/main", "acme/api", "<X>/blob/main"),
+            ("\"acme/api\"", "acme/api", "\"<X>\""),
+        ];
+        for (hay, needle, expected) in table {
+            check(Boundary::Slug, needle, hay, expected);
+        }
+    }
+
+    #[test]
+    fn word_boundary() {
+        let table = [
+            ("api", "<X>"),
+            ("the api service", "the <X> service"),
+            (
+                "api-gateway go-api api_x api.v2 api2 xapi",
+                "api-gateway go-api api_x api.v2 api2 xapi",
+            ),
+            ("other/api and api/ dir", "other/api and api/ dir"),
+            ("name: \"api\"", "name: \"<X>\""),
+            ("uses api.", "uses <X>."),
+            ("uses api.\r\n", "uses <X>.\r\n"),
+            ("api api", "<X> <X>"),
+        ];
+        for (hay, expected) in table {
+            check(Boundary::Word, "api", hay, expected);
+        }
+    }
+
+    #[test]
+    fn email_boundary() {
+        let table = [
+            ("sec@x.com", "<X>"),
+            ("mailto:sec@x.com", "mailto:<X>"),
+            ("[sec@x.com](mailto:sec@x.com)", "[<X>](mailto:<X>)"),
+            ("sec@x.com.au", "sec@x.com.au"),
+            ("sec@x.com-mail.org", "sec@x.com-mail.org"),
+            ("psec@x.com", "psec@x.com"),
+            ("a.sec@x.com", "a.sec@x.com"),
+            ("write to sec@x.com.", "write to <X>."),
+            ("<sec@x.com>", "<<X>>"),
+        ];
+        for (hay, expected) in table {
+            check(Boundary::Email, "sec@x.com", hay, expected);
+        }
+    }
+
+    #[test]
+    fn yaml_value_boundary() {
+        let table = [
+            ("email: sec@x.com", "email: <X>"),
+            ("email:\tsec@x.com\n", "email:\t<X>\n"),
+            ("email: sec@x.com # contact", "email: <X> # contact"),
+            ("email:sec@x.com", "email:sec@x.com"),
+            ("- sec@x.com", "- sec@x.com"),
+            ("email: sec@x.com.au", "email: sec@x.com.au"),
+            ("email:\n  sec@x.com", "email:\n  sec@x.com"),
+        ];
+        for (hay, expected) in table {
+            check(Boundary::YamlValue, "sec@x.com", hay, expected);
+        }
+    }
+
+    #[test]
+    fn rejected_candidate_lets_a_later_rule_match_at_the_same_position() {
+        let rw = Rewriter::build(
+            "test",
+            vec![
+                Rule::new(b"a@x.com", b"A", Boundary::Email),
+                Rule::new(b"a@x.com.au", b"AU", Boundary::Email),
+            ],
+        )
+        .expect("builds")
+        .expect("has rules");
+        let got = rw.rewrite(b"a@x.com.au a@x.com").expect("rewrites");
+        assert_eq!(got, b"AU A");
+    }
+
+    #[test]
+    fn replacements_are_never_rescanned() {
+        let rw = Rewriter::build("test", vec![Rule::new(b"api", b"api-api", Boundary::Any)])
+            .expect("builds")
+            .expect("has a rule");
+        assert_eq!(
+            rw.rewrite(b"api api").expect("rewrites"),
+            b"api-api api-api"
+        );
+        assert!(rw.rewrite(b"none here").is_none());
+    }
+
+    #[test]
+    fn identity_rules_are_dropped() {
+        let rw =
+            Rewriter::build("test", vec![Rule::new(b"x", b"x", Boundary::Any)]).expect("builds");
+        assert!(rw.is_none());
+        let empty = Rewriter::build("test", vec![Rule::new(b"", b"y", Boundary::Any)]);
+        assert!(matches!(empty, Err(Error::EmptyNeedle { what: "test" })));
+    }
+}

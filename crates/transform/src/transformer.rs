@@ -1,0 +1,702 @@
+//! The per-mapping content transformer: emails, then template variables, then repository names.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use regex::bytes::Regex;
+
+use crate::binary::{extension, is_binary};
+use crate::rewrite::{Boundary, Rewriter, Rule};
+use crate::{Error, RepoSlug, Result};
+
+/// One email address to replace with another, as configured for one target.
+///
+/// The caller resolves go-broadcast's `security_email`/`support_email` pairs into these (target
+/// address defaulting to the source one); a pair with `from == to` is ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EmailRewrite {
+    /// Address to find (case-sensitive, literal).
+    pub from: String,
+    /// Address written instead.
+    pub to: String,
+}
+
+/// What ONE mapping (a file or directory entry of one target) asks the transformer to do.
+///
+/// Never a global chain: two mappings with different specs get different transformers, so
+/// enabling `repo_name` on one target does not affect another (go-broadcast defect 9).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransformSpec {
+    /// Rewrite the source repository's `owner/name` (and bare name) into the target's.
+    pub repo_name: bool,
+    /// Template variables: `{{NAME}}` and `${NAME}` are replaced by the value, literally.
+    pub variables: BTreeMap<String, String>,
+    /// Email addresses to rewrite, in priority order.
+    pub emails: Vec<EmailRewrite>,
+}
+
+/// Everything one transform call needs besides the spec and the content.
+///
+/// Used by the one-shot [`transform`]; callers that transform many files build one
+/// [`Transformer`] instead.
+#[derive(Debug, Clone, Copy)]
+pub struct TransformContext<'a> {
+    /// Repository the content comes from.
+    pub source: &'a RepoSlug,
+    /// Repository the content is written to.
+    pub target: &'a RepoSlug,
+    /// Destination path in the target, `/`-separated; its extension picks the rules.
+    pub dest_path: &'a str,
+}
+
+/// Which rule family a destination path gets, from its extension (case-insensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    /// `.go`, `.mod`.
+    Go,
+    /// `.yaml`, `.yml`.
+    Yaml,
+    /// `.json`.
+    Json,
+    /// Everything else: `.md`, `.txt`, `.rst`, `.html`, Makefiles, shell, no extension.
+    Text,
+}
+
+impl FileKind {
+    fn of(dest_path: &str) -> Self {
+        match extension(dest_path).as_deref() {
+            Some("go" | "mod") => FileKind::Go,
+            Some("yaml" | "yml") => FileKind::Yaml,
+            Some("json") => FileKind::Json,
+            _ => FileKind::Text,
+        }
+    }
+}
+
+/// Leftover placeholders, as go-broadcast reports them: `{{NAME}}` or `${NAME}` with
+/// `NAME` matching `[A-Z_][A-Z0-9_]*`.
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{\{([A-Z_][A-Z0-9_]*)\}\}|\$\{([A-Z_][A-Z0-9_]*)\}")
+        .expect("the placeholder pattern is a valid regex")
+});
+
+/// A compiled transform for one (spec, source repository, target repository).
+///
+/// Built once per mapping and target, then applied to every file: all matchers are compiled in
+/// [`Transformer::new`], and [`Transformer::apply`] only scans. `Send + Sync`, so one instance
+/// can serve a worker pool. Rules (see the crate docs for the exact boundaries):
+/// 1. **emails**, by destination extension: `.yaml`/`.yml` rewrite `"SRC"`, `'SRC'` and
+///    `: SRC` followed by whitespace; `.json` rewrites `"SRC"`; everything else rewrites `SRC`
+///    bounded by characters that cannot extend an address;
+/// 2. **template variables**: `{{NAME}}` and `${NAME}` of every defined variable, one pass;
+///    values are literal and never re-expanded; unknown placeholders stay;
+/// 3. **repository name**, by destination extension: `.go`/`.mod` rewrite
+///    `github.com/so/sr` at a path boundary (imports, `module`, `require`); every other file
+///    rewrites the bounded slug `so/sr` and the bounded bare name `sr`. No-op when source and
+///    target are equal.
+#[derive(Debug, Clone)]
+pub struct Transformer {
+    variables: Option<Rewriter>,
+    known_variables: BTreeSet<String>,
+    emails_text: Option<Rewriter>,
+    emails_yaml: Option<Rewriter>,
+    emails_json: Option<Rewriter>,
+    repo_go: Option<Rewriter>,
+    repo_text: Option<Rewriter>,
+}
+
+impl Transformer {
+    /// Compiles `spec` for content going from `source` to `target`.
+    ///
+    /// Fails with [`Error::InvalidSlug`] when `repo_name` is set, the slugs differ, and one of
+    /// them has an empty part or a `/` inside a part; [`Error::InvalidVariable`] for an empty
+    /// variable name; [`Error::InvalidEmail`] for an empty `from` address;
+    /// [`Error::Matcher`] if an automaton cannot be built (not expected for config-sized input).
+    ///
+    /// Cost: up to five Aho-Corasick automata over a handful of literals (microseconds); no
+    /// process, no I/O.
+    pub fn new(spec: &TransformSpec, source: &RepoSlug, target: &RepoSlug) -> Result<Self> {
+        let variables = Rewriter::build("variables", variable_rules(&spec.variables)?)?;
+        let mut emails_text = Vec::new();
+        let mut emails_yaml = Vec::new();
+        let mut emails_json = Vec::new();
+        for rewrite in &spec.emails {
+            if rewrite.from.is_empty() {
+                return Err(Error::InvalidEmail {
+                    from: rewrite.from.clone(),
+                    to: rewrite.to.clone(),
+                });
+            }
+            let (from, to) = (rewrite.from.as_bytes(), rewrite.to.as_bytes());
+            emails_text.push(Rule::new(from, to, Boundary::Email));
+            for quote in [b"\"", b"'"] {
+                let quoted = |s: &[u8]| [quote.as_slice(), s, quote.as_slice()].concat();
+                emails_yaml.push(Rule::new(&quoted(from), &quoted(to), Boundary::Any));
+            }
+            let mut value = Rule::new(from, to, Boundary::YamlValue);
+            value.after = Boundary::YamlValue;
+            emails_yaml.push(value);
+            let quoted = |s: &[u8]| [b"\"".as_slice(), s, b"\""].concat();
+            emails_json.push(Rule::new(&quoted(from), &quoted(to), Boundary::Any));
+        }
+        let (repo_go, repo_text) = if spec.repo_name && source != target {
+            source.check_parts()?;
+            target.check_parts()?;
+            repo_rules(source, target)?
+        } else {
+            (None, None)
+        };
+        Ok(Self {
+            variables,
+            known_variables: spec.variables.keys().cloned().collect(),
+            emails_text: Rewriter::build("emails", emails_text)?,
+            emails_yaml: Rewriter::build("emails", emails_yaml)?,
+            emails_json: Rewriter::build("emails", emails_json)?,
+            repo_go,
+            repo_text,
+        })
+    }
+
+    /// Whether [`apply`](Self::apply) returns its input unchanged for every path and content:
+    /// no variables, no email pair with different addresses, and no repository rewrite
+    /// (`repo_name` off or source equal to target). Callers skip reading content then. O(1).
+    pub fn is_identity(&self) -> bool {
+        self.variables.is_none()
+            && self.emails_text.is_none()
+            && self.repo_go.is_none()
+            && self.repo_text.is_none()
+    }
+
+    /// Transforms `content` destined for `dest_path` (its extension picks the rules).
+    ///
+    /// Returns `Cow::Borrowed(content)` when nothing changed: identity transformer, binary
+    /// content ([`is_binary`]), or no rule matched. Works on bytes, so non-UTF-8 text is never
+    /// lossily converted, and line endings (CRLF) are kept. Order: emails, then variables, then
+    /// repository name; each step scans the previous step's output once.
+    ///
+    /// Errors: none today; the `Result` leaves room for limits without breaking callers.
+    /// Cost: at most three linear scans; one output allocation per step that changes something.
+    pub fn apply<'c>(&self, dest_path: &str, content: &'c [u8]) -> Result<Cow<'c, [u8]>> {
+        if self.is_identity() || is_binary(dest_path, content) {
+            return Ok(Cow::Borrowed(content));
+        }
+        let kind = FileKind::of(dest_path);
+        let emails = match kind {
+            FileKind::Yaml => &self.emails_yaml,
+            FileKind::Json => &self.emails_json,
+            FileKind::Go | FileKind::Text => &self.emails_text,
+        };
+        let repo = match kind {
+            FileKind::Go => &self.repo_go,
+            FileKind::Yaml | FileKind::Json | FileKind::Text => &self.repo_text,
+        };
+        let mut current = Cow::Borrowed(content);
+        for step in [emails, &self.variables, repo].into_iter().flatten() {
+            if let Some(next) = step.rewrite(&current) {
+                current = Cow::Owned(next);
+            }
+        }
+        Ok(current)
+    }
+
+    /// Names of leftover placeholders in `content` that this transformer does not define:
+    /// `{{NAME}}` or `${NAME}` with `NAME` matching `[A-Z_][A-Z0-9_]*` (go-broadcast's warning
+    /// rule). Sorted, without duplicates; empty when there are none.
+    ///
+    /// Works on input or output of [`apply`](Self::apply) alike. Cost: one regex scan; one
+    /// allocation per distinct name found.
+    pub fn unreplaced_variables(&self, content: &[u8]) -> Vec<String> {
+        let mut names = BTreeSet::new();
+        for caps in PLACEHOLDER.captures_iter(content) {
+            let name = caps.get(1).or_else(|| caps.get(2)).map(|m| m.as_bytes());
+            // The pattern only matches ASCII, so the name is valid UTF-8.
+            if let Some(name) = name.and_then(|n| std::str::from_utf8(n).ok())
+                && !self.known_variables.contains(name)
+            {
+                names.insert(name.to_owned());
+            }
+        }
+        names.into_iter().collect()
+    }
+}
+
+/// One-shot convenience: builds a [`Transformer`] for `ctx` and applies it once.
+///
+/// Costs a full [`Transformer::new`] per call; build the transformer once when transforming
+/// more than one file. Errors as [`Transformer::new`] and [`Transformer::apply`].
+pub fn transform<'c>(
+    spec: &TransformSpec,
+    ctx: &TransformContext<'_>,
+    content: &'c [u8],
+) -> Result<Cow<'c, [u8]>> {
+    Transformer::new(spec, ctx.source, ctx.target)?.apply(ctx.dest_path, content)
+}
+
+/// `{{NAME}}` and `${NAME}` rules for every variable.
+fn variable_rules(variables: &BTreeMap<String, String>) -> Result<Vec<Rule>> {
+    let mut rules = Vec::with_capacity(variables.len() * 2);
+    for (name, value) in variables {
+        if name.is_empty() {
+            return Err(Error::InvalidVariable {
+                name: name.clone(),
+                reason: "variable name must not be empty",
+            });
+        }
+        for (open, close) in [("{{", "}}"), ("${", "}")] {
+            let needle = format!("{open}{name}{close}");
+            rules.push(Rule::new(
+                needle.as_bytes(),
+                value.as_bytes(),
+                Boundary::Any,
+            ));
+        }
+    }
+    Ok(rules)
+}
+
+/// Repository-name rules: (Go files, every other text file).
+fn repo_rules(
+    source: &RepoSlug,
+    target: &RepoSlug,
+) -> Result<(Option<Rewriter>, Option<Rewriter>)> {
+    let from_slug = source.to_string();
+    let to_slug = target.to_string();
+    let go = vec![Rule::new(
+        format!("github.com/{from_slug}").as_bytes(),
+        format!("github.com/{to_slug}").as_bytes(),
+        Boundary::Slug,
+    )];
+    let text = vec![
+        Rule::new(from_slug.as_bytes(), to_slug.as_bytes(), Boundary::Slug),
+        Rule::new(
+            source.name.as_bytes(),
+            target.name.as_bytes(),
+            Boundary::Word,
+        ),
+    ];
+    Ok((
+        Rewriter::build("repo_name", go)?,
+        Rewriter::build("repo_name", text)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slug(s: &str) -> RepoSlug {
+        s.parse().expect("test slugs are valid")
+    }
+
+    fn spec_repo() -> TransformSpec {
+        TransformSpec {
+            repo_name: true,
+            ..TransformSpec::default()
+        }
+    }
+
+    /// Applies `spec` from `source` to `target` and compares the text result.
+    fn check(
+        spec: &TransformSpec,
+        source: &str,
+        target: &str,
+        path: &str,
+        input: &str,
+        expected: &str,
+    ) {
+        let t = Transformer::new(spec, &slug(source), &slug(target)).expect("spec compiles");
+        let got = t.apply(path, input.as_bytes()).expect("apply succeeds");
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            expected,
+            "{path}: {input:?} ({source} -> {target})"
+        );
+        if input == expected {
+            assert!(
+                matches!(got, Cow::Borrowed(_)),
+                "unchanged content is borrowed: {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn repo_name_in_go_files() {
+        let spec = spec_repo();
+        let table = [
+            (
+                "go.mod",
+                "module github.com/so/sr\n",
+                "module github.com/to/tr\n",
+            ),
+            (
+                "go.mod",
+                "module github.com/so/sr-extra\n",
+                "module github.com/so/sr-extra\n",
+            ),
+            (
+                "go.mod",
+                "module github.com/so/sr/v2\n",
+                "module github.com/to/tr/v2\n",
+            ),
+            (
+                "go.mod",
+                "require (\n\tgithub.com/so/sr v1.2.3\n\tgithub.com/so/sr-extra v0.1.0\n)\n",
+                "require (\n\tgithub.com/to/tr v1.2.3\n\tgithub.com/so/sr-extra v0.1.0\n)\n",
+            ),
+            (
+                "go.mod",
+                "require github.com/so/sr v1.2.3\r\n",
+                "require github.com/to/tr v1.2.3\r\n",
+            ),
+            (
+                "cmd/main.go",
+                "import (\n\t\"github.com/so/sr\"\n\t\"github.com/so/sr/pkg/x\"\n)\n",
+                "import (\n\t\"github.com/to/tr\"\n\t\"github.com/to/tr/pkg/x\"\n)\n",
+            ),
+            (
+                "a.go",
+                "// sr is the service; so/sr too\n",
+                "// sr is the service; so/sr too\n",
+            ),
+            (
+                "a.go",
+                "x := \"github.com/so/sr\"",
+                "x := \"github.com/to/tr\"",
+            ),
+            ("a.go", "notgithub.com/so/sr", "notgithub.com/so/sr"),
+            ("A.GO", "github.com/so/sr", "github.com/to/tr"),
+        ];
+        for (path, input, expected) in table {
+            check(&spec, "so/sr", "to/tr", path, input, expected);
+        }
+    }
+
+    #[test]
+    fn repo_name_in_other_text_files() {
+        let spec = spec_repo();
+        let table = [
+            (
+                "README.md",
+                "[![CI](https://github.com/so/sr/actions/workflows/ci.yml/badge.svg)](https://github.com/so/sr/actions)",
+                "[![CI](https://github.com/to/tr/actions/workflows/ci.yml/badge.svg)](https://github.com/to/tr/actions)",
+            ),
+            (
+                "README.md",
+                "git clone https://github.com/so/sr.git\n",
+                "git clone https://github.com/to/tr.git\n",
+            ),
+            (
+                "README.md",
+                "The sr service. See so/sr.",
+                "The tr service. See to/tr.",
+            ),
+            (
+                "README.md",
+                "sr-extra so/sr-extra sr_x sr.v2 xsr other/sr",
+                "sr-extra so/sr-extra sr_x sr.v2 xsr other/sr",
+            ),
+            ("docs/x.txt", "so/sr\r\nsr\r\n", "to/tr\r\ntr\r\n"),
+            (
+                "ci.yml",
+                "repo: so/sr\nname: \"sr\"\n",
+                "repo: to/tr\nname: \"tr\"\n",
+            ),
+            (
+                "package.json",
+                "{\"name\": \"sr\", \"repository\": \"github:so/sr\"}",
+                "{\"name\": \"tr\", \"repository\": \"github:to/tr\"}",
+            ),
+            (
+                "Makefile",
+                "IMAGE := ghcr.io/so/sr:latest\nBIN := sr\n",
+                "IMAGE := ghcr.io/to/tr:latest\nBIN := tr\n",
+            ),
+            ("x.md", "nothing to see", "nothing to see"),
+        ];
+        for (path, input, expected) in table {
+            check(&spec, "so/sr", "to/tr", path, input, expected);
+        }
+    }
+
+    #[test]
+    fn repo_name_never_compounds_when_target_extends_source() {
+        let spec = spec_repo();
+        let table = [
+            (
+                "README.md",
+                "https://github.com/acme/api",
+                "https://github.com/acme/api-gateway",
+            ),
+            (
+                "README.md",
+                "acme/api api acme/api",
+                "acme/api-gateway api-gateway acme/api-gateway",
+            ),
+            (
+                "go.mod",
+                "module github.com/acme/api\n",
+                "module github.com/acme/api-gateway\n",
+            ),
+            ("x.yml", "api: acme/api", "api-gateway: acme/api-gateway"),
+        ];
+        for (path, input, expected) in table {
+            check(&spec, "acme/api", "acme/api-gateway", path, input, expected);
+        }
+        // Applying twice to the same input gives the same result (no state carried over).
+        check(
+            &spec,
+            "acme/api",
+            "acme/api-gateway",
+            "a.md",
+            "acme/api",
+            "acme/api-gateway",
+        );
+    }
+
+    #[test]
+    fn repo_name_is_a_no_op_when_off_or_source_equals_target() {
+        let same =
+            Transformer::new(&spec_repo(), &slug("so/sr"), &slug("so/sr")).expect("compiles");
+        assert!(same.is_identity());
+        let off = Transformer::new(&TransformSpec::default(), &slug("so/sr"), &slug("to/tr"))
+            .expect("compiles");
+        assert!(off.is_identity());
+        check(
+            &TransformSpec::default(),
+            "so/sr",
+            "to/tr",
+            "a.md",
+            "so/sr",
+            "so/sr",
+        );
+        // Owner change only: the bare name stays, the slug changes.
+        check(
+            &spec_repo(),
+            "so/sr",
+            "to/sr",
+            "a.md",
+            "so/sr sr",
+            "to/sr sr",
+        );
+    }
+
+    #[test]
+    fn repo_name_rejects_unusable_slugs() {
+        let bad = RepoSlug::new("", "sr");
+        let err = Transformer::new(&spec_repo(), &bad, &slug("to/tr")).expect_err("empty owner");
+        assert!(matches!(err, Error::InvalidSlug { .. }), "{err:?}");
+        // Without repo_name the slugs are not looked at.
+        assert!(Transformer::new(&TransformSpec::default(), &bad, &slug("to/tr")).is_ok());
+    }
+
+    fn spec_vars(pairs: &[(&str, &str)]) -> TransformSpec {
+        TransformSpec {
+            variables: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..TransformSpec::default()
+        }
+    }
+
+    /// Variable definitions of one table row.
+    type Vars = &'static [(&'static str, &'static str)];
+
+    #[test]
+    fn variables_are_replaced_in_one_pass() {
+        let table: &[(Vars, &str, &str)] = &[
+            (&[("NAME", "svc")], "{{NAME}} and ${NAME}", "svc and svc"),
+            (
+                &[("NAME", "svc")],
+                "{{ NAME }} $NAME {{UNKNOWN}} ${OTHER}",
+                "{{ NAME }} $NAME {{UNKNOWN}} ${OTHER}",
+            ),
+            (&[("A", "{{B}}"), ("B", "x")], "{{A}} {{B}}", "{{B}} x"),
+            (&[("B", "x"), ("A", "${B}")], "${A}${B}", "${B}x"),
+            (&[("A", "$1 \\0 $$")], "{{A}}", "$1 \\0 $$"),
+            (
+                &[("AB", "long"), ("A", "short")],
+                "{{AB}}{{A}}",
+                "longshort",
+            ),
+            (&[("lower", "v")], "{{lower}}\r\n", "v\r\n"),
+            (&[("N", "")], "a{{N}}b", "ab"),
+        ];
+        for (vars, input, expected) in table {
+            check(
+                &spec_vars(vars),
+                "so/sr",
+                "to/tr",
+                "file.txt",
+                input,
+                expected,
+            );
+        }
+    }
+
+    #[test]
+    fn unreplaced_variables_lists_unknown_placeholders() {
+        let t = Transformer::new(&spec_vars(&[("KNOWN", "v")]), &slug("a/b"), &slug("c/d"))
+            .expect("compiles");
+        let table: &[(&str, &[&str])] = &[
+            ("{{KNOWN}} ${KNOWN}", &[]),
+            (
+                "{{MISSING}} ${OTHER_1} {{MISSING}}",
+                &["MISSING", "OTHER_1"],
+            ),
+            ("{{lower}} {{ SPACED }} $NAME ${1X}", &[]),
+            ("", &[]),
+        ];
+        for (input, expected) in table {
+            assert_eq!(
+                t.unreplaced_variables(input.as_bytes()),
+                *expected,
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn variable_names_must_not_be_empty() {
+        let err = Transformer::new(&spec_vars(&[("", "v")]), &slug("a/b"), &slug("c/d"))
+            .expect_err("empty name");
+        assert!(matches!(err, Error::InvalidVariable { .. }), "{err:?}");
+    }
+
+    fn spec_emails(pairs: &[(&str, &str)]) -> TransformSpec {
+        TransformSpec {
+            emails: pairs
+                .iter()
+                .map(|(from, to)| EmailRewrite {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                })
+                .collect(),
+            ..TransformSpec::default()
+        }
+    }
+
+    #[test]
+    fn emails_by_destination_extension() {
+        let spec = spec_emails(&[("sec@x.com", "security@y.org")]);
+        let table = [
+            (
+                "SECURITY.md",
+                "[Report](mailto:sec@x.com) or [sec@x.com](mailto:sec@x.com)",
+                "[Report](mailto:security@y.org) or [security@y.org](mailto:security@y.org)",
+            ),
+            ("SECURITY.md", "Mail sec@x.com.", "Mail security@y.org."),
+            (
+                "SECURITY.md",
+                "not sec@x.com.au nor psec@x.com",
+                "not sec@x.com.au nor psec@x.com",
+            ),
+            (
+                "index.html",
+                "<a href=\"mailto:sec@x.com\">",
+                "<a href=\"mailto:security@y.org\">",
+            ),
+            (
+                "c.yml",
+                "a: \"sec@x.com\"\nb: 'sec@x.com'\nc: sec@x.com\n",
+                "a: \"security@y.org\"\nb: 'security@y.org'\nc: security@y.org\n",
+            ),
+            (
+                "c.yaml",
+                "# ask sec@x.com for help\nc: sec@x.com.au\n",
+                "# ask sec@x.com for help\nc: sec@x.com.au\n",
+            ),
+            (
+                "p.json",
+                "{\"security\": \"sec@x.com\", \"note\": \"ask sec@x.com\"}",
+                "{\"security\": \"security@y.org\", \"note\": \"ask sec@x.com\"}",
+            ),
+            (
+                "main.go",
+                "// contact sec@x.com\n",
+                "// contact security@y.org\n",
+            ),
+        ];
+        for (path, input, expected) in table {
+            check(&spec, "so/sr", "to/tr", path, input, expected);
+        }
+        let same = Transformer::new(
+            &spec_emails(&[("a@x.com", "a@x.com")]),
+            &slug("a/b"),
+            &slug("c/d"),
+        )
+        .expect("compiles");
+        assert!(
+            same.is_identity(),
+            "an email pair with equal addresses does nothing"
+        );
+        let empty = Transformer::new(&spec_emails(&[("", "a@x.com")]), &slug("a/b"), &slug("c/d"));
+        assert!(matches!(empty, Err(Error::InvalidEmail { .. })));
+    }
+
+    #[test]
+    fn chain_order_is_emails_then_variables_then_repo_name() {
+        let spec = TransformSpec {
+            repo_name: true,
+            variables: [
+                ("REPO".to_string(), "so/sr".to_string()),
+                ("MAIL".to_string(), "sec@x.com".to_string()),
+            ]
+            .into_iter()
+            .collect(),
+            emails: vec![EmailRewrite {
+                from: "sec@x.com".into(),
+                to: "new@y.org".into(),
+            }],
+        };
+        let table = [
+            // The variable's value passes through the repo-name step (variables run first) ...
+            ("a.md", "repo {{REPO}}", "repo to/tr"),
+            // ... but not through the email step (emails run before variables).
+            (
+                "a.md",
+                "mail {{MAIL}} / sec@x.com",
+                "mail sec@x.com / new@y.org",
+            ),
+            ("a.md", "sr\r\n", "tr\r\n"),
+        ];
+        for (path, input, expected) in table {
+            check(&spec, "so/sr", "to/tr", path, input, expected);
+        }
+    }
+
+    #[test]
+    fn binary_and_non_utf8_content() {
+        let spec = TransformSpec {
+            repo_name: true,
+            ..spec_vars(&[("V", "x")])
+        };
+        let t = Transformer::new(&spec, &slug("so/sr"), &slug("to/tr")).expect("compiles");
+        let png = b"\x89PNG\r\n\x1a\n\0so/sr{{V}}";
+        assert!(matches!(
+            t.apply("logo.png", png).expect("ok"),
+            Cow::Borrowed(_)
+        ));
+        let with_nul = b"so/sr\0{{V}}";
+        assert!(matches!(
+            t.apply("data.bin", with_nul).expect("ok"),
+            Cow::Borrowed(_)
+        ));
+        let latin1 = b"caf\xe9 so/sr {{V}}\r\n";
+        let got = t.apply("notes.txt", latin1).expect("ok");
+        assert_eq!(&*got, b"caf\xe9 to/tr x\r\n".as_slice());
+    }
+
+    #[test]
+    fn one_shot_transform_uses_the_context() {
+        let (source, target) = (slug("so/sr"), slug("to/tr"));
+        let ctx = TransformContext {
+            source: &source,
+            target: &target,
+            dest_path: "go.mod",
+        };
+        let got = transform(&spec_repo(), &ctx, b"module github.com/so/sr\n").expect("ok");
+        assert_eq!(&*got, b"module github.com/to/tr\n".as_slice());
+    }
+}
