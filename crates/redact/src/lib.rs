@@ -1,1 +1,597 @@
-//! broadcast-redact: placeholder, filled in by its own change.
+#![doc = include_str!("../README.md")]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod rules;
+pub mod tracing;
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::Regex;
+
+pub use crate::tracing::RedactingWriter;
+
+/// The marker that replaces a secret. Keys, token prefixes and URL users around it are kept:
+/// `ghp_***`, `Authorization: Bearer ***`, `https://user:***@host`, `password=***`.
+pub const MARKER: &str = "***";
+
+/// Errors of this crate: only building a [`Redactor`] with custom patterns can fail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A custom pattern given to [`RedactorBuilder::pattern`] is not a valid `regex` crate regex.
+    #[error("custom redaction pattern {name:?} is not a valid regex")]
+    InvalidPattern {
+        /// The name given to the pattern.
+        name: String,
+        /// The regex source as given.
+        pattern: String,
+        /// Why the regex crate rejected it.
+        #[source]
+        source: Box<regex::Error>,
+    },
+    /// A custom pattern matches the empty string, which would insert markers everywhere.
+    #[error("custom redaction pattern {name:?} matches the empty string")]
+    EmptyMatch {
+        /// The name given to the pattern.
+        name: String,
+        /// The regex source as given.
+        pattern: String,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+struct Rule {
+    name: String,
+    regex: Regex,
+    /// Indices of capture groups whose names start with `secret`; empty = replace whole match.
+    secret_groups: Vec<usize>,
+    /// `false` for custom patterns without trigger literals: they run on every input.
+    gated: bool,
+}
+
+/// A set of compiled redaction rules plus the literal prefilter that decides which of them can
+/// match a given text.
+///
+/// Build once (compiling the rules takes about a millisecond) and share: `Redactor` is
+/// `Send + Sync` and every method takes `&self`. [`global()`] is a process-wide default instance.
+///
+/// Cost per call: one Aho-Corasick scan over the input for the trigger literals. When none occurs
+/// (the common case: most log lines hold no secret) the input is returned as
+/// [`Cow::Borrowed`] without allocating. Otherwise every rule whose trigger occurred runs its regex
+/// over the text (linear time), and the result is allocated only if something was replaced.
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    rules: Vec<Rule>,
+    /// Prefilter over all trigger literals; `None` when no gated rule exists.
+    prefilter: Option<AhoCorasick>,
+    /// For each prefilter pattern id, the index of the rule it gates.
+    trigger_rule: Vec<usize>,
+    /// Whether any rule runs without a trigger.
+    has_ungated: bool,
+}
+
+impl Default for Redactor {
+    /// All built-in rules (GitHub tokens, `Authorization` headers, bearer tokens, URL credentials,
+    /// JWTs, PEM private keys, AWS access key ids, Slack tokens, sensitive `key=value` pairs).
+    fn default() -> Self {
+        Redactor::builder()
+            .build()
+            .expect("built-in rules are valid regexes and are covered by unit tests")
+    }
+}
+
+/// Builds a [`Redactor`]: the built-in rules (unless [`RedactorBuilder::without_builtins`]) plus
+/// custom patterns.
+#[derive(Debug, Clone)]
+pub struct RedactorBuilder {
+    builtins: bool,
+    custom: Vec<(String, String, Vec<String>)>,
+}
+
+impl RedactorBuilder {
+    /// Drops the built-in rules; only custom patterns are used.
+    pub fn without_builtins(mut self) -> Self {
+        self.builtins = false;
+        self
+    }
+
+    /// Adds a custom rule named `name` that runs on **every** input (no prefilter can skip it,
+    /// so clean text is no longer free: prefer [`RedactorBuilder::pattern_with_triggers`]).
+    ///
+    /// `regex` uses `regex` crate syntax over bytes. Capture groups whose names start with
+    /// `secret` (`(?P<secret>...)`, `(?P<secret_2>...)`) are replaced with [`MARKER`]; without
+    /// such a group the whole match is. Errors come from [`RedactorBuilder::build`].
+    pub fn pattern(mut self, name: impl Into<String>, regex: impl Into<String>) -> Self {
+        self.custom.push((name.into(), regex.into(), Vec::new()));
+        self
+    }
+
+    /// Like [`RedactorBuilder::pattern`], but the rule only runs when one of `triggers` occurs in
+    /// the text (case-sensitive). Every match of `regex` must contain one of the triggers, or
+    /// secrets can slip through.
+    pub fn pattern_with_triggers<I, S>(
+        mut self,
+        name: impl Into<String>,
+        regex: impl Into<String>,
+        triggers: I,
+    ) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let triggers: Vec<String> = triggers.into_iter().map(Into::into).collect();
+        self.custom.push((name.into(), regex.into(), triggers));
+        self
+    }
+
+    /// Compiles the rules and the prefilter.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPattern`] when a custom regex does not compile, [`Error::EmptyMatch`] when
+    /// it matches the empty string.
+    pub fn build(self) -> Result<Redactor> {
+        let mut rules = Vec::new();
+        // (literal, rule index, case-insensitive)
+        let mut triggers: Vec<(String, usize, bool)> = Vec::new();
+        if self.builtins {
+            for spec in rules::BUILTIN {
+                let regex = compile(spec.name, spec.pattern)?;
+                let idx = rules.push_rule(spec.name.to_owned(), regex, true);
+                for t in spec.triggers {
+                    triggers.push(((*t).to_owned(), idx, spec.case_insensitive));
+                }
+            }
+        }
+        for (name, pattern, trig) in self.custom {
+            let regex = compile(&name, &pattern)?;
+            if regex.is_match(b"") {
+                return Err(Error::EmptyMatch { name, pattern });
+            }
+            let gated = !trig.is_empty();
+            let idx = rules.push_rule(name, regex, gated);
+            for t in trig {
+                triggers.push((t, idx, false));
+            }
+        }
+        let has_ungated = rules.iter().any(|r| !r.gated);
+        // One ASCII case-insensitive automaton over every trigger: case-sensitive triggers
+        // (`AKIA`, `eyJ`) then also fire on other spellings, which only costs a regex pass.
+        let mut literals = Vec::new();
+        let mut trigger_rule = Vec::new();
+        for (lit, idx, _case_insensitive) in triggers {
+            literals.push(lit);
+            trigger_rule.push(idx);
+        }
+        let prefilter = if literals.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(true)
+                    .build(&literals)
+                    .expect("trigger literal sets are small enough for aho-corasick"),
+            )
+        };
+        Ok(Redactor {
+            rules,
+            prefilter,
+            trigger_rule,
+            has_ungated,
+        })
+    }
+}
+
+trait PushRule {
+    fn push_rule(&mut self, name: String, regex: Regex, gated: bool) -> usize;
+}
+
+impl PushRule for Vec<Rule> {
+    fn push_rule(&mut self, name: String, regex: Regex, gated: bool) -> usize {
+        let secret_groups = regex
+            .capture_names()
+            .enumerate()
+            .filter_map(|(i, n)| n.filter(|n| n.starts_with("secret")).map(|_| i))
+            .collect();
+        self.push(Rule {
+            name,
+            regex,
+            secret_groups,
+            gated,
+        });
+        self.len() - 1
+    }
+}
+
+fn compile(name: &str, pattern: &str) -> Result<Regex> {
+    Regex::new(pattern).map_err(|source| Error::InvalidPattern {
+        name: name.to_owned(),
+        pattern: pattern.to_owned(),
+        source: Box::new(source),
+    })
+}
+
+impl Redactor {
+    /// Starts a builder with the built-in rules enabled.
+    pub fn builder() -> RedactorBuilder {
+        RedactorBuilder {
+            builtins: true,
+            custom: Vec::new(),
+        }
+    }
+
+    /// Names of the rules in application order (built-ins first, then custom patterns).
+    pub fn rule_names(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.name.as_str())
+    }
+
+    /// Returns `text` with every secret replaced by [`MARKER`], keeping keys and prefixes.
+    ///
+    /// Returns [`Cow::Borrowed`] (no allocation) when nothing was replaced. Cost: one prefilter
+    /// scan; plus, when a trigger literal occurs, one regex pass per triggered rule.
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self.redact_bytes(text.as_bytes()) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            // Markers are ASCII and every rule's secret span starts and ends next to ASCII bytes
+            // or at the text's ends, so valid UTF-8 stays valid; a custom pattern that splits a
+            // character is repaired lossily rather than trusted.
+            Cow::Owned(bytes) => Cow::Owned(match String::from_utf8(bytes) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            }),
+        }
+    }
+
+    /// Like [`Redactor::redact`] for bytes that need not be UTF-8 (git stderr, file contents).
+    pub fn redact_bytes<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
+        // Allocated only once a trigger occurs, so the clean path stays allocation-free.
+        let mut triggered: Vec<bool> = Vec::new();
+        if let Some(pf) = &self.prefilter {
+            for m in pf.find_overlapping_iter(text) {
+                if triggered.is_empty() {
+                    triggered = vec![false; self.rules.len()];
+                }
+                triggered[self.trigger_rule[m.pattern().as_usize()]] = true;
+            }
+        }
+        if triggered.is_empty() && !self.has_ungated {
+            return Cow::Borrowed(text);
+        }
+        let mut current: Cow<'a, [u8]> = Cow::Borrowed(text);
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.gated && !triggered.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            if let Some(replaced) = apply(rule, &current) {
+                current = Cow::Owned(replaced);
+            }
+        }
+        current
+    }
+
+    /// Whether a structured field (a tracing field, a JSON key, an environment variable name) holds
+    /// a secret by its name alone, so its whole value must be replaced.
+    ///
+    /// The name is compared ASCII case-insensitively with `-`, `.`, `_` and spaces removed, and is
+    /// sensitive when it **ends** with a sensitive word (`token`, `password`, `secret`, `api_key`,
+    /// `authorization`, `credentials`, `cookie`, `private_key`, ...): `GITHUB_TOKEN`,
+    /// `client_secret` and `oauth` are; `author`, `keyboard`, `bypass`, `max_tokens` and
+    /// `token_count` are not. Allocation-free for names up to 64 bytes.
+    pub fn is_sensitive_field(&self, name: &str) -> bool {
+        is_sensitive_field(name)
+    }
+
+    /// The value to print for field `name`: [`MARKER`] when the name is sensitive
+    /// ([`is_sensitive_field`]), otherwise `value` passed through [`Redactor::redact`].
+    pub fn redact_field<'a>(&self, name: &str, value: &'a str) -> Cow<'a, str> {
+        if is_sensitive_field(name) && !value.is_empty() {
+            Cow::Borrowed(MARKER)
+        } else {
+            self.redact(value)
+        }
+    }
+}
+
+/// Runs one rule; `None` when it replaced nothing.
+fn apply(rule: &Rule, text: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut last = 0;
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for caps in rule.regex.captures_iter(text) {
+        spans.clear();
+        if rule.secret_groups.is_empty() {
+            if let Some(m) = caps.get(0) {
+                spans.push((m.start(), m.end()));
+            }
+        } else {
+            for &g in &rule.secret_groups {
+                if let Some(m) = caps.get(g) {
+                    spans.push((m.start(), m.end()));
+                }
+            }
+            spans.sort_unstable();
+        }
+        for &(s, e) in &spans {
+            let secret = &text[s..e];
+            // Already redacted by an earlier rule (`token=ghp_***`): keep its more telling form.
+            if s < last || e == s || memchr::memmem::find(secret, MARKER.as_bytes()).is_some() {
+                continue;
+            }
+            let buf = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
+            buf.extend_from_slice(&text[last..s]);
+            buf.extend_from_slice(MARKER.as_bytes());
+            last = e;
+        }
+    }
+    let mut buf = out?;
+    buf.extend_from_slice(&text[last..]);
+    Some(buf)
+}
+
+/// Free-function form of [`Redactor::is_sensitive_field`] (the rule list is fixed).
+pub fn is_sensitive_field(name: &str) -> bool {
+    let mut buf = [0u8; 64];
+    let mut len = 0;
+    let mut heap: Vec<u8> = Vec::new();
+    for b in name.bytes() {
+        if matches!(b, b'-' | b'.' | b'_' | b' ') {
+            continue;
+        }
+        let b = b.to_ascii_lowercase();
+        if len < buf.len() {
+            buf[len] = b;
+            len += 1;
+        } else {
+            if heap.is_empty() {
+                heap.extend_from_slice(&buf);
+            }
+            heap.push(b);
+        }
+    }
+    let norm: &[u8] = if heap.is_empty() { &buf[..len] } else { &heap };
+    rules::FIELD_SUFFIXES.iter().any(|s| {
+        let s = s.as_bytes();
+        norm.ends_with(s)
+    })
+}
+
+/// The process-wide default [`Redactor`] (all built-in rules), built on first use.
+///
+/// Cost: the first call compiles the rules (about a millisecond); later calls are a load.
+pub fn global() -> &'static Redactor {
+    global_arc()
+}
+
+pub(crate) fn global_arc() -> &'static std::sync::Arc<Redactor> {
+    static GLOBAL: OnceLock<std::sync::Arc<Redactor>> = OnceLock::new();
+    GLOBAL.get_or_init(|| std::sync::Arc::new(Redactor::default()))
+}
+
+/// Shorthand for `global().redact(text)`.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    global().redact(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expected: &str) {
+        let r = Redactor::default();
+        let got = r.redact(input);
+        assert_eq!(got, expected, "input: {input:?}");
+        if input == expected {
+            assert!(
+                matches!(got, Cow::Borrowed(_)),
+                "clean input allocated: {input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn table() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        let b64 = "SGVsbG8gd29ybGQsIHRoaXMgaXMgb3JkaW5hcnkgYmFzZTY0IGRhdGEgZm9yIGEgdGVzdA==";
+        let cases: &[(&str, &str)] = &[
+            // negatives: must survive unchanged
+            ("plain log line with nothing", "plain log line with nothing"),
+            (sha, sha),
+            (
+                &format!("commit {sha} pushed"),
+                &format!("commit {sha} pushed"),
+            ),
+            (b64, b64),
+            (
+                "https://github.com/owner/repo.git",
+                "https://github.com/owner/repo.git",
+            ),
+            (
+                "ssh://git@github.com/owner/repo",
+                "ssh://git@github.com/owner/repo",
+            ),
+            (
+                "max_tokens=100 token_count=5",
+                "max_tokens=100 token_count=5",
+            ),
+            (
+                "author=alice bypass=true keyboard=qwerty",
+                "author=alice bypass=true keyboard=qwerty",
+            ),
+            ("the token expired", "the token expired"),
+            ("ghp_ short", "ghp_ short"),
+            ("Bearer", "Bearer"),
+            ("time 12:30:45 key=value", "time 12:30:45 key=value"),
+            // GitHub tokens
+            (
+                "token ghp_abcdefghijklmnopqrstuvwxyz0123456789 used",
+                "token ghp_*** used",
+            ),
+            ("gho_abcdefghijABCDEFGHIJ012345", "gho_***"),
+            ("ghu_abcdefghijABCDEFGHIJ012345", "ghu_***"),
+            ("ghs_abcdefghijABCDEFGHIJ012345", "ghs_***"),
+            ("ghr_abcdefghijABCDEFGHIJ012345", "ghr_***"),
+            (
+                "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz",
+                "github_pat_***",
+            ),
+            // headers
+            (
+                "Authorization: Bearer abc.def-ghi",
+                "Authorization: Bearer ***",
+            ),
+            (
+                "authorization: token 0123456789abcdef",
+                "authorization: token ***",
+            ),
+            (
+                "AUTHORIZATION: Basic dXNlcjpwYXNz",
+                "AUTHORIZATION: Basic ***",
+            ),
+            (
+                "http.extraHeader=Authorization: basic eC1hY2Nlc3M=",
+                "http.extraHeader=Authorization: basic ***",
+            ),
+            ("curl -H 'Bearer abcdefgh12345'", "curl -H 'Bearer ***'"),
+            // URLs
+            (
+                "https://user:s3cr3t@github.com/o/r",
+                "https://user:***@github.com/o/r",
+            ),
+            (
+                "fetch https://x-access-token:ghs_abcdefghijABCDEFGHIJ0123@github.com/o/r.git",
+                "fetch https://x-access-token:ghs_***@github.com/o/r.git",
+            ),
+            // JWT
+            (
+                "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sflKxwRJSMeKKF2QT4fwpM",
+                "jwt eyJ***",
+            ),
+            // PEM
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nabc\n-----END RSA PRIVATE KEY-----\nafter",
+                "-----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY-----\nafter",
+            ),
+            (
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk (truncated",
+                "-----BEGIN OPENSSH PRIVATE KEY-----***",
+            ),
+            ("-----BEGIN CERTIFICATE-----", "-----BEGIN CERTIFICATE-----"),
+            // AWS, Slack
+            ("key AKIAIOSFODNN7EXAMPLE here", "key AKIA*** here"),
+            ("xoxb-1234567890-abcdefghij", "xoxb-***"),
+            // key=value
+            ("password=hunter2", "password=***"),
+            ("GITHUB_TOKEN=abc123 next", "GITHUB_TOKEN=*** next"),
+            ("access_token=abc&x=1", "access_token=***&x=1"),
+            ("?client_secret=zzz;", "?client_secret=***;"),
+            (
+                r#"{"password": "p\"w d", "user": "bob"}"#,
+                r#"{"password": "***", "user": "bob"}"#,
+            ),
+            ("{'api_key': 'k-1'}", "{'api_key': '***'}"),
+            (r#"token="quoted value""#, r#"token="***""#),
+            ("Api-Key = xyz", "Api-Key = ***"),
+            ("token=ghp_abcdefghijABCDEFGHIJ012345", "token=ghp_***"),
+        ];
+        for (input, expected) in cases {
+            check(input, expected);
+        }
+    }
+
+    #[test]
+    fn sensitive_fields() {
+        let cases: &[(&str, bool)] = &[
+            ("token", true),
+            ("GITHUB_TOKEN", true),
+            ("access_token", true),
+            ("client_secret", true),
+            ("api-key", true),
+            ("apiKey", true),
+            ("Authorization", true),
+            ("oauth", true),
+            ("password", true),
+            ("db.password", true),
+            ("author", false),
+            ("keyboard", false),
+            ("bypass", false),
+            ("passed", false),
+            ("max_tokens", false),
+            ("token_count", false),
+            ("repo_name", false),
+            ("", false),
+            (&"x".repeat(100), false),
+            (&format!("{}token", "x".repeat(100)), true),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(is_sensitive_field(name), *expected, "{name}");
+        }
+        let r = global();
+        assert_eq!(r.redact_field("password", "hunter2"), "***");
+        assert_eq!(r.redact_field("repo", "a/b"), "a/b");
+    }
+
+    #[test]
+    fn custom_patterns() -> Result<()> {
+        let r = Redactor::builder()
+            .pattern("ticket", r"TICKET-(?P<secret>\d+)")
+            .pattern_with_triggers("internal", r"int_[a-z]{6}", ["int_"])
+            .build()?;
+        assert_eq!(
+            r.redact("see TICKET-1234 and int_abcdef"),
+            "see TICKET-*** and ***"
+        );
+        assert_eq!(r.redact("ghp_abcdefghijABCDEFGHIJ012345"), "ghp_***");
+        let only = Redactor::builder()
+            .without_builtins()
+            .pattern("x", "secretword")
+            .build()?;
+        assert_eq!(
+            only.redact("a secretword ghp_abcdefghijABCDEFGHIJ012345"),
+            "a *** ghp_abcdefghijABCDEFGHIJ012345"
+        );
+        assert!(matches!(
+            Redactor::builder().pattern("bad", "(").build(),
+            Err(Error::InvalidPattern { .. })
+        ));
+        assert!(matches!(
+            Redactor::builder().pattern("empty", "a*").build(),
+            Err(Error::EmptyMatch { .. })
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn bytes_non_utf8() {
+        let r = global();
+        let input = b"\xff\xfe password=abc \xff";
+        assert_eq!(&*r.redact_bytes(input), b"\xff\xfe password=*** \xff");
+        let clean = b"\xff\xfe nothing";
+        assert!(matches!(r.redact_bytes(clean), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn concurrent_use() {
+        let r = std::sync::Arc::new(Redactor::default());
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let r = r.clone();
+                std::thread::spawn(move || {
+                    for j in 0..200 {
+                        let s = format!("t{i} j{j} password=p{i}{j} ok");
+                        assert_eq!(r.redact(&s), format!("t{i} j{j} password=*** ok"));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("worker thread panicked");
+        }
+    }
+}
