@@ -1,1 +1,3 @@
 //! Shared fixtures for the benchmark suites.
+
+pub mod alloc;
