@@ -1,0 +1,111 @@
+//! `ls-tree -r -z` entries and their parser.
+
+use crate::{Error, ObjectId, ObjectKind, Result};
+
+/// One entry of a recursive tree listing (`git ls-tree -r -z --full-tree`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TreeEntry {
+    /// The mode as an octal value: `0o100644` (file), `0o100755` (executable), `0o120000`
+    /// (symlink), `0o040000` (tree), `0o160000` (gitlink/submodule).
+    pub mode: u32,
+    /// The object kind (`Blob` for files and symlinks, `Commit` for gitlinks).
+    pub kind: ObjectKind,
+    /// The object id.
+    pub oid: ObjectId,
+    /// `/`-separated path relative to the tree root, exactly as stored (no quoting).
+    pub path: String,
+}
+
+/// Parses NUL-terminated `ls-tree -z` records: `<mode> SP <type> SP <oid> TAB <path> NUL`
+/// (format from git-ls-tree(1) "OUTPUT FORMAT").
+pub(crate) fn parse_ls_tree(out: &[u8]) -> Result<Vec<TreeEntry>> {
+    let mut entries = Vec::new();
+    for record in out.split(|&b| b == 0) {
+        if record.is_empty() {
+            continue;
+        }
+        entries.push(parse_record(record)?);
+    }
+    Ok(entries)
+}
+
+fn parse_record(record: &[u8]) -> Result<TreeEntry> {
+    let bad = || Error::parse("ls-tree entry", record);
+    let tab = record.iter().position(|&b| b == b'\t').ok_or_else(bad)?;
+    let (meta, path) = (&record[..tab], &record[tab + 1..]);
+    let mut fields = meta.split(|&b| b == b' ');
+    let mode = fields.next().ok_or_else(bad)?;
+    let kind = fields.next().ok_or_else(bad)?;
+    let oid = fields.next().ok_or_else(bad)?;
+    if fields.next().is_some() || path.is_empty() {
+        return Err(bad());
+    }
+    let mode = std::str::from_utf8(mode)
+        .ok()
+        .and_then(|m| u32::from_str_radix(m, 8).ok())
+        .ok_or_else(bad)?;
+    let kind = ObjectKind::parse(kind)?;
+    let oid = std::str::from_utf8(oid)
+        .map_err(|_| bad())
+        .and_then(ObjectId::from_hex)?;
+    let path = String::from_utf8(path.to_vec()).map_err(|e| Error::NonUtf8Path {
+        path: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })?;
+    Ok(TreeEntry {
+        mode,
+        kind,
+        oid,
+        path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OID: &str = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
+
+    #[test]
+    fn parses_records() {
+        let input = format!(
+            "100644 blob {OID}\ta b\0100755 blob {OID}\tdir/run.sh\0120000 blob {OID}\tlink\0\
+             160000 commit {OID}\tsub\0100644 blob {OID}\tnew\nline \"q\" é\0"
+        );
+        let got = parse_ls_tree(input.as_bytes()).unwrap();
+        let want: Vec<(u32, ObjectKind, &str)> = vec![
+            (0o100644, ObjectKind::Blob, "a b"),
+            (0o100755, ObjectKind::Blob, "dir/run.sh"),
+            (0o120000, ObjectKind::Blob, "link"),
+            (0o160000, ObjectKind::Commit, "sub"),
+            (0o100644, ObjectKind::Blob, "new\nline \"q\" é"),
+        ];
+        assert_eq!(got.len(), want.len());
+        for (e, (mode, kind, path)) in got.iter().zip(want) {
+            assert_eq!((e.mode, e.kind, e.path.as_str()), (mode, kind, path));
+            assert_eq!(e.oid.to_string(), OID);
+        }
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        let cases: Vec<Vec<u8>> = vec![
+            b"100644 blob\tx\0".to_vec(),
+            format!("100644 blob {OID}\0").into_bytes(),
+            format!("10064x blob {OID}\tx\0").into_bytes(),
+            format!("100644 blub {OID}\tx\0").into_bytes(),
+            format!("100644 blob {OID}\t\0").into_bytes(),
+        ];
+        for case in cases {
+            assert!(
+                parse_ls_tree(&case).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(&case)
+            );
+        }
+        let non_utf8 = [format!("100644 blob {OID}\t").as_bytes(), b"\xff\xfe\0"].concat();
+        assert!(matches!(
+            parse_ls_tree(&non_utf8),
+            Err(Error::NonUtf8Path { .. })
+        ));
+    }
+}
