@@ -66,7 +66,9 @@ pub enum GitHubError {
         repo: String,
     },
     /// 401: the token is wrong, expired or revoked.
-    #[error("github token rejected (401) on {method} {path}: check that it is valid and not expired")]
+    #[error(
+        "github token rejected (401) on {method} {path}: check that it is valid and not expired"
+    )]
     TokenRejected {
         /// HTTP method.
         method: &'static str,
@@ -449,7 +451,11 @@ fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
             if i <= chunk.len() {
@@ -725,9 +731,7 @@ impl GitHubForge {
             "/repos/{owner}/{name}/pulls?head={}&state=open",
             encode_query(&format!("{owner}:{head}"))
         );
-        let pulls: Vec<model::Pull> = self
-            .http
-            .get_paginated(&path, &format!("{owner}/{name}"))?;
+        let pulls: Vec<model::Pull> = self.http.get_paginated(&path, &format!("{owner}/{name}"))?;
         Ok(pulls
             .into_iter()
             .find(|p| p.head.ref_name == head)
@@ -787,7 +791,10 @@ impl GitHubForge {
                 &body,
                 &repo,
             )?;
-            let url = format!("{}/repos/{owner}/{name}/pulls/{}", self.api_url, state.pr.number);
+            let url = format!(
+                "{}/repos/{owner}/{name}/pulls/{}",
+                self.api_url, state.pr.number
+            );
             let p: model::Pull = self.http.decode(Method::Patch, &url, &resp.body)?;
             let old = std::mem::replace(&mut state, PullState::from(p));
             // Keep the lists read before the update if the response omitted them.
@@ -822,7 +829,10 @@ impl GitHubForge {
             let me = self.authenticated_login()?;
             reviewers.retain(|r| {
                 !r.eq_ignore_ascii_case(&me)
-                    && !state.author.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(r))
+                    && !state
+                        .author
+                        .as_deref()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(r))
             });
         }
         let teams = missing(&spec.team_reviewers, &state.teams);
@@ -876,11 +886,7 @@ impl Forge for GitHubForge {
         Ok(self.repo_info(owner, name)?)
     }
 
-    fn find_pull_request(
-        &self,
-        repo: &RepoRef,
-        head: &str,
-    ) -> anyhow::Result<Option<PullRequest>> {
+    fn find_pull_request(&self, repo: &RepoRef, head: &str) -> anyhow::Result<Option<PullRequest>> {
         let (owner, name) = Self::slug(repo)?;
         Ok(self.find_pull(owner, name, head)?)
     }

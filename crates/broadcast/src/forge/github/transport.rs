@@ -139,12 +139,17 @@ impl Transport {
     }
 
     pub(super) fn last_rate_limit(&self) -> Option<RateLimit> {
-        *self.rate.lock().expect("rate-limit mutex is never poisoned by a panic while held")
+        *self
+            .rate
+            .lock()
+            .expect("rate-limit mutex is never poisoned by a panic while held")
     }
 
     pub(super) fn set_rate_limit(&self, rl: RateLimit) {
-        *self.rate.lock().expect("rate-limit mutex is never poisoned by a panic while held") =
-            Some(rl);
+        *self
+            .rate
+            .lock()
+            .expect("rate-limit mutex is never poisoned by a panic while held") = Some(rl);
     }
 
     pub(super) fn stats(&self) -> GitHubStats {
@@ -280,7 +285,9 @@ impl Transport {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.retry
             .base_delay
             .saturating_mul(factor)
@@ -306,8 +313,7 @@ impl Transport {
 
     /// How long to wait before retrying a 403/429, or `None` when it is not a rate limit.
     fn rate_limit_wait(&self, headers: &HeaderMap, body: &str) -> Option<Duration> {
-        if let Some(secs) = header_str(headers, "retry-after").and_then(|v| v.trim().parse().ok())
-        {
+        if let Some(secs) = header_str(headers, "retry-after").and_then(|v| v.trim().parse().ok()) {
             return Some(Duration::from_secs(secs));
         }
         let remaining: Option<u64> =
@@ -387,10 +393,7 @@ impl Transport {
             );
             if (200..300).contains(&status) {
                 let next = header_str(&headers, "link").and_then(next_link);
-                return Ok(Response {
-                    body: text,
-                    next,
-                });
+                return Ok(Response { body: text, next });
             }
             let message = || {
                 serde_json::from_str::<ErrorBody>(&text)
@@ -531,7 +534,12 @@ mod tests {
             per_hour: 3,
         });
         let slots: Vec<u64> = (0..5)
-            .map(|_| p.reserve(t0).duration_since(t0).expect("slot after t0").as_secs())
+            .map(|_| {
+                p.reserve(t0)
+                    .duration_since(t0)
+                    .expect("slot after t0")
+                    .as_secs()
+            })
             .collect();
         // 1 s spacing, then the 4th write waits for the first to leave the hour window.
         assert_eq!(slots, vec![0, 1, 2, 3600, 3601]);
