@@ -101,7 +101,10 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
         .context("cannot make scripts/check.sh executable")?;
     }
     git(&template, &["add", "-A"])?;
-    git(&template, &["commit", "-q", "-m", "template: initial files"])?;
+    git(
+        &template,
+        &["commit", "-q", "-m", "template: initial files"],
+    )?;
 
     for (name, readme) in [
         ("service-a", "# service-a\n\nAn existing service.\n"),
@@ -113,7 +116,10 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
             .with_context(|| format!("cannot create {}", work.display()))?;
         git(&work, &["init", "-q", "-b", "main"])?;
         write(&work.join("README.md"), readme.as_bytes())?;
-        write(&work.join("src/main.go"), b"package main\n\nfunc main() {}\n")?;
+        write(
+            &work.join("src/main.go"),
+            b"package main\n\nfunc main() {}\n",
+        )?;
         if name == "service-c" {
             // An outdated copy of the workflow: it will be updated, not duplicated.
             write(
@@ -230,7 +236,10 @@ pub fn run(dir: Option<&Path>) -> anyhow::Result<Outcome> {
     let real = crate::sync::run(&plan, &Default::default())?;
     print!("{}", crate::output::render_table(&real));
 
-    println!("\n$ broadcast sync --config {}   # again: nothing to do", config.display());
+    println!(
+        "\n$ broadcast sync --config {}   # again: nothing to do",
+        config.display()
+    );
     let again = crate::sync::run(&plan, &Default::default())?;
     print!("{}", crate::output::render_table(&again));
 
@@ -248,7 +257,11 @@ pub fn run(dir: Option<&Path>) -> anyhow::Result<Outcome> {
         "  git --git-dir {} ls-tree -r chore/sync-files-platform   # modes: 100755 scripts/check.sh",
         a.display()
     );
-    println!("  then edit {}/acme/template, commit, and run: broadcast sync --config {}", dir.display(), config.display());
+    println!(
+        "  then edit {}/acme/template, commit, and run: broadcast sync --config {}",
+        dir.display(),
+        config.display()
+    );
     Ok(if real.has_failures() || again.has_failures() {
         Outcome::TargetsFailed
     } else {

@@ -149,11 +149,9 @@ fn status_table(report: &RunReport) -> String {
                 t.changes.len()
             ),
             TargetStatus::WouldSync => format!("behind: {} file(s) differ", t.changes.len()),
-            TargetStatus::Skipped | TargetStatus::Failed => format!(
-                "{}: {}",
-                t.status.label(),
-                t.error.as_deref().unwrap_or("")
-            ),
+            TargetStatus::Skipped | TargetStatus::Failed => {
+                format!("{}: {}", t.status.label(), t.error.as_deref().unwrap_or(""))
+            }
             TargetStatus::Synced => "synced".to_owned(),
         };
         out.push_str(&format!("{}  {}  {state}\n", t.group, t.target));

@@ -145,7 +145,11 @@ pub fn render_table(report: &RunReport) -> String {
         count(TargetStatus::Skipped),
         count(TargetStatus::Failed),
         report.elapsed_ms,
-        if report.dry_run { " (dry run: nothing was written)" } else { "" }
+        if report.dry_run {
+            " (dry run: nothing was written)"
+        } else {
+            ""
+        }
     );
     out
 }

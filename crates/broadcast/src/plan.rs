@@ -151,11 +151,7 @@ fn merge_unique(a: &[String], b: &[String], fallback: &[String]) -> Vec<String> 
     out
 }
 
-fn transform_spec(
-    t: &config::Transform,
-    group: &Group,
-    target: &Target,
-) -> TransformSpec {
+fn transform_spec(t: &config::Transform, group: &Group, target: &Target) -> TransformSpec {
     let mut emails = Vec::new();
     for (src, dst) in [
         (&group.source.security_email, &target.security_email),
@@ -200,9 +196,16 @@ fn dir_plan(field: String, d: &DirectoryMapping, group: &Group, target: &Target)
 /// Errors when the scope names a group or target that does not exist.
 pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<Plan> {
     for name in scope.groups.iter().chain(&scope.skip_groups) {
-        if !config.groups.iter().any(|g| &g.id == name || &g.name == name) {
+        if !config
+            .groups
+            .iter()
+            .any(|g| &g.id == name || &g.name == name)
+        {
             let known: Vec<&str> = config.groups.iter().map(|g| g.id.as_str()).collect();
-            anyhow::bail!("no group has id or name '{name}'; groups: [{}]", known.join(", "));
+            anyhow::bail!(
+                "no group has id or name '{name}'; groups: [{}]",
+                known.join(", ")
+            );
         }
     }
     let mut groups = Vec::new();
@@ -258,9 +261,21 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
                 mappings,
                 pr: PrMetadata {
                     labels: merge_unique(&g.global.pr_labels, &t.pr_labels, &default_labels),
-                    assignees: merge_unique(&g.global.pr_assignees, &t.pr_assignees, &g.defaults.pr_assignees),
-                    reviewers: merge_unique(&g.global.pr_reviewers, &t.pr_reviewers, &g.defaults.pr_reviewers),
-                    team_reviewers: merge_unique(&g.global.pr_team_reviewers, &t.pr_team_reviewers, &g.defaults.pr_team_reviewers),
+                    assignees: merge_unique(
+                        &g.global.pr_assignees,
+                        &t.pr_assignees,
+                        &g.defaults.pr_assignees,
+                    ),
+                    reviewers: merge_unique(
+                        &g.global.pr_reviewers,
+                        &t.pr_reviewers,
+                        &g.defaults.pr_reviewers,
+                    ),
+                    team_reviewers: merge_unique(
+                        &g.global.pr_team_reviewers,
+                        &t.pr_team_reviewers,
+                        &g.defaults.pr_team_reviewers,
+                    ),
                 },
             });
         }
@@ -288,7 +303,9 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
     }
     for t in &scope.targets {
         if !matched_targets.contains(t) {
-            anyhow::bail!("no target repo '{t}' in the selected groups (targets match the config's repo string exactly)");
+            anyhow::bail!(
+                "no target repo '{t}' in the selected groups (targets match the config's repo string exactly)"
+            );
         }
     }
     Ok(Plan {
@@ -309,8 +326,10 @@ fn order_groups(groups: Vec<(i64, GroupPlan)>) -> Vec<GroupPlan> {
             dependents.entry(d.clone()).or_default().push(g.id.clone());
         }
     }
-    let mut by_id: BTreeMap<String, (i64, GroupPlan)> =
-        groups.into_iter().map(|(p, g)| (g.id.clone(), (p, g))).collect();
+    let mut by_id: BTreeMap<String, (i64, GroupPlan)> = groups
+        .into_iter()
+        .map(|(p, g)| (g.id.clone(), (p, g)))
+        .collect();
     let mut ready: Vec<(i64, String)> = by_id
         .iter()
         .filter(|(id, _)| indegree[*id] == 0)
@@ -341,7 +360,10 @@ mod tests {
     #[test]
     fn merge_rules_follow_go_broadcast() {
         let s = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(merge_unique(&s(&["a", "b"]), &s(&["b", "c"]), &s(&["d"])), s(&["a", "b", "c"]));
+        assert_eq!(
+            merge_unique(&s(&["a", "b"]), &s(&["b", "c"]), &s(&["d"])),
+            s(&["a", "b", "c"])
+        );
         assert_eq!(merge_unique(&s(&[]), &s(&[" "]), &s(&["d"])), s(&["d"]));
         assert_eq!(merge_unique(&s(&[]), &s(&["x"]), &s(&["d"])), s(&["x"]));
     }

@@ -62,7 +62,9 @@ impl RepoRef {
             });
         }
         validate_slug(s_trim)?;
-        let (owner, name) = s_trim.split_once('/').expect("validate_slug checked the '/'");
+        let (owner, name) = s_trim
+            .split_once('/')
+            .expect("validate_slug checked the '/'");
         Ok(RepoRef::GitHub {
             owner: owner.to_owned(),
             name: name.to_owned(),

@@ -224,7 +224,9 @@ pub struct GroupReport {
 impl RunReport {
     /// True when any target failed or any group could not run.
     pub fn has_failures(&self) -> bool {
-        self.targets.iter().any(|t| t.status == TargetStatus::Failed)
+        self.targets
+            .iter()
+            .any(|t| t.status == TargetStatus::Failed)
             || self.groups.iter().any(|g| g.status != "ok")
     }
 }
@@ -300,7 +302,11 @@ fn forge_for<'a>(repo: &RepoRef, opts: &'a SyncOptions) -> anyhow::Result<&'a dy
 /// The git directory of a local repository: `<path>/.git` for a work tree, else the path itself.
 fn local_git_dir(path: &Path) -> PathBuf {
     let dot_git = path.join(".git");
-    if dot_git.is_dir() { dot_git } else { path.to_path_buf() }
+    if dot_git.is_dir() {
+        dot_git
+    } else {
+        path.to_path_buf()
+    }
 }
 
 /// The source tree of a group, with the contents of every blob any mapping needs.
@@ -341,7 +347,12 @@ fn read_source(
                     no_tags: true,
                 },
             )
-            .with_context(|| format!("cannot fetch branch '{}' of source {}", group.source_branch, group.source_display))?;
+            .with_context(|| {
+                format!(
+                    "cannot fetch branch '{}' of source {}",
+                    group.source_branch, group.source_display
+                )
+            })?;
             repo
         }
     };
@@ -462,14 +473,19 @@ fn run_group(
     };
     let jobs = opts.jobs.max(1).min(group.targets.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<TargetReport>>> =
-        group.targets.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let results: Vec<std::sync::Mutex<Option<TargetReport>>> = group
+        .targets
+        .iter()
+        .map(|_| std::sync::Mutex::new(None))
+        .collect();
     std::thread::scope(|s| {
         for _ in 0..jobs {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(target) = group.targets.get(i) else { break };
+                    let Some(target) = group.targets.get(i) else {
+                        break;
+                    };
                     let tdir = dir.join(format!("t{i}"));
                     let r = sync_target(group, target, &source, opts, identity, &tdir);
                     *results[i].lock().expect("no panics while holding the lock") = Some(r);
@@ -513,7 +529,16 @@ fn sync_target(
     let started = Instant::now();
     let mut report = TargetReport::new(&group.id, &target.display, TargetStatus::Failed);
     let mut spawns = 0;
-    let result = sync_target_inner(group, target, source, opts, identity, dir, &mut report, &mut spawns);
+    let result = sync_target_inner(
+        group,
+        target,
+        source,
+        opts,
+        identity,
+        dir,
+        &mut report,
+        &mut spawns,
+    );
     if let Err(e) = result {
         report.status = TargetStatus::Failed;
         report.error = Some(format!("{e:#}"));
@@ -539,7 +564,18 @@ fn sync_target_inner(
     let forge = forge_for(&target.repo, opts)?;
     let remote = forge.git_remote(&target.repo)?;
     let git = new_git(opts, &remote.config);
-    let result = sync_with_git(group, target, source, opts, identity, dir, report, forge, &remote.url, &git);
+    let result = sync_with_git(
+        group,
+        target,
+        source,
+        opts,
+        identity,
+        dir,
+        report,
+        forge,
+        &remote.url,
+        &git,
+    );
     *spawns = git.spawn_count();
     result
 }
@@ -635,24 +671,47 @@ fn sync_with_git(
         if let Some(i) = transformers.iter().position(|(s, _)| s == spec) {
             return Ok(i);
         }
-        transformers.push((spec.clone(), Transformer::new(spec, &source.slug, &target_slug)?));
+        transformers.push((
+            spec.clone(),
+            Transformer::new(spec, &source.slug, &target_slug)?,
+        ));
         Ok(transformers.len() - 1)
     };
     let mut items: Vec<(String, &TreeEntry, usize)> = Vec::new();
     for m in &target.mappings {
         match m {
-            MappingPlan::File { field, src, dest, transform } => {
+            MappingPlan::File {
+                field,
+                src,
+                dest,
+                transform,
+            } => {
                 let e = source.entries.get(src).ok_or_else(|| {
-                    anyhow!("{field}.src: '{src}' not found in source {} at {}", group.source_display, short(&source.commit))
+                    anyhow!(
+                        "{field}.src: '{src}' not found in source {} at {}",
+                        group.source_display,
+                        short(&source.commit)
+                    )
                 })?;
                 if e.mode == MODE_GITLINK || e.mode == MODE_TREE {
-                    bail!("{field}.src: '{src}' is a submodule or directory, not a file (use directories:)");
+                    bail!(
+                        "{field}.src: '{src}' is a submodule or directory, not a file (use directories:)"
+                    );
                 }
                 let ti = transformer_for(transform)?;
                 deletes.remove(dest);
                 items.push((dest.clone(), e, ti));
             }
-            MappingPlan::Directory { field, src, dest, exclude, include_only, preserve_structure, include_hidden, transform } => {
+            MappingPlan::Directory {
+                field,
+                src,
+                dest,
+                exclude,
+                include_only,
+                preserve_structure,
+                include_hidden,
+                transform,
+            } => {
                 let filter = PathFilter::new(exclude.as_deref(), include_only, *include_hidden)
                     .with_context(|| format!("{field}: invalid glob"))?;
                 let ti = transformer_for(transform)?;
@@ -663,7 +722,9 @@ fn sync_with_git(
                     any = true;
                     let rel = &e.path[prefix_len..];
                     if e.mode == MODE_GITLINK {
-                        report.warnings.push(format!("{field}: submodule '{}' is not synced", e.path));
+                        report
+                            .warnings
+                            .push(format!("{field}: submodule '{}' is not synced", e.path));
                         continue;
                     }
                     if !filter.is_included(rel) {
@@ -674,16 +735,26 @@ fn sync_with_git(
                     } else {
                         let base = rel.rsplit('/').next().unwrap_or(rel).to_owned();
                         if let Some(prev) = flat_seen.insert(base.clone(), rel.to_owned()) {
-                            bail!("{field}: preserve_structure: false maps both '{prev}' and '{rel}' to '{base}'");
+                            bail!(
+                                "{field}: preserve_structure: false maps both '{prev}' and '{rel}' to '{base}'"
+                            );
                         }
                         base
                     };
-                    let dest_path = if dest.is_empty() { out_rel } else { format!("{dest}/{out_rel}") };
+                    let dest_path = if dest.is_empty() {
+                        out_rel
+                    } else {
+                        format!("{dest}/{out_rel}")
+                    };
                     deletes.remove(&dest_path);
                     items.push((dest_path, e, ti));
                 }
                 if !any {
-                    bail!("{field}.src: directory '{src}' not found (or empty) in source {} at {}", group.source_display, short(&source.commit));
+                    bail!(
+                        "{field}.src: directory '{src}' not found (or empty) in source {} at {}",
+                        group.source_display,
+                        short(&source.commit)
+                    );
                 }
             }
             MappingPlan::DeleteFile { dest, .. } => {
@@ -704,12 +775,20 @@ fn sync_with_git(
     }
     for (dest, e, ti) in items {
         let d = if e.mode == MODE_SYMLINK {
-            Desired { mode: e.mode, oid: e.oid, data: None, src_oid: e.oid }
+            Desired {
+                mode: e.mode,
+                oid: e.oid,
+                data: None,
+                src_oid: e.oid,
+            }
         } else {
-            let content = source
-                .blobs
-                .get(&e.oid)
-                .ok_or_else(|| anyhow!("internal error: blob {} of '{}' was not read", e.oid, e.path))?;
+            let content = source.blobs.get(&e.oid).ok_or_else(|| {
+                anyhow!(
+                    "internal error: blob {} of '{}' was not read",
+                    e.oid,
+                    e.path
+                )
+            })?;
             let t = &transformers[ti].1;
             let out = if t.is_identity() {
                 std::borrow::Cow::Borrowed(&content[..])
@@ -718,13 +797,25 @@ fn sync_with_git(
                     .with_context(|| format!("transform of '{}' -> '{dest}'", e.path))?
             };
             for v in t.unreplaced_variables(&out) {
-                report.warnings.push(format!("{dest}: placeholder '{v}' has no value"));
+                report
+                    .warnings
+                    .push(format!("{dest}: placeholder '{v}' has no value"));
             }
             match out {
-                std::borrow::Cow::Borrowed(_) => Desired { mode: e.mode, oid: e.oid, data: None, src_oid: e.oid },
+                std::borrow::Cow::Borrowed(_) => Desired {
+                    mode: e.mode,
+                    oid: e.oid,
+                    data: None,
+                    src_oid: e.oid,
+                },
                 std::borrow::Cow::Owned(v) => {
                     let oid = blob_oid(&v);
-                    Desired { mode: e.mode, oid, data: Some(Bytes::from(v)), src_oid: e.oid }
+                    Desired {
+                        mode: e.mode,
+                        oid,
+                        data: Some(Bytes::from(v)),
+                        src_oid: e.oid,
+                    }
                 }
             }
         };
@@ -745,8 +836,16 @@ fn sync_with_git(
             Some(bytes) => BlobContent::Data(bytes.clone()),
             None => BlobContent::Existing(d.oid),
         };
-        changes.push(TreeChange::Upsert { path: path.clone(), mode: d.mode, content });
-        let new_len = d.data.as_ref().map(|b| b.len()).or_else(|| source.blobs.get(&d.src_oid).map(|b| b.len()));
+        changes.push(TreeChange::Upsert {
+            path: path.clone(),
+            mode: d.mode,
+            content,
+        });
+        let new_len = d
+            .data
+            .as_ref()
+            .map(|b| b.len())
+            .or_else(|| source.blobs.get(&d.src_oid).map(|b| b.len()));
         report.changes.push(FileChange {
             path: path.clone(),
             kind,
@@ -771,9 +870,21 @@ fn sync_with_git(
         });
     }
     report.changes.sort_by(|a, b| a.path.cmp(&b.path));
-    report.files_added = report.changes.iter().filter(|c| c.kind == ChangeKind::Added).count();
-    report.files_modified = report.changes.iter().filter(|c| c.kind == ChangeKind::Modified).count();
-    report.files_deleted = report.changes.iter().filter(|c| c.kind == ChangeKind::Deleted).count();
+    report.files_added = report
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Added)
+        .count();
+    report.files_modified = report
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Modified)
+        .count();
+    report.files_deleted = report
+        .changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Deleted)
+        .count();
     if changes.is_empty() {
         report.status = TargetStatus::InSync;
         return Ok(());
@@ -784,7 +895,9 @@ fn sync_with_git(
     // 5. Is the sync branch already exactly this (same base, same tree)?
     if let Some(sync) = sync_oid {
         let commit = reader.read_commit(&sync.to_string()).ok();
-        let same_parent = commit.as_ref().is_some_and(|c| c.parents.first().copied() == base_oid);
+        let same_parent = commit
+            .as_ref()
+            .is_some_and(|c| c.parents.first().copied() == base_oid);
         if same_parent {
             let mut expected: BTreeMap<String, (u32, ObjectId)> = base_entries
                 .iter()
@@ -805,7 +918,15 @@ fn sync_with_git(
                 report.status = TargetStatus::UpToDate;
                 report.commit = Some(sync.to_string());
                 if !opts.dry_run && forge.has_pull_requests() {
-                    ensure_pull_request(group, target, source, forge, report, base_branch.as_deref(), sync)?;
+                    ensure_pull_request(
+                        group,
+                        target,
+                        source,
+                        forge,
+                        report,
+                        base_branch.as_deref(),
+                        sync,
+                    )?;
                 }
                 return Ok(());
             }
@@ -835,7 +956,9 @@ fn sync_with_git(
         }
     };
     scratch.add_alternate(&source.objects_dir)?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     let sig = Signature {
         name: identity.0.clone(),
         email: identity.1.clone(),
@@ -861,7 +984,10 @@ fn sync_with_git(
                 dst: sync_ref.clone(),
                 force_with_lease: Some(sync_oid),
             }],
-            &PushOptions { atomic: true, no_thin: true },
+            &PushOptions {
+                atomic: true,
+                no_thin: true,
+            },
         )
         .with_context(|| format!("cannot push {} to {}", group.sync_branch, target.display))?;
     for p in &pushed {
@@ -877,7 +1003,15 @@ fn sync_with_git(
     report.commit = Some(commit.to_string());
     report.status = TargetStatus::Synced;
     if forge.has_pull_requests() {
-        ensure_pull_request(group, target, source, forge, report, base_branch.as_deref(), commit)?;
+        ensure_pull_request(
+            group,
+            target,
+            source,
+            forge,
+            report,
+            base_branch.as_deref(),
+            commit,
+        )?;
     }
     Ok(())
 }
@@ -919,7 +1053,9 @@ fn fill_old_sizes_and_diffs(
             continue;
         }
         let new: Option<&[u8]> = desired.get(&c.path).and_then(|d| {
-            d.data.as_deref().or_else(|| source.blobs.get(&d.src_oid).map(|b| &b[..]))
+            d.data
+                .as_deref()
+                .or_else(|| source.blobs.get(&d.src_oid).map(|b| &b[..]))
         });
         c.diff = crate::output::unified_diff(&c.path, old.map(|v| &v[..]), new);
     }
@@ -928,7 +1064,10 @@ fn fill_old_sizes_and_diffs(
 fn commit_message(group: &GroupPlan, source: &SourceSnapshot, report: &TargetReport) -> String {
     let n = report.changes.len();
     let subject = if n == 1 {
-        format!("sync: update {} from {}", report.changes[0].path, group.source_display)
+        format!(
+            "sync: update {} from {}",
+            report.changes[0].path, group.source_display
+        )
     } else {
         format!("sync: update {n} files from {}", group.source_display)
     };
@@ -969,11 +1108,26 @@ fn ensure_pull_request(
         None => forge
             .repository(&target.repo)?
             .default_branch
-            .ok_or_else(|| anyhow!("{}: cannot tell the base branch (empty repository?)", target.display))?,
+            .ok_or_else(|| {
+                anyhow!(
+                    "{}: cannot tell the base branch (empty repository?)",
+                    target.display
+                )
+            })?,
     };
     let spec = PullRequestSpec {
-        title: format!("[Sync] Update project files from {} ({})", group.source_display, short(&source.commit)),
-        body: crate::state::pull_request_body(group, target, &source.commit, &commit, &report.changes),
+        title: format!(
+            "[Sync] Update project files from {} ({})",
+            group.source_display,
+            short(&source.commit)
+        ),
+        body: crate::state::pull_request_body(
+            group,
+            target,
+            &source.commit,
+            &commit,
+            &report.changes,
+        ),
         head: group.sync_branch.clone(),
         base,
         draft: false,

@@ -82,13 +82,19 @@ pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
     })?;
     let base_dir = path
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
         .unwrap_or(Path::new("."));
     let base_dir = std::path::absolute(base_dir).unwrap_or_else(|_| base_dir.to_path_buf());
     let config = parse_str(&text, &base_dir).map_err(|e| match e {
         ParseError::Syntax(message) => ConfigError::Parse {
             path: path.to_path_buf(),
-            message,
+            message: message.replace("<input>", &path.display().to_string()),
         },
         ParseError::Invalid(issues) => ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -115,7 +121,9 @@ pub enum ParseError {
 /// repository paths.
 pub fn parse_str(text: &str, base_dir: &Path) -> Result<Config, ParseError> {
     let mut config: Config = serde_saphyr::from_str(text).map_err(|e| {
-        ParseError::Syntax(e.to_string().trim_end().to_owned())
+        let text = e.to_string();
+        let text = text.strip_prefix("error: ").unwrap_or(&text);
+        ParseError::Syntax(text.trim_end().to_owned())
     })?;
     let mut issues = Vec::new();
     validate::resolve_lists(&mut config, &mut issues);

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use super::model::*;
 use super::Issue;
+use super::model::*;
 use crate::repo::RepoRef;
 
 fn issue(issues: &mut Vec<Issue>, path: impl Into<String>, message: impl Into<String>) {
@@ -18,15 +18,22 @@ fn issue(issues: &mut Vec<Issue>, path: impl Into<String>, message: impl Into<St
 /// does: keyed by `dest`, lists in ref order (later overrides earlier), inline entries win, result
 /// sorted by `dest`. Unknown references are reported with their field path.
 pub(super) fn resolve_lists(config: &mut Config, issues: &mut Vec<Issue>) {
-    let files: HashMap<&str, &FileList> =
-        config.file_lists.iter().map(|l| (l.id.as_str(), l)).collect();
+    let files: HashMap<&str, &FileList> = config
+        .file_lists
+        .iter()
+        .map(|l| (l.id.as_str(), l))
+        .collect();
     let dirs: HashMap<&str, &DirectoryList> = config
         .directory_lists
         .iter()
         .map(|l| (l.id.as_str(), l))
         .collect();
     let file_ids: Vec<&str> = config.file_lists.iter().map(|l| l.id.as_str()).collect();
-    let dir_ids: Vec<&str> = config.directory_lists.iter().map(|l| l.id.as_str()).collect();
+    let dir_ids: Vec<&str> = config
+        .directory_lists
+        .iter()
+        .map(|l| l.id.as_str())
+        .collect();
     let mut resolved = Vec::new();
     for (gi, group) in config.groups.iter().enumerate() {
         for (ti, target) in group.targets.iter().enumerate() {
@@ -195,10 +202,9 @@ fn validate_email(e: &str) -> Result<(), String> {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
                     && !domain.starts_with(['.', '-'])
-                    && domain
-                        .rsplit('.')
-                        .next()
-                        .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+                    && domain.rsplit('.').next().is_some_and(|tld| {
+                        tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic())
+                    })
             }
             None => false,
         }
@@ -221,7 +227,11 @@ fn check_nonblank(issues: &mut Vec<Issue>, at: &str, field: &str, values: &[Stri
 fn check_globs(issues: &mut Vec<Issue>, at: &str, field: &str, patterns: &[String]) {
     for (i, p) in patterns.iter().enumerate() {
         if let Err(e) = broadcast_transform::validate_glob(p) {
-            issue(issues, format!("{at}.{field}[{i}]"), format!("invalid glob {p:?}: {e}"));
+            issue(
+                issues,
+                format!("{at}.{field}[{i}]"),
+                format!("invalid glob {p:?}: {e}"),
+            );
         }
     }
 }
@@ -229,7 +239,11 @@ fn check_globs(issues: &mut Vec<Issue>, at: &str, field: &str, patterns: &[Strin
 fn check_file_mapping(issues: &mut Vec<Issue>, at: &str, f: &FileMapping) {
     if !(f.delete && f.src.is_empty()) {
         if f.src.is_empty() && !f.delete {
-            issue(issues, format!("{at}.src"), "must not be empty (only `delete: true` entries may omit src)");
+            issue(
+                issues,
+                format!("{at}.src"),
+                "must not be empty (only `delete: true` entries may omit src)",
+            );
         } else if let Err(e) = normalize_path(&f.src, false) {
             // A delete entry's src is never read (go-broadcast examples write `src: dummy`).
             if !f.delete {
@@ -269,27 +283,59 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
         issue(
             issues,
             "version",
-            format!("unsupported config version {}: only version 1 is supported", config.version),
+            format!(
+                "unsupported config version {}: only version 1 is supported",
+                config.version
+            ),
         );
     }
     if let Some(r) = &config.rate_limit_preflight {
         if !(0..=100).contains(&r.primary_margin_percent) {
-            issue(issues, "rate_limit_preflight.primary_margin_percent", format!("must be between 0 and 100, got {}", r.primary_margin_percent));
+            issue(
+                issues,
+                "rate_limit_preflight.primary_margin_percent",
+                format!(
+                    "must be between 0 and 100, got {}",
+                    r.primary_margin_percent
+                ),
+            );
         }
         if r.secondary_reserve < 0 {
-            issue(issues, "rate_limit_preflight.secondary_reserve", format!("must be >= 0, got {}", r.secondary_reserve));
+            issue(
+                issues,
+                "rate_limit_preflight.secondary_reserve",
+                format!("must be >= 0, got {}", r.secondary_reserve),
+            );
         }
     }
     for (kind, ids) in [
-        ("file_lists", config.file_lists.iter().map(|l| (&l.id, &l.name)).collect::<Vec<_>>()),
-        ("directory_lists", config.directory_lists.iter().map(|l| (&l.id, &l.name)).collect()),
+        (
+            "file_lists",
+            config
+                .file_lists
+                .iter()
+                .map(|l| (&l.id, &l.name))
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "directory_lists",
+            config
+                .directory_lists
+                .iter()
+                .map(|l| (&l.id, &l.name))
+                .collect(),
+        ),
     ] {
         let mut seen = HashSet::new();
         for (i, (id, name)) in ids.into_iter().enumerate() {
             if id.trim().is_empty() {
                 issue(issues, format!("{kind}[{i}].id"), "must not be empty");
             } else if !seen.insert(id.as_str()) {
-                issue(issues, format!("{kind}[{i}].id"), format!("duplicate list id '{id}'"));
+                issue(
+                    issues,
+                    format!("{kind}[{i}].id"),
+                    format!("duplicate list id '{id}'"),
+                );
             }
             if name.trim().is_empty() {
                 issue(issues, format!("{kind}[{i}].name"), "must not be empty");
@@ -303,7 +349,11 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
     }
     for (li, l) in config.directory_lists.iter().enumerate() {
         for (di, d) in l.directories.iter().enumerate() {
-            check_dir_mapping(issues, &format!("directory_lists[{li}].directories[{di}]"), d);
+            check_dir_mapping(
+                issues,
+                &format!("directory_lists[{li}].directories[{di}]"),
+                d,
+            );
         }
     }
     if config.groups.is_empty() {
@@ -318,9 +368,17 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
         if g.id.trim().is_empty() {
             issue(issues, format!("{at}.id"), "must not be empty");
         } else if let Some(prev) = group_ids.insert(&g.id, gi) {
-            issue(issues, format!("{at}.id"), format!("duplicate group id '{}' (also groups[{prev}])", g.id));
+            issue(
+                issues,
+                format!("{at}.id"),
+                format!("duplicate group id '{}' (also groups[{prev}])", g.id),
+            );
         } else if let Err(e) = validate_branch(&g.id) {
-            issue(issues, format!("{at}.id"), format!("group ids name sync branches: {e}"));
+            issue(
+                issues,
+                format!("{at}.id"),
+                format!("group ids name sync branches: {e}"),
+            );
         }
         if g.source.repo.trim().is_empty() {
             issue(issues, format!("{at}.source.repo"), "must not be empty");
@@ -332,25 +390,62 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
                 issue(issues, format!("{at}.source.branch"), e);
             }
         }
-        for (field, v) in [("security_email", &g.source.security_email), ("support_email", &g.source.support_email)] {
+        for (field, v) in [
+            ("security_email", &g.source.security_email),
+            ("support_email", &g.source.support_email),
+        ] {
             if let Some(e) = v.as_deref().filter(|e| !e.is_empty()) {
                 if let Err(m) = validate_email(e) {
                     issue(issues, format!("{at}.source.{field}"), m);
                 }
             }
         }
-        check_nonblank(issues, &format!("{at}.global"), "pr_labels", &g.global.pr_labels);
-        check_nonblank(issues, &format!("{at}.global"), "pr_assignees", &g.global.pr_assignees);
-        check_nonblank(issues, &format!("{at}.global"), "pr_reviewers", &g.global.pr_reviewers);
-        check_nonblank(issues, &format!("{at}.global"), "pr_team_reviewers", &g.global.pr_team_reviewers);
-        check_nonblank(issues, &format!("{at}.defaults"), "pr_labels", &g.defaults.pr_labels);
-        if let Some(p) = g.defaults.branch_prefix.as_deref().filter(|p| !p.is_empty()) {
+        check_nonblank(
+            issues,
+            &format!("{at}.global"),
+            "pr_labels",
+            &g.global.pr_labels,
+        );
+        check_nonblank(
+            issues,
+            &format!("{at}.global"),
+            "pr_assignees",
+            &g.global.pr_assignees,
+        );
+        check_nonblank(
+            issues,
+            &format!("{at}.global"),
+            "pr_reviewers",
+            &g.global.pr_reviewers,
+        );
+        check_nonblank(
+            issues,
+            &format!("{at}.global"),
+            "pr_team_reviewers",
+            &g.global.pr_team_reviewers,
+        );
+        check_nonblank(
+            issues,
+            &format!("{at}.defaults"),
+            "pr_labels",
+            &g.defaults.pr_labels,
+        );
+        if let Some(p) = g
+            .defaults
+            .branch_prefix
+            .as_deref()
+            .filter(|p| !p.is_empty())
+        {
             if let Err(e) = validate_branch(p) {
                 issue(issues, format!("{at}.defaults.branch_prefix"), e);
             }
         }
         if g.targets.is_empty() {
-            issue(issues, format!("{at}.targets"), "at least one target is required");
+            issue(
+                issues,
+                format!("{at}.targets"),
+                "at least one target is required",
+            );
         }
         let mut seen_targets: HashMap<String, usize> = HashMap::new();
         for (ti, t) in g.targets.iter().enumerate() {
@@ -359,12 +454,20 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
             if let Ok(r) = RepoRef::parse(&t.repo, base_dir) {
                 let key = match &r {
                     RepoRef::GitHub { .. } => r.to_string().to_lowercase(),
-                    RepoRef::Local { path } => {
-                        std::path::absolute(path).unwrap_or(path.clone()).display().to_string()
-                    }
+                    RepoRef::Local { path } => std::path::absolute(path)
+                        .unwrap_or(path.clone())
+                        .display()
+                        .to_string(),
                 };
                 if let Some(prev) = seen_targets.insert(key, ti) {
-                    issue(issues, format!("{at}.repo"), format!("duplicate target '{}' in this group (also targets[{prev}])", t.repo));
+                    issue(
+                        issues,
+                        format!("{at}.repo"),
+                        format!(
+                            "duplicate target '{}' in this group (also targets[{prev}])",
+                            t.repo
+                        ),
+                    );
                 }
             }
         }
@@ -373,15 +476,27 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
     for (gi, g) in config.groups.iter().enumerate() {
         for (di, d) in g.depends_on.iter().enumerate() {
             if d == &g.id {
-                issue(issues, format!("groups[{gi}].depends_on[{di}]"), "a group cannot depend on itself");
+                issue(
+                    issues,
+                    format!("groups[{gi}].depends_on[{di}]"),
+                    "a group cannot depend on itself",
+                );
             } else if !group_ids.contains_key(d.as_str()) {
                 let known: Vec<&str> = config.groups.iter().map(|g| g.id.as_str()).collect();
-                issue(issues, format!("groups[{gi}].depends_on[{di}]"), format!("unknown group id '{d}'; known ids: [{}]", known.join(", ")));
+                issue(
+                    issues,
+                    format!("groups[{gi}].depends_on[{di}]"),
+                    format!("unknown group id '{d}'; known ids: [{}]", known.join(", ")),
+                );
             }
         }
     }
     if let Some(cycle) = find_cycle(config) {
-        issue(issues, "groups", format!("dependency cycle: {}", cycle.join(" -> ")));
+        issue(
+            issues,
+            "groups",
+            format!("dependency cycle: {}", cycle.join(" -> ")),
+        );
     }
 }
 
@@ -397,9 +512,16 @@ fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Pat
         }
     }
     if t.files.is_empty() && t.directories.is_empty() {
-        issue(issues, at.to_owned(), "at least one entry in files or directories (or a list ref) is required");
+        issue(
+            issues,
+            at.to_owned(),
+            "at least one entry in files or directories (or a list ref) is required",
+        );
     }
-    for (field, v) in [("security_email", &t.security_email), ("support_email", &t.support_email)] {
+    for (field, v) in [
+        ("security_email", &t.security_email),
+        ("support_email", &t.support_email),
+    ] {
         if let Some(e) = v.as_deref().filter(|e| !e.is_empty()) {
             if let Err(m) = validate_email(e) {
                 issue(issues, format!("{at}.{field}"), m);
@@ -416,7 +538,11 @@ fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Pat
         check_file_mapping(issues, &fat, f);
         if let Ok(d) = normalize_path(&f.dest, false) {
             if let Some(prev) = dests.insert(d.clone(), fat.clone()) {
-                issue(issues, format!("{fat}.dest"), format!("destination {d:?} is already used by {prev}"));
+                issue(
+                    issues,
+                    format!("{fat}.dest"),
+                    format!("destination {d:?} is already used by {prev}"),
+                );
             }
         }
     }
@@ -425,7 +551,11 @@ fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Pat
         check_dir_mapping(issues, &dat, d);
         if let Ok(n) = normalize_path(&d.dest, true) {
             if let Some(prev) = dests.insert(n.clone(), dat.clone()) {
-                issue(issues, format!("{dat}.dest"), format!("destination {n:?} is already used by {prev}"));
+                issue(
+                    issues,
+                    format!("{dat}.dest"),
+                    format!("destination {n:?} is already used by {prev}"),
+                );
             }
         }
     }
@@ -485,7 +615,11 @@ mod tests {
     #[test]
     fn normalize_path_rules() {
         let check = |p: &str, want: Result<&str, ()>| {
-            assert_eq!(normalize_path(p, false).as_deref().map_err(|_| ()), want, "{p}");
+            assert_eq!(
+                normalize_path(p, false).as_deref().map_err(|_| ()),
+                want,
+                "{p}"
+            );
         };
         check("a/b.txt", Ok("a/b.txt"));
         check("./a//b/", Ok("a/b"));
@@ -506,7 +640,9 @@ mod tests {
         for ok in ["main", "chore/sync-files", "release-1.2", "a_b"] {
             assert!(validate_branch(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-x", "a..b", "a//b", "a/", "x.lock", "a b", "a~1", "a@{x"] {
+        for bad in [
+            "", "-x", "a..b", "a//b", "a/", "x.lock", "a b", "a~1", "a@{x",
+        ] {
             assert!(validate_branch(bad).is_err(), "{bad}");
         }
     }

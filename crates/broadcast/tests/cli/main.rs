@@ -1,0 +1,7 @@
+//! Integration tests of the `broadcast` CLI: real git, real repositories in temp dirs.
+
+mod config;
+mod fixtures;
+mod sync;
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
