@@ -67,10 +67,14 @@ fn report(rule: &str, offenders: Vec<String>) {
 }
 
 /// The first line that is not blank; the rule is "the file opens with `//!`".
+/// (`#![doc = ..]` counts: a crate root that includes its README as its documentation).
 fn opens_with_module_doc(text: &str) -> bool {
     text.lines()
         .find(|l| !l.trim().is_empty())
-        .is_some_and(|l| l.trim_start().starts_with("//!"))
+        .is_some_and(|l| {
+            let l = l.trim_start();
+            l.starts_with("//!") || l.starts_with("#![doc")
+        })
 }
 
 #[test]
