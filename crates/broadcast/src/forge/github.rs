@@ -12,11 +12,12 @@
 //! `Authorization` header, git gets it through `GIT_CONFIG_*` environment config
 //! ([`GitRemote::config`]), and [`Token`]'s `Debug`/`Display` print `***`.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use broadcast_cache::{Cache, CacheBuilder};
 
 use super::{Forge, GitRemote, PullRequest, PullRequestAction, PullRequestSpec, RepoInfo};
 use crate::repo::RepoRef;
@@ -35,6 +36,9 @@ pub const DEFAULT_WEB_URL: &str = "https://github.com";
 pub const MAX_WRITES_PER_TARGET: u32 = 4;
 /// Read calls per changed target: repository (cached per run) and the pull request lookup by head.
 pub const READS_PER_TARGET: u32 = 2;
+
+/// Bound of the per-run repository cache (entries; a run has at most this many targets).
+const REPO_CACHE_ENTRIES: usize = 100_000;
 
 /// Result of the GitHub forge's typed operations.
 pub type Result<T, E = GitHubError> = std::result::Result<T, E>;
@@ -172,6 +176,15 @@ pub enum GitHubError {
         path: String,
         /// The link.
         link: String,
+    },
+    /// A failed lookup that another thread started and this one waited for.
+    #[error("github lookup of {repo} failed in a concurrent request")]
+    Shared {
+        /// `owner/name`.
+        repo: String,
+        /// The error the other request got.
+        #[source]
+        source: Arc<GitHubError>,
     },
     /// 422 "already exists" on create, yet no open pull request for the head was found.
     #[error("github says a pull request for {repo} head {head} exists, but none is open")]
@@ -539,8 +552,8 @@ pub struct GitHubForge {
     web_url: String,
     token: Token,
     http: Transport,
-    // broadcast-cache exposes no `Cache` yet: per-run memo in a Mutex<HashMap>.
-    repos: Mutex<HashMap<String, RepoInfo>>,
+    /// `owner/name` -> repository facts for the run (single-flight across worker threads).
+    repos: Cache<String, RepoInfo>,
     login: Mutex<Option<String>>,
 }
 
@@ -583,7 +596,9 @@ impl GitHubForge {
             web_url,
             token: options.token,
             http,
-            repos: Mutex::new(HashMap::new()),
+            repos: CacheBuilder::new(REPO_CACHE_ENTRIES)
+                .build()
+                .expect("a non-zero bound and no durations cannot fail"),
             login: Mutex::new(None),
         })
     }
@@ -687,29 +702,26 @@ impl GitHubForge {
         }
     }
 
-    /// `GET /repos/{owner}/{repo}`, memoised per forge. One request on the first call per repo.
+    /// `GET /repos/{owner}/{repo}`, memoised per forge in a `broadcast_cache::Cache` (concurrent
+    /// callers for one repository share one request). One request on the first call per repo.
     pub fn repo_info(&self, owner: &str, name: &str) -> Result<RepoInfo> {
         let key = format!("{owner}/{name}");
-        if let Some(info) = self
-            .repos
-            .lock()
-            .expect("repo cache mutex is never poisoned by a panic while held")
-            .get(&key)
-        {
-            return Ok(info.clone());
-        }
-        let r: model::Repository = self
-            .http
-            .get_json(&format!("/repos/{owner}/{name}"), &key)?;
-        let info = RepoInfo {
-            default_branch: r.default_branch,
-            archived: r.archived,
-        };
         self.repos
-            .lock()
-            .expect("repo cache mutex is never poisoned by a panic while held")
-            .insert(key, info.clone());
-        Ok(info)
+            .get_or_load(key.clone(), || {
+                let r: model::Repository = self
+                    .http
+                    .get_json(&format!("/repos/{owner}/{name}"), &key)?;
+                Ok(RepoInfo {
+                    default_branch: r.default_branch,
+                    archived: r.archived,
+                })
+            })
+            .map_err(|e| {
+                Arc::try_unwrap(e).unwrap_or_else(|shared| GitHubError::Shared {
+                    repo: key.clone(),
+                    source: shared,
+                })
+            })
     }
 
     /// `GET /user` login of the token's owner, memoised. One request on the first call.
