@@ -721,6 +721,10 @@ fn spawn_errors_and_counter_shared_by_clones() -> TestResult {
     let _ = git.init_bare(&fx.path("b.git"))?;
     assert_eq!(git.spawn_count(), 2);
     assert_eq!(clone.spawn_count(), 2);
+    let version = git.version()?;
+    let oracle = text(fx.sh(fx.dir.path(), &["--version"]));
+    assert_eq!(format!("git version {version}"), oracle.trim());
+    assert_eq!(git.spawn_count(), 3);
     let missing = fx.git().with_program(fx.path("no-such-git"));
     assert!(matches!(
         missing.init_bare(&fx.path("c.git")),
