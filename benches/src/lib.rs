@@ -1,3 +1,4 @@
 //! Shared fixtures for the benchmark suites.
 
 pub mod alloc;
+pub mod fixtures;
