@@ -126,13 +126,13 @@ fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> an
             .iter()
             .filter(|t| t.status == TargetStatus::Synced && t.pull_request.is_none())
             .collect();
-        if let Some(t) = local.first() {
-            if let Some(b) = &t.branch {
-                text.push_str(&format!(
-                    "\nInspect a synced branch: git --git-dir {} log --stat -1 {b}\n",
-                    t.target
-                ));
-            }
+        if let Some(t) = local.first()
+            && let Some(b) = &t.branch
+        {
+            text.push_str(&format!(
+                "\nInspect a synced branch: git --git-dir {} log --stat -1 {b}\n",
+                t.target
+            ));
         }
     }
     print_out(&text)

@@ -60,11 +60,9 @@ pub fn render_changes(report: &RunReport, with_diff: bool) -> String {
                 ChangeKind::Deleted => format!("  deleted   {} ({})", c.path, size(c.old_bytes)),
             };
             let _ = writeln!(out, "{line}");
-            if with_diff {
-                if let Some(d) = &c.diff {
-                    for l in d.lines() {
-                        let _ = writeln!(out, "    {l}");
-                    }
+            if with_diff && let Some(d) = &c.diff {
+                for l in d.lines() {
+                    let _ = writeln!(out, "    {l}");
                 }
             }
         }

@@ -157,13 +157,15 @@ fn transform_spec(t: &config::Transform, group: &Group, target: &Target) -> Tran
         (&group.source.security_email, &target.security_email),
         (&group.source.support_email, &target.support_email),
     ] {
-        if let (Some(s), Some(d)) = (src.as_deref(), dst.as_deref()) {
-            if !s.is_empty() && !d.is_empty() && s != d {
-                emails.push(EmailRewrite {
-                    from: s.to_owned(),
-                    to: d.to_owned(),
-                });
-            }
+        if let (Some(s), Some(d)) = (src.as_deref(), dst.as_deref())
+            && !s.is_empty()
+            && !d.is_empty()
+            && s != d
+        {
+            emails.push(EmailRewrite {
+                from: s.to_owned(),
+                to: d.to_owned(),
+            });
         }
     }
     TransformSpec {

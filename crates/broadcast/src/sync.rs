@@ -44,7 +44,14 @@ pub struct SyncOptions {
     pub github: Option<Arc<dyn Forge>>,
     /// Commit author and committer; `None` = from the environment / git config.
     pub identity: Option<(String, String)>,
+    /// Called once per group after every target was read and before the first write, with the
+    /// number of targets whose forge has pull requests and that need writes. An error refuses
+    /// the group's writes (the targets are reported skipped with the message).
+    pub before_writes: Option<BeforeWrites>,
 }
+
+/// See [`SyncOptions::before_writes`].
+pub type BeforeWrites = Arc<dyn Fn(&GroupPlan, usize) -> anyhow::Result<()> + Send + Sync>;
 
 impl Default for SyncOptions {
     fn default() -> Self {
@@ -55,6 +62,7 @@ impl Default for SyncOptions {
             git_timeout: Duration::from_secs(600),
             github: None,
             identity: None,
+            before_writes: None,
         }
     }
 }
@@ -471,40 +479,62 @@ fn run_group(
             return (report, targets);
         }
     };
-    let jobs = opts.jobs.max(1).min(group.targets.len().max(1));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<std::sync::Mutex<Option<TargetReport>>> = group
-        .targets
-        .iter()
-        .map(|_| std::sync::Mutex::new(None))
+    let dirs: Vec<PathBuf> = (0..group.targets.len())
+        .map(|i| dir.join(format!("t{i}")))
         .collect();
+    let prepared = parallel_map(
+        opts.jobs,
+        group.targets.iter().zip(&dirs).collect(),
+        |(t, d)| prepare_target(group, t, &source, opts, d),
+    );
+    let writes: Vec<usize> = prepared
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            p.pending
+                .as_ref()
+                .is_some_and(|p| p.forge.has_pull_requests())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let refused = match (&opts.before_writes, writes.is_empty()) {
+        (Some(hook), false) => hook(group, writes.len()).err().map(|e| format!("{e:#}")),
+        _ => None,
+    };
+    if let Some(why) = &refused {
+        report.status = "failed";
+        report.error = Some(why.clone());
+    }
+    let items: Vec<_> = prepared
+        .into_iter()
+        .zip(group.targets.iter().zip(&dirs))
+        .collect();
+    let targets = parallel_map(opts.jobs, items, |(p, (t, d))| {
+        finish_target(group, t, &source, identity, d, p, refused.as_deref())
+    });
+    (report, targets)
+}
+
+/// Runs `f` over `items` on at most `jobs` threads; results in input order.
+fn parallel_map<T: Send, R: Send>(jobs: usize, items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let jobs = jobs.max(1).min(items.len().max(1));
+    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..jobs {
             s.spawn(|| {
                 loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(target) = group.targets.get(i) else {
-                        break;
-                    };
-                    let tdir = dir.join(format!("t{i}"));
-                    let r = sync_target(group, target, &source, opts, identity, &tdir);
-                    *results[i].lock().expect("no panics while holding the lock") = Some(r);
+                    let next = queue.lock().expect("queue lock").next();
+                    let Some((i, item)) = next else { break };
+                    let r = f(item);
+                    results.lock().expect("results lock").push((i, r));
                 }
             });
         }
     });
-    let targets = results
-        .into_iter()
-        .zip(&group.targets)
-        .map(|(m, t)| {
-            m.into_inner().ok().flatten().unwrap_or_else(|| {
-                let mut r = TargetReport::new(&group.id, &t.display, TargetStatus::Failed);
-                r.error = Some("internal error: the target's worker stopped".to_owned());
-                r
-            })
-        })
-        .collect();
-    (report, targets)
+    let mut results = results.into_inner().expect("results lock");
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The entry a target should have at a path.
@@ -518,81 +548,102 @@ struct Desired {
     src_oid: ObjectId,
 }
 
-fn sync_target(
+/// A target between the read and the write phase.
+struct Prepared<'f> {
+    report: TargetReport,
+    started: Instant,
+    git: Option<Git>,
+    pending: Option<Pending<'f>>,
+}
+
+fn prepare_target<'f>(
     group: &GroupPlan,
     target: &TargetPlan,
     source: &SourceSnapshot,
-    opts: &SyncOptions,
-    identity: &(String, String),
+    opts: &'f SyncOptions,
     dir: &Path,
-) -> TargetReport {
+) -> Prepared<'f> {
     let started = Instant::now();
     let mut report = TargetReport::new(&group.id, &target.display, TargetStatus::Failed);
-    let mut spawns = 0;
-    let result = sync_target_inner(
-        group,
-        target,
-        source,
-        opts,
-        identity,
-        dir,
-        &mut report,
-        &mut spawns,
-    );
-    if let Err(e) = result {
-        report.status = TargetStatus::Failed;
-        report.error = Some(format!("{e:#}"));
+    let mut git = None;
+    let result = (|| {
+        let forge = forge_for(&target.repo, opts)?;
+        let remote = forge.git_remote(&target.repo)?;
+        let g = git.insert(new_git(opts, &remote.config));
+        read_target(
+            group,
+            target,
+            source,
+            opts,
+            dir,
+            &mut report,
+            forge,
+            &remote.url,
+            g,
+        )
+    })();
+    let pending = match result {
+        Ok(p) => p,
+        Err(e) => {
+            report.status = TargetStatus::Failed;
+            report.error = Some(format!("{e:#}"));
+            None
+        }
+    };
+    Prepared {
+        report,
+        started,
+        git,
+        pending,
     }
-    report.git_spawns = spawns;
+}
+
+fn finish_target(
+    group: &GroupPlan,
+    target: &TargetPlan,
+    source: &SourceSnapshot,
+    identity: &(String, String),
+    dir: &Path,
+    prepared: Prepared<'_>,
+    refused: Option<&str>,
+) -> TargetReport {
+    let Prepared {
+        mut report,
+        started,
+        git,
+        pending,
+    } = prepared;
+    if let (Some(p), Some(git)) = (pending, &git) {
+        if let Some(why) = refused {
+            report.status = TargetStatus::Skipped;
+            report.error = Some(why.to_owned());
+        } else if let Err(e) =
+            write_target(group, target, source, identity, dir, git, &mut report, p)
+        {
+            report.status = TargetStatus::Failed;
+            report.error = Some(format!("{e:#}"));
+        }
+    }
+    report.git_spawns = git.map_or(0, |g| g.spawn_count());
     report.elapsed_ms = started.elapsed().as_millis() as u64;
     // Scratch repositories are not needed once the target is done.
     let _ = std::fs::remove_dir_all(dir);
     report
 }
 
+/// Read phase of one target: refs, base tree, desired entries, comparison. Writes nothing.
 #[allow(clippy::too_many_arguments)]
-fn sync_target_inner(
+fn read_target<'f>(
     group: &GroupPlan,
     target: &TargetPlan,
     source: &SourceSnapshot,
     opts: &SyncOptions,
-    identity: &(String, String),
     dir: &Path,
     report: &mut TargetReport,
-    spawns: &mut u64,
-) -> anyhow::Result<()> {
-    let forge = forge_for(&target.repo, opts)?;
-    let remote = forge.git_remote(&target.repo)?;
-    let git = new_git(opts, &remote.config);
-    let result = sync_with_git(
-        group,
-        target,
-        source,
-        opts,
-        identity,
-        dir,
-        report,
-        forge,
-        &remote.url,
-        &git,
-    );
-    *spawns = git.spawn_count();
-    result
-}
-
-#[allow(clippy::too_many_arguments)]
-fn sync_with_git(
-    group: &GroupPlan,
-    target: &TargetPlan,
-    source: &SourceSnapshot,
-    opts: &SyncOptions,
-    identity: &(String, String),
-    dir: &Path,
-    report: &mut TargetReport,
-    forge: &dyn Forge,
+    forge: &'f dyn Forge,
     url: &str,
     git: &Git,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<Pending<'f>>> {
     let sync_ref = format!("refs/heads/{}", group.sync_branch);
     // 1. Refs: base branch and the existing sync branch.
     let base_branch = match &target.base_branch {
@@ -630,10 +681,10 @@ fn sync_with_git(
         RepoRef::GitHub { .. } => {
             let scratch = git.init_bare(&dir.join("target.git"))?;
             let mut refspecs = Vec::new();
-            if let Some(b) = &base_branch {
-                if base_oid.is_some() {
-                    refspecs.push(format!("+refs/heads/{b}:refs/remotes/base"));
-                }
+            if let Some(b) = &base_branch
+                && base_oid.is_some()
+            {
+                refspecs.push(format!("+refs/heads/{b}:refs/remotes/base"));
             }
             if sync_oid.is_some() {
                 refspecs.push(format!("+{sync_ref}:refs/remotes/sync"));
@@ -887,12 +938,23 @@ fn sync_with_git(
         .count();
     if changes.is_empty() {
         report.status = TargetStatus::InSync;
-        return Ok(());
+        return Ok(None);
     }
     report.branch = Some(group.sync_branch.clone());
     fill_old_sizes_and_diffs(report, &reader, &base_entries, &desired, source, opts);
 
     // 5. Is the sync branch already exactly this (same base, same tree)?
+    let pending = |changes: Vec<TreeChange>, up_to_date: Option<ObjectId>| Pending {
+        forge,
+        url: url.to_owned(),
+        reader: reader.clone(),
+        scratch: scratch.clone(),
+        base_branch: base_branch.clone(),
+        base_oid,
+        sync_oid,
+        changes,
+        up_to_date,
+    };
     if let Some(sync) = sync_oid {
         let commit = reader.read_commit(&sync.to_string()).ok();
         let same_parent = commit
@@ -918,23 +980,60 @@ fn sync_with_git(
                 report.status = TargetStatus::UpToDate;
                 report.commit = Some(sync.to_string());
                 if !opts.dry_run && forge.has_pull_requests() {
-                    ensure_pull_request(
-                        group,
-                        target,
-                        source,
-                        forge,
-                        report,
-                        base_branch.as_deref(),
-                        sync,
-                    )?;
+                    // The pull request may still need opening or updating.
+                    return Ok(Some(pending(Vec::new(), Some(sync))));
                 }
-                return Ok(());
+                return Ok(None);
             }
         }
     }
+    report.status = TargetStatus::WouldSync;
     if opts.dry_run {
-        report.status = TargetStatus::WouldSync;
-        return Ok(());
+        return Ok(None);
+    }
+    Ok(Some(pending(changes, None)))
+}
+
+/// What the write phase of one target needs from its read phase.
+struct Pending<'f> {
+    forge: &'f dyn Forge,
+    url: String,
+    /// Where the target's objects can be read.
+    reader: Repo,
+    /// Scratch repository made by the read phase (remote targets), if any.
+    scratch: Option<Repo>,
+    base_branch: Option<String>,
+    base_oid: Option<ObjectId>,
+    sync_oid: Option<ObjectId>,
+    changes: Vec<TreeChange>,
+    /// The sync branch already holds the changes (only the pull request is checked).
+    up_to_date: Option<ObjectId>,
+}
+
+/// Write phase: one commit with fast-import in a scratch repository, a push with a lease, and
+/// the pull request.
+#[allow(clippy::too_many_arguments)]
+fn write_target(
+    group: &GroupPlan,
+    target: &TargetPlan,
+    source: &SourceSnapshot,
+    identity: &(String, String),
+    dir: &Path,
+    git: &Git,
+    report: &mut TargetReport,
+    p: Pending<'_>,
+) -> anyhow::Result<()> {
+    let forge = p.forge;
+    if let Some(sync) = p.up_to_date {
+        return ensure_pull_request(
+            group,
+            target,
+            source,
+            forge,
+            report,
+            p.base_branch.as_deref(),
+            sync,
+        );
     }
     if forge.has_pull_requests() {
         let info = forge.repository(&target.repo)?;
@@ -944,13 +1043,12 @@ fn sync_with_git(
             return Ok(());
         }
     }
-
-    // 6. Write one commit with fast-import in a scratch repository, then push with a lease.
-    let scratch = match scratch {
+    let sync_ref = format!("refs/heads/{}", group.sync_branch);
+    let scratch = match p.scratch {
         Some(s) => s,
         None => {
             let s = git.init_bare(&dir.join("target.git"))?;
-            let target_objects = reader.git_dir().join("objects");
+            let target_objects = p.reader.git_dir().join("objects");
             s.add_alternate(&std::path::absolute(&target_objects).unwrap_or(target_objects))?;
             s
         }
@@ -969,20 +1067,20 @@ fn sync_with_git(
     let commit = scratch
         .fast_import(&CommitRequest {
             ref_name: sync_ref.clone(),
-            parent: base_oid,
+            parent: p.base_oid,
             author: sig.clone(),
             committer: sig,
             message,
-            changes,
+            changes: p.changes,
         })
         .context("cannot write the sync commit")?;
     let pushed = scratch
         .push(
-            url,
+            &p.url,
             &[PushRefspec {
                 src: commit.to_string(),
                 dst: sync_ref.clone(),
-                force_with_lease: Some(sync_oid),
+                force_with_lease: Some(p.sync_oid),
             }],
             &PushOptions {
                 atomic: true,
@@ -990,13 +1088,13 @@ fn sync_with_git(
             },
         )
         .with_context(|| format!("cannot push {} to {}", group.sync_branch, target.display))?;
-    for p in &pushed {
-        if !matches!(p.status, PushStatus::Ok | PushStatus::UpToDate) {
+    for r in &pushed {
+        if !matches!(r.status, PushStatus::Ok | PushStatus::UpToDate) {
             bail!(
                 "push of {} to {} was rejected: {} (another run may have updated the branch; re-run to retry)",
                 group.sync_branch,
                 target.display,
-                p.summary
+                r.summary
             );
         }
     }
@@ -1009,7 +1107,7 @@ fn sync_with_git(
             source,
             forge,
             report,
-            base_branch.as_deref(),
+            p.base_branch.as_deref(),
             commit,
         )?;
     }
@@ -1039,12 +1137,11 @@ fn fill_old_sizes_and_diffs(
         .filter_map(|c| base.get(&c.path).map(|e| e.oid))
         .collect();
     let mut old_data: HashMap<ObjectId, Vec<u8>> = HashMap::new();
-    if !olds.is_empty() {
-        if let Ok(mut cat) = reader.cat_file() {
-            if let Ok(objs) = cat.read_many(&olds) {
-                old_data = objs.into_iter().map(|o| (o.oid, o.data)).collect();
-            }
-        }
+    if !olds.is_empty()
+        && let Ok(mut cat) = reader.cat_file()
+        && let Ok(objs) = cat.read_many(&olds)
+    {
+        old_data = objs.into_iter().map(|o| (o.oid, o.data)).collect();
     }
     for c in &mut report.changes {
         let old = base.get(&c.path).and_then(|e| old_data.get(&e.oid));

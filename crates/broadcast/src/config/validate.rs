@@ -257,10 +257,10 @@ fn check_file_mapping(issues: &mut Vec<Issue>, at: &str, f: &FileMapping) {
 }
 
 fn check_dir_mapping(issues: &mut Vec<Issue>, at: &str, d: &DirectoryMapping) {
-    if !d.delete {
-        if let Err(e) = normalize_path(&d.src, true) {
-            issue(issues, format!("{at}.src"), e);
-        }
+    if !d.delete
+        && let Err(e) = normalize_path(&d.src, true)
+    {
+        issue(issues, format!("{at}.src"), e);
     }
     match normalize_path(&d.dest, true) {
         Err(e) => issue(issues, format!("{at}.dest"), e),
@@ -385,19 +385,19 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
         } else if let Err(e) = RepoRef::parse(&g.source.repo, base_dir) {
             issue(issues, format!("{at}.source.repo"), e);
         }
-        if let Some(b) = &g.source.branch {
-            if let Err(e) = validate_branch(b) {
-                issue(issues, format!("{at}.source.branch"), e);
-            }
+        if let Some(b) = &g.source.branch
+            && let Err(e) = validate_branch(b)
+        {
+            issue(issues, format!("{at}.source.branch"), e);
         }
         for (field, v) in [
             ("security_email", &g.source.security_email),
             ("support_email", &g.source.support_email),
         ] {
-            if let Some(e) = v.as_deref().filter(|e| !e.is_empty()) {
-                if let Err(m) = validate_email(e) {
-                    issue(issues, format!("{at}.source.{field}"), m);
-                }
+            if let Some(e) = v.as_deref().filter(|e| !e.is_empty())
+                && let Err(m) = validate_email(e)
+            {
+                issue(issues, format!("{at}.source.{field}"), m);
             }
         }
         check_nonblank(
@@ -435,10 +435,9 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
             .branch_prefix
             .as_deref()
             .filter(|p| !p.is_empty())
+            && let Err(e) = validate_branch(p)
         {
-            if let Err(e) = validate_branch(p) {
-                issue(issues, format!("{at}.defaults.branch_prefix"), e);
-            }
+            issue(issues, format!("{at}.defaults.branch_prefix"), e);
         }
         if g.targets.is_empty() {
             issue(
@@ -506,10 +505,10 @@ fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Pat
     } else if let Err(e) = RepoRef::parse(&t.repo, base_dir) {
         issue(issues, format!("{at}.repo"), e);
     }
-    if let Some(b) = &t.branch {
-        if let Err(e) = validate_branch(b) {
-            issue(issues, format!("{at}.branch"), e);
-        }
+    if let Some(b) = &t.branch
+        && let Err(e) = validate_branch(b)
+    {
+        issue(issues, format!("{at}.branch"), e);
     }
     if t.files.is_empty() && t.directories.is_empty() {
         issue(
@@ -522,10 +521,10 @@ fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Pat
         ("security_email", &t.security_email),
         ("support_email", &t.support_email),
     ] {
-        if let Some(e) = v.as_deref().filter(|e| !e.is_empty()) {
-            if let Err(m) = validate_email(e) {
-                issue(issues, format!("{at}.{field}"), m);
-            }
+        if let Some(e) = v.as_deref().filter(|e| !e.is_empty())
+            && let Err(m) = validate_email(e)
+        {
+            issue(issues, format!("{at}.{field}"), m);
         }
     }
     check_nonblank(issues, at, "pr_labels", &t.pr_labels);
@@ -536,27 +535,27 @@ fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Pat
     for (fi, f) in t.files.iter().enumerate() {
         let fat = format!("{at}.files[{fi}]");
         check_file_mapping(issues, &fat, f);
-        if let Ok(d) = normalize_path(&f.dest, false) {
-            if let Some(prev) = dests.insert(d.clone(), fat.clone()) {
-                issue(
-                    issues,
-                    format!("{fat}.dest"),
-                    format!("destination {d:?} is already used by {prev}"),
-                );
-            }
+        if let Ok(d) = normalize_path(&f.dest, false)
+            && let Some(prev) = dests.insert(d.clone(), fat.clone())
+        {
+            issue(
+                issues,
+                format!("{fat}.dest"),
+                format!("destination {d:?} is already used by {prev}"),
+            );
         }
     }
     for (di, d) in t.directories.iter().enumerate() {
         let dat = format!("{at}.directories[{di}]");
         check_dir_mapping(issues, &dat, d);
-        if let Ok(n) = normalize_path(&d.dest, true) {
-            if let Some(prev) = dests.insert(n.clone(), dat.clone()) {
-                issue(
-                    issues,
-                    format!("{dat}.dest"),
-                    format!("destination {n:?} is already used by {prev}"),
-                );
-            }
+        if let Ok(n) = normalize_path(&d.dest, true)
+            && let Some(prev) = dests.insert(n.clone(), dat.clone())
+        {
+            issue(
+                issues,
+                format!("{dat}.dest"),
+                format!("destination {n:?} is already used by {prev}"),
+            );
         }
     }
 }

@@ -95,8 +95,7 @@ pub trait Forge: Send + Sync {
     fn repository(&self, repo: &RepoRef) -> anyhow::Result<RepoInfo>;
 
     /// The open pull request whose head is `head` (a branch of `repo`), if any.
-    fn find_pull_request(&self, repo: &RepoRef, head: &str)
-    -> anyhow::Result<Option<PullRequest>>;
+    fn find_pull_request(&self, repo: &RepoRef, head: &str) -> anyhow::Result<Option<PullRequest>>;
 
     /// Opens the pull request for `spec.head`, or updates the open one (title/body, labels,
     /// assignees, reviewers) in place. Never opens a second one for the same head.

@@ -7,12 +7,12 @@ use std::process::{Command, Output};
 use super::Result;
 
 /// One test's sandbox: a temp dir with its own HOME and no host git config.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     pub dir: tempfile::TempDir,
 }
 
 impl Sandbox {
-    pub fn new() -> Sandbox {
+    pub(crate) fn new() -> Sandbox {
         let dir = tempfile::Builder::new()
             .prefix("broadcast-test-")
             .tempdir()
@@ -21,7 +21,7 @@ impl Sandbox {
         Sandbox { dir }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
@@ -40,7 +40,7 @@ impl Sandbox {
     }
 
     /// Runs git in `dir`; panics with stderr on failure.
-    pub fn git(&self, dir: &Path, args: &[&str]) -> String {
+    pub(crate) fn git(&self, dir: &Path, args: &[&str]) -> String {
         let mut cmd = Command::new("git");
         cmd.args(args).current_dir(dir);
         self.env(&mut cmd);
@@ -55,7 +55,7 @@ impl Sandbox {
     }
 
     /// Bytes of `git show REV:PATH` in a repository.
-    pub fn show(&self, repo: &Path, rev_path: &str) -> Vec<u8> {
+    pub(crate) fn show(&self, repo: &Path, rev_path: &str) -> Vec<u8> {
         let mut cmd = Command::new("git");
         cmd.arg("--git-dir").arg(repo).args(["show", rev_path]);
         self.env(&mut cmd);
@@ -69,7 +69,7 @@ impl Sandbox {
     }
 
     /// `git rev-parse` of a ref, `None` when it does not exist.
-    pub fn rev(&self, repo: &Path, rev: &str) -> Option<String> {
+    pub(crate) fn rev(&self, repo: &Path, rev: &str) -> Option<String> {
         let mut cmd = Command::new("git");
         cmd.arg("--git-dir")
             .arg(repo)
@@ -82,7 +82,7 @@ impl Sandbox {
     }
 
     /// `ls-tree -r` of a ref: path -> (mode, oid).
-    pub fn tree(&self, repo: &Path, rev: &str) -> BTreeMap<String, (String, String)> {
+    pub(crate) fn tree(&self, repo: &Path, rev: &str) -> BTreeMap<String, (String, String)> {
         let mut cmd = Command::new("git");
         cmd.arg("--git-dir")
             .arg(repo)
@@ -103,7 +103,7 @@ impl Sandbox {
     }
 
     /// Creates a work-tree repository at `name` with `files` (path -> bytes) committed on `main`.
-    pub fn work_repo(&self, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
+    pub(crate) fn work_repo(&self, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
         let dir = self.path().join(name);
         std::fs::create_dir_all(&dir).expect("mkdir");
         self.git(&dir, &["init", "-q", "-b", "main"]);
@@ -112,7 +112,7 @@ impl Sandbox {
     }
 
     /// Writes files into a work tree and commits them.
-    pub fn commit_files(&self, dir: &Path, files: &[(&str, &[u8])], msg: &str) {
+    pub(crate) fn commit_files(&self, dir: &Path, files: &[(&str, &[u8])], msg: &str) {
         for (p, data) in files {
             let path = dir.join(p);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
@@ -123,7 +123,7 @@ impl Sandbox {
     }
 
     /// A bare target repository `name`.git with `files` on `main`.
-    pub fn bare_repo(&self, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
+    pub(crate) fn bare_repo(&self, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
         let work = self.work_repo(&format!("work-{name}"), files);
         let bare = self.path().join(format!("{name}.git"));
         self.git(
@@ -140,14 +140,14 @@ impl Sandbox {
         bare
     }
 
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path().join(name);
         std::fs::write(&p, text).expect("write");
         p
     }
 
     /// Runs the broadcast binary with `args` in the sandbox.
-    pub fn broadcast(&self, args: &[&str]) -> Output {
+    pub(crate) fn broadcast(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_broadcast"));
         cmd.args(args).current_dir(self.path());
         self.env(&mut cmd);
@@ -155,7 +155,11 @@ impl Sandbox {
     }
 
     /// Runs `broadcast sync --config CONFIG --json [extra]` and returns (exit code, JSON).
-    pub fn sync_json(&self, config: &Path, extra: &[&str]) -> Result<(i32, serde_json::Value)> {
+    pub(crate) fn sync_json(
+        &self,
+        config: &Path,
+        extra: &[&str],
+    ) -> Result<(i32, serde_json::Value)> {
         let mut args = vec!["sync", "--config", config.to_str().ok_or("utf8")?, "--json"];
         args.extend_from_slice(extra);
         let out = self.broadcast(&args);
@@ -172,7 +176,7 @@ impl Sandbox {
 }
 
 /// Every file under `dir` with its bytes: proves a directory was not touched.
-pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -190,7 +194,7 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 /// The report of `target` (matched by suffix of the configured repo string).
-pub fn target<'a>(report: &'a serde_json::Value, suffix: &str) -> &'a serde_json::Value {
+pub(crate) fn target<'a>(report: &'a serde_json::Value, suffix: &str) -> &'a serde_json::Value {
     report["targets"]
         .as_array()
         .expect("targets")

@@ -107,7 +107,7 @@ fn first_sync_copies_files_directories_and_transforms() -> Result {
     );
     // Trailers carry the source, its commit and the group.
     let src_head = sb.rev(&src.join(".git"), "main").ok_or("source head")?;
-    let log = sb.git(&sb.path().to_path_buf(), &["--git-dir", a.to_str().ok_or("utf8")?, "log", "-1", "--format=%(trailers:key=Broadcast-Source-Commit,valueonly)%(trailers:key=Broadcast-Group,valueonly)", BRANCH]);
+    let log = sb.git(sb.path(), &["--git-dir", a.to_str().ok_or("utf8")?, "log", "-1", "--format=%(trailers:key=Broadcast-Source-Commit,valueonly)%(trailers:key=Broadcast-Group,valueonly)", BRANCH]);
     assert!(log.contains(&src_head), "{log}");
     assert!(log.contains('g'));
     // main is untouched.
