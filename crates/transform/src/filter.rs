@@ -44,14 +44,7 @@ fn parse(pattern: &str) -> Result<(Pattern, globset::Glob)> {
     } else {
         format!("**/{rest}")
     };
-    let compiled = GlobBuilder::new(&glob)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map_err(|source| Error::InvalidGlob {
-            pattern: pattern.to_owned(),
-            source,
-        })?;
+    let compiled = compile(pattern, &glob)?;
     Ok((
         Pattern {
             negated,
@@ -60,6 +53,18 @@ fn parse(pattern: &str) -> Result<(Pattern, globset::Glob)> {
         },
         compiled,
     ))
+}
+
+/// Compiles `glob` (derived from the configured `pattern`) with the dialect's options.
+fn compile(pattern: &str, glob: &str) -> Result<globset::Glob> {
+    GlobBuilder::new(glob)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .map_err(|source| Error::InvalidGlob {
+            pattern: pattern.to_owned(),
+            source,
+        })
 }
 
 /// Checks that `pattern` is a valid pattern of the [`PathFilter`] dialect.
@@ -72,9 +77,15 @@ pub fn validate_glob(pattern: &str) -> Result<()> {
 }
 
 /// An ordered pattern list where the last matching pattern decides.
+///
+/// Each pattern `P` is compiled into up to two globs: `P` itself (unless directory-only), and
+/// `P/**`, which matches exactly the paths that have an ancestor matching `P`. So one `GlobSet`
+/// query per path answers "does `P` match the path or one of its ancestors".
 #[derive(Debug, Clone)]
 struct PatternList {
     set: GlobSet,
+    /// For each glob in `set`, the index of the pattern it came from.
+    owner: Vec<usize>,
     patterns: Vec<Pattern>,
 }
 
@@ -82,9 +93,15 @@ impl PatternList {
     fn new(patterns: &[String]) -> Result<Self> {
         let mut builder = GlobSetBuilder::new();
         let mut parsed = Vec::with_capacity(patterns.len());
-        for pattern in patterns {
+        let mut owner = Vec::with_capacity(patterns.len() * 2);
+        for (i, pattern) in patterns.iter().enumerate() {
             let (p, glob) = parse(pattern)?;
-            builder.add(glob);
+            if !p.dir_only {
+                builder.add(glob);
+                owner.push(i);
+            }
+            builder.add(compile(pattern, &format!("{}/**", p.glob))?);
+            owner.push(i);
             parsed.push(p);
         }
         let set = builder.build().map_err(|source| Error::InvalidGlob {
@@ -93,6 +110,7 @@ impl PatternList {
         })?;
         Ok(Self {
             set,
+            owner,
             patterns: parsed,
         })
     }
@@ -104,20 +122,9 @@ impl PatternList {
     /// Index of the last pattern matching `path` itself (directory-only patterns excluded) or
     /// any of its ancestor directories.
     fn last_match(&self, path: &str, scratch: &mut Vec<usize>) -> Option<usize> {
-        let mut best = None;
         self.set
             .matches_candidate_into(&Candidate::new(path), scratch);
-        for &i in scratch.iter() {
-            if !self.patterns[i].dir_only {
-                best = best.max(Some(i));
-            }
-        }
-        for (end, _) in path.match_indices('/') {
-            self.set
-                .matches_candidate_into(&Candidate::new(&path[..end]), scratch);
-            best = best.max(scratch.iter().copied().max());
-        }
-        best
+        scratch.iter().map(|&g| self.owner[g]).max()
     }
 
     /// `Some(true)` when the deciding pattern selects the path, `Some(false)` when it is a
@@ -200,8 +207,8 @@ impl PathFilter {
     /// Whether the file at `rel_path` is synced (see the type docs for the rules).
     ///
     /// `rel_path` is relative to the mapping's `src`, `/`-separated; a leading `/` or `./` is
-    /// ignored, and an empty path is never included. Cost: one `GlobSet` query per path
-    /// component and list; allocates only a small scratch vector when a pattern matches.
+    /// ignored, and an empty path is never included. Cost: one `GlobSet` query per non-empty
+    /// list; allocates only a small scratch vector when a pattern matches.
     pub fn is_included(&self, rel_path: &str) -> bool {
         let mut path = rel_path;
         loop {
@@ -504,6 +511,59 @@ mod tests {
                 ("./", false),
             ],
         );
+    }
+
+    /// The definition `last_match` implements with `P/**` globs: test `P` against the path
+    /// (unless directory-only) and against every ancestor, one glob at a time.
+    fn last_match_by_walking(patterns: &[String], path: &str) -> Option<usize> {
+        let mut best = None;
+        for (i, pattern) in patterns.iter().enumerate() {
+            let (p, glob) = parse(pattern).expect("valid");
+            let m = glob.compile_matcher();
+            let ancestors = path.match_indices('/').map(|(end, _)| &path[..end]);
+            if (!p.dir_only && m.is_match(path)) || ancestors.into_iter().any(|a| m.is_match(a)) {
+                best = Some(i);
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn one_query_with_descendant_globs_equals_walking_ancestors() {
+        let lists: &[&[&str]] = &[
+            PathFilter::DEFAULT_EXCLUDES,
+            &["docs", "build/", "!docs/keep.md", "/a/*", "**"],
+            &["*.{yml,md}", "a/**", "**/b/", "?", "sub/**/x", "[ab]*"],
+        ];
+        let paths = [
+            "a",
+            "a/b",
+            "a/b/c",
+            "b/x.yml",
+            "docs/keep.md",
+            "x/docs/a.md",
+            "build",
+            "build/o",
+            "sub/x",
+            "sub/q/r/x",
+            "tmp/a",
+            "x/tmp/a/b",
+            "z/.DS_Store",
+            "q.md",
+            "a.exe/x",
+        ];
+        for list in lists {
+            let patterns = strings(list);
+            let compiled = PatternList::new(&patterns).expect("valid");
+            let mut scratch = Vec::new();
+            for path in paths {
+                assert_eq!(
+                    compiled.last_match(path, &mut scratch),
+                    last_match_by_walking(&patterns, path),
+                    "{path:?} under {list:?}"
+                );
+            }
+        }
     }
 
     #[test]
