@@ -1,0 +1,75 @@
+//! Instruction counts (valgrind callgrind through gungraun) for the CPU-bound
+//! library paths: repeatable run to run, so CI can gate on a 2% change where
+//! wall time on a shared machine cannot. Run through `cargo xtask bench --instructions`.
+//!
+//! Benchmark ids become `instructions/<function>/<case>` in the baseline file.
+//! Inputs are built in `setup` functions, which callgrind does not count.
+
+use std::hint::black_box;
+
+use broadcast_pool::BufferPool;
+use broadcast_transform::{PathFilter, RepoSlug, TransformSpec, Transformer, is_binary};
+use gungraun::{library_benchmark, library_benchmark_group, main};
+
+/// About `len` bytes of YAML-like text that mentions the source repository.
+fn text(len: usize) -> Vec<u8> {
+    let line = b"      - uses: acme/template@v1 # sync from acme/template, see https://github.com/acme/template\n";
+    line.iter().copied().cycle().take(len).collect()
+}
+
+fn transformer() -> Transformer {
+    let spec = TransformSpec { repo_name: true, ..TransformSpec::default() };
+    Transformer::new(&spec, &RepoSlug::new("acme", "template"), &RepoSlug::new("acme", "service"))
+        .expect("a repo-name spec between two valid slugs compiles")
+}
+
+fn transform_input(len: usize) -> (Transformer, Vec<u8>) {
+    (transformer(), text(len))
+}
+
+#[library_benchmark]
+#[bench::text_4kib(args = (4096), setup = transform_input)]
+#[bench::text_64kib(args = (65536), setup = transform_input)]
+fn transform_apply(input: (Transformer, Vec<u8>)) -> usize {
+    let (t, content) = input;
+    let out = t.apply(black_box(".github/workflows/ci.yml"), black_box(&content));
+    out.map(|c| c.len()).unwrap_or(0)
+}
+
+#[library_benchmark]
+#[bench::text_64kib(args = (65536), setup = text)]
+fn transform_is_binary(content: Vec<u8>) -> bool {
+    is_binary(black_box("docs/guide.md"), black_box(&content))
+}
+
+fn paths(n: usize) -> (PathFilter, Vec<String>) {
+    let filter = PathFilter::new(None, &[], false).expect("the default excludes compile");
+    let paths = (0..n).map(|i| format!(".github/workflows/d{}/job{i}.yml", i % 7)).collect();
+    (filter, paths)
+}
+
+#[library_benchmark]
+#[bench::paths_1000(args = (1000), setup = paths)]
+fn transform_path_filter(input: (PathFilter, Vec<String>)) -> usize {
+    let (filter, paths) = input;
+    paths.iter().filter(|p| filter.is_included(black_box(p))).count()
+}
+
+#[library_benchmark]
+#[bench::get_8kib_x100(args = (8192))]
+fn pool_get(size: usize) -> usize {
+    let pool = BufferPool::new();
+    let mut total = 0;
+    for _ in 0..100 {
+        let buf = pool.get(black_box(size));
+        total += buf.capacity();
+    }
+    total
+}
+
+library_benchmark_group!(
+    name = cpu;
+    benchmarks = transform_apply, transform_is_binary, transform_path_filter, pool_get
+);
+
+main!(library_benchmark_groups = cpu);
