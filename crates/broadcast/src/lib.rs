@@ -59,7 +59,21 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             if let Some(j) = args.jobs {
                 opts.jobs = j.max(1);
             }
-            opts.github = github_forge(&plan, &args.github)?;
+            if let Some(gh) = github_forge(&plan, &args.github)? {
+                let preflight = loaded
+                    .config
+                    .rate_limit_preflight
+                    .as_ref()
+                    .and_then(|r| r.enabled)
+                    .unwrap_or(true);
+                if preflight {
+                    opts.before_writes = Some(rate_limit_preflight(
+                        gh.clone(),
+                        args.github.ignore_rate_limit,
+                    ));
+                }
+                opts.github = Some(gh);
+            }
             let report = sync::run(&plan, &opts)?;
             print_report(&report, args.json, args.dry_run, args.diff)?;
             Ok(if report.has_failures() {
@@ -77,7 +91,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
             let opts = SyncOptions {
                 dry_run: true,
-                github: github_forge(&plan, &args.github)?,
+                github: github_forge(&plan, &args.github)?.map(|g| g as Arc<dyn forge::Forge>),
                 ..SyncOptions::default()
             };
             let report = sync::run(&plan, &opts)?;
@@ -96,10 +110,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// The GitHub forge when the plan has `owner/name` repositories: options from the environment
+/// (`GITHUB_API_URL`, `GITHUB_SERVER_URL`, `GH_TOKEN` / `GITHUB_TOKEN` / `gh auth token`), URLs
+/// overridden by the flags. A missing token is an error here, before anything is read or written.
 fn github_forge(
     plan: &plan::Plan,
-    _args: &cli::GitHubArgs,
-) -> anyhow::Result<Option<Arc<dyn forge::Forge>>> {
+    args: &cli::GitHubArgs,
+) -> anyhow::Result<Option<Arc<forge::github::GitHubForge>>> {
     let needs = plan
         .groups
         .iter()
@@ -107,7 +124,56 @@ fn github_forge(
     if !needs {
         return Ok(None);
     }
-    Ok(None)
+    let mut options = forge::github::GitHubOptions::from_env()
+        .context("the config has GitHub repositories (owner/name)")?;
+    if let Some(u) = &args.github_api_url {
+        options.api_url = u.clone();
+    }
+    if let Some(u) = &args.github_url {
+        options.web_url = u.clone();
+    }
+    Ok(Some(Arc::new(forge::github::GitHubForge::new(options)?)))
+}
+
+/// The pre-write rate-limit check: reads `GET /rate_limit`, prints the estimate of the writes
+/// the group needs and how long pacing takes, and refuses when the budget cannot hold them
+/// (unless `ignore`).
+fn rate_limit_preflight(
+    github: Arc<forge::github::GitHubForge>,
+    ignore: bool,
+) -> sync::BeforeWrites {
+    Arc::new(move |group: &plan::GroupPlan, targets: usize| {
+        let limit = github
+            .rate_limit()
+            .context("cannot read the GitHub rate limit (is the token valid?)")?;
+        let est = github.plan_writes(targets);
+        let remaining = match (est.remaining, limit) {
+            (Some(r), Some(l)) => format!(
+                "{r} requests remaining, reset in {} s",
+                l.reset_at()
+                    .duration_since(std::time::SystemTime::now())
+                    .map_or(0, |d| d.as_secs())
+            ),
+            _ => "no rate limit reported".to_owned(),
+        };
+        eprintln!(
+            "group {}: {} target(s) need GitHub writes: up to {} write and {} read requests ({remaining}); write pacing takes about {} s",
+            group.id,
+            est.targets,
+            est.write_calls,
+            est.read_calls,
+            est.pacing.as_secs()
+        );
+        if !est.fits && !ignore {
+            anyhow::bail!(
+                "rate-limit preflight: group {} needs up to {} requests but only {} remain; wait for the reset or re-run with --ignore-rate-limit",
+                group.id,
+                est.write_calls + est.read_calls,
+                est.remaining.unwrap_or(0)
+            );
+        }
+        Ok(())
+    })
 }
 
 fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> anyhow::Result<()> {
