@@ -123,6 +123,9 @@ impl CatFile {
     /// As [`CatFile::read`]; on [`Error::MissingObject`] the remaining answers of the chunk are
     /// still drained, so the reader stays usable.
     pub fn read_many(&mut self, oids: &[ObjectId]) -> Result<Vec<Object>> {
+        if oids.is_empty() {
+            return Ok(Vec::new());
+        }
         self.arm();
         let result = self.read_many_inner(oids);
         let timed_out = self.disarm();
@@ -313,5 +316,21 @@ impl Drop for CatFile {
         if let Some(h) = self.stderr.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>() {}
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn thread_safety() {
+        assert_send::<CatFile>();
+        assert_send_sync::<Git>();
+        assert_send_sync::<crate::Repo>();
+        assert_send_sync::<Error>();
     }
 }

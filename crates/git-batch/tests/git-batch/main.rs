@@ -436,11 +436,17 @@ fn filtered_fetch_fast_import_and_push() -> TestResult {
     // Blobs are missing, trees are there, nothing is fetched lazily.
     let entries = cache.ls_tree(&tip.to_string())?;
     assert_eq!(entries.len(), 2);
+    // GIT_NO_LAZY_FETCH exists from git 2.44 on; older git fetches the blob lazily.
+    let version = git.version()?;
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     let mut reader = cache.cat_file()?;
-    assert!(matches!(
-        reader.read(entries[0].oid),
-        Err(Error::MissingObject { .. })
-    ));
+    if (major, minor) >= (2, 44) {
+        assert!(matches!(
+            reader.read(entries[0].oid),
+            Err(Error::MissingObject { .. })
+        ));
+    }
     drop(reader);
     let shallow = std::fs::read_to_string(fx.path("cache.git/shallow"))?;
     assert_eq!(shallow.trim(), tip.to_string());
