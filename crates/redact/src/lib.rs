@@ -65,7 +65,8 @@ struct Rule {
 /// Cost per call: one Aho-Corasick scan over the input for the trigger literals. When none occurs
 /// (the common case: most log lines hold no secret) the input is returned as
 /// [`Cow::Borrowed`] without allocating. Otherwise every rule whose trigger occurred runs its regex
-/// over the text (linear time), and the result is allocated only if something was replaced.
+/// over the text (linear time), the secret spans of all rules are merged, and one output is
+/// allocated only if something was replaced.
 #[derive(Debug, Clone)]
 pub struct Redactor {
     rules: Vec<Rule>,
@@ -251,9 +252,30 @@ impl Redactor {
 
     /// Like [`Redactor::redact`] for bytes that need not be UTF-8 (git stderr, file contents).
     pub fn redact_bytes<'a>(&self, text: &'a [u8]) -> Cow<'a, [u8]> {
+        self.redact_impl(text, true)
+    }
+
+    /// [`Redactor::redact`] without the prefilter: every rule's regex runs over the whole text.
+    ///
+    /// Same output as `redact` (the prefilter only skips rules that cannot match); it exists as
+    /// the reference for tests and as the naive baseline in benchmarks. Cost: one regex pass per
+    /// rule, always.
+    pub fn redact_unfiltered<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        match self.redact_impl(text.as_bytes(), false) {
+            Cow::Borrowed(_) => Cow::Borrowed(text),
+            Cow::Owned(bytes) => Cow::Owned(match String::from_utf8(bytes) {
+                Ok(s) => s,
+                Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            }),
+        }
+    }
+
+    fn redact_impl<'a>(&self, text: &'a [u8], prefilter: bool) -> Cow<'a, [u8]> {
         // Allocated only once a trigger occurs, so the clean path stays allocation-free.
         let mut triggered: Vec<bool> = Vec::new();
-        if let Some(pf) = &self.prefilter {
+        if !prefilter {
+            triggered = vec![true; self.rules.len()];
+        } else if let Some(pf) = &self.prefilter {
             for m in pf.find_overlapping_iter(text) {
                 if triggered.is_empty() {
                     triggered = vec![false; self.rules.len()];
@@ -264,16 +286,36 @@ impl Redactor {
         if triggered.is_empty() && !self.has_ungated {
             return Cow::Borrowed(text);
         }
-        let mut current: Cow<'a, [u8]> = Cow::Borrowed(text);
+        // Every triggered rule runs over the original text; their secret spans are merged, so
+        // a secret found by two rules (`token=ghp_...`) is replaced once, as a whole.
+        let mut spans: Vec<(usize, usize)> = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
             if rule.gated && !triggered.get(i).copied().unwrap_or(false) {
                 continue;
             }
-            if let Some(replaced) = apply(rule, &current) {
-                current = Cow::Owned(replaced);
-            }
+            collect_spans(rule, text, &mut spans);
         }
-        current
+        if spans.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        spans.sort_unstable();
+        let mut out = Vec::with_capacity(text.len());
+        let mut last = 0;
+        let mut iter = spans.into_iter().peekable();
+        while let Some((s, mut e)) = iter.next() {
+            while let Some(&(s2, e2)) = iter.peek() {
+                if s2 > e {
+                    break;
+                }
+                e = e.max(e2);
+                iter.next();
+            }
+            out.extend_from_slice(&text[last..s]);
+            out.extend_from_slice(MARKER.as_bytes());
+            last = e;
+        }
+        out.extend_from_slice(&text[last..]);
+        Cow::Owned(out)
     }
 
     /// Whether a structured field (a tracing field, a JSON key, an environment variable name) holds
@@ -299,40 +341,27 @@ impl Redactor {
     }
 }
 
-/// Runs one rule; `None` when it replaced nothing.
-fn apply(rule: &Rule, text: &[u8]) -> Option<Vec<u8>> {
-    let mut out: Option<Vec<u8>> = None;
-    let mut last = 0;
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    for caps in rule.regex.captures_iter(text) {
-        spans.clear();
-        if rule.secret_groups.is_empty() {
-            if let Some(m) = caps.get(0) {
-                spans.push((m.start(), m.end()));
-            }
-        } else {
-            for &g in &rule.secret_groups {
-                if let Some(m) = caps.get(g) {
-                    spans.push((m.start(), m.end()));
-                }
-            }
-            spans.sort_unstable();
+/// Appends the secret spans of `rule`'s matches in `text`. Spans that already read `***` (text
+/// redacted before) are skipped, which keeps redaction idempotent.
+fn collect_spans(rule: &Rule, text: &[u8], spans: &mut Vec<(usize, usize)>) {
+    let mut push = |s: usize, e: usize| {
+        if e > s && &text[s..e] != MARKER.as_bytes() {
+            spans.push((s, e));
         }
-        for &(s, e) in &spans {
-            let secret = &text[s..e];
-            // Already redacted by an earlier rule (`token=ghp_***`): keep its more telling form.
-            if s < last || e == s || memchr::memmem::find(secret, MARKER.as_bytes()).is_some() {
-                continue;
+    };
+    if rule.secret_groups.is_empty() {
+        for m in rule.regex.find_iter(text) {
+            push(m.start(), m.end());
+        }
+        return;
+    }
+    for caps in rule.regex.captures_iter(text) {
+        for &g in &rule.secret_groups {
+            if let Some(m) = caps.get(g) {
+                push(m.start(), m.end());
             }
-            let buf = out.get_or_insert_with(|| Vec::with_capacity(text.len()));
-            buf.extend_from_slice(&text[last..s]);
-            buf.extend_from_slice(MARKER.as_bytes());
-            last = e;
         }
     }
-    let mut buf = out?;
-    buf.extend_from_slice(&text[last..]);
-    Some(buf)
 }
 
 /// Free-function form of [`Redactor::is_sensitive_field`] (the rule list is fixed).
@@ -466,7 +495,7 @@ mod tests {
             ),
             (
                 "fetch https://x-access-token:ghs_abcdefghijABCDEFGHIJ0123@github.com/o/r.git",
-                "fetch https://x-access-token:ghs_***@github.com/o/r.git",
+                "fetch https://x-access-token:***@github.com/o/r.git",
             ),
             // JWT
             (
@@ -498,7 +527,8 @@ mod tests {
             ("{'api_key': 'k-1'}", "{'api_key': '***'}"),
             (r#"token="quoted value""#, r#"token="***""#),
             ("Api-Key = xyz", "Api-Key = ***"),
-            ("token=ghp_abcdefghijABCDEFGHIJ012345", "token=ghp_***"),
+            ("token=ghp_abcdefghijABCDEFGHIJ012345", "token=***"),
+            ("password=***", "password=***"),
         ];
         for (input, expected) in cases {
             check(input, expected);

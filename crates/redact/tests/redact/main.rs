@@ -97,6 +97,16 @@ proptest! {
     }
 
     #[test]
+    fn prefilter_never_changes_the_result(
+        pre in filler(),
+        (text, _secret) in secret_strategy(),
+        noise in "[ a-zA-Z=:/_\"-]{0,60}",
+    ) {
+        let input = format!("{pre} {noise} {text} {noise}");
+        prop_assert_eq!(global().redact(&input), global().redact_unfiltered(&input));
+    }
+
+    #[test]
     fn redaction_is_idempotent(
         pre in filler(),
         (text, _secret) in secret_strategy(),
