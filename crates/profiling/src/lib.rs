@@ -14,7 +14,7 @@ mod suite;
 use std::path::PathBuf;
 
 pub use crate::alloc::{AllocStats, CountingAllocator};
-pub use crate::rss::{current_rss_bytes, peak_rss_bytes};
+pub use crate::rss::{current_rss_bytes, peak_rss_bytes, reset_peak_rss};
 pub use crate::suite::{
     FunctionSamples, ProfileOptions, ProfileReport, ProfileSuite, chrome_trace_layer, files,
 };

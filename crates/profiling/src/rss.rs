@@ -13,6 +13,16 @@ pub fn current_rss_bytes() -> Option<u64> {
     status_field_kib("VmRSS:").map(|kib| kib * 1024)
 }
 
+/// Resets the peak resident set size (`VmHWM`) to the current RSS by writing `5` to
+/// `/proc/self/clear_refs` (proc(5), Linux 4.0+), so [`peak_rss_bytes`] then measures only what
+/// follows. Process-wide.
+///
+/// # Errors
+/// The OS error when the file cannot be written (no procfs, or a kernel without support).
+pub fn reset_peak_rss() -> std::io::Result<()> {
+    std::fs::write("/proc/self/clear_refs", b"5")
+}
+
 fn status_field_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     parse_kib(&status, field)
@@ -54,5 +64,14 @@ mod tests {
         let now = current_rss_bytes().expect("procfs is mounted on Linux test machines");
         let peak = peak_rss_bytes().expect("procfs is mounted on Linux test machines");
         assert!(peak >= now && now > 0, "peak {peak} now {now}");
+        // Grow RSS by 64 MiB, then reset: the peak drops back below it.
+        let big = vec![1u8; 64 << 20];
+        std::hint::black_box(&big);
+        let grown = peak_rss_bytes().expect("procfs is mounted on Linux test machines");
+        drop(big);
+        if reset_peak_rss().is_ok() {
+            let after = peak_rss_bytes().expect("procfs is mounted on Linux test machines");
+            assert!(after < grown, "after reset {after}, before {grown}");
+        }
     }
 }
