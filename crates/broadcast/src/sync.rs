@@ -1044,6 +1044,7 @@ fn write_target(
         }
     }
     let sync_ref = format!("refs/heads/{}", group.sync_branch);
+    let blobless = p.scratch.is_some();
     let scratch = match p.scratch {
         Some(s) => s,
         None => {
@@ -1074,7 +1075,19 @@ fn write_target(
             changes: p.changes,
         })
         .context("cannot write the sync commit")?;
-    let pushed = scratch
+    // Over smart HTTP git sends a thin pack whatever `--no-thin` says (git-remote-http starts
+    // `send-pack --thin`), and a thin pack reads the base versions of the changed paths as delta
+    // bases: blobs the blob-less fetch never downloaded, so pack-objects dies. With
+    // `pack.window=0` (git-config(1)) pack-objects keeps no delta bases and reads none; the
+    // pack only holds the few new objects of one sync commit anyway.
+    let pusher = if blobless {
+        git.clone()
+            .with_config("pack.window", "0")
+            .open(scratch.git_dir())
+    } else {
+        scratch.clone()
+    };
+    let pushed = pusher
         .push(
             &p.url,
             &[PushRefspec {
