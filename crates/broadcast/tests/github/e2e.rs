@@ -1,0 +1,621 @@
+//! End to end: the real `broadcast` binary and real git against git's `git http-backend` (the
+//! [`GitServer`] from `git_http.rs`, which refuses requests without the token's header) and a
+//! fake GitHub REST API (httpmock, documented request and response shapes). Each run gets a
+//! fresh mock server, so every count below is the number of requests one run sent.
+//!
+//! Cases: new target (pull request created, labels added), changed source (same branch
+//! force-pushed with a lease, pull request patched in place), sync branch already up to date
+//! (only the pull-request lookup), target already in sync (no request mentions it at all),
+//! a secondary rate limit on the create (waited out), and `--dry-run` (no write anywhere).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use httpmock::Method::{GET, PATCH, POST};
+use httpmock::{HttpMockRequest, Mock, MockServer};
+use serde_json::{Value, json};
+
+use crate::Result;
+use crate::fixtures::TOKEN;
+use crate::git_http::{GitServer, bare_repo, git_ok};
+
+const GROUP: &str = "tmpl";
+const BRANCH: &str = "chore/sync-files-tmpl";
+
+/// One scenario's sandbox: a temp HOME, the served bare repositories and a local template.
+struct World {
+    tmp: tempfile::TempDir,
+    home: PathBuf,
+    root: PathBuf,
+    git: GitServer,
+    source: PathBuf,
+}
+
+impl World {
+    fn new(source_files: &[(&str, &str)]) -> Result<World> {
+        let tmp = tempfile::Builder::new()
+            .prefix("broadcast-e2e-")
+            .tempdir()?;
+        let home = tmp.path().join("home");
+        let root = tmp.path().join("srv");
+        std::fs::create_dir_all(&home)?;
+        std::fs::create_dir_all(&root)?;
+        let git = GitServer::start(&root)?;
+        let source = tmp.path().join("template");
+        std::fs::create_dir_all(&source)?;
+        git_ok(&home, &source, None, &["init", "-q", "-b", "main"])?;
+        let w = World {
+            tmp,
+            home,
+            root,
+            git,
+            source,
+        };
+        w.commit(&w.source, source_files, "template")?;
+        Ok(w)
+    }
+
+    /// Writes `files` into the work tree `dir` and commits them on its current branch.
+    fn commit(&self, dir: &Path, files: &[(&str, &str)], msg: &str) -> Result<String> {
+        for (p, text) in files {
+            let path = dir.join(p);
+            std::fs::create_dir_all(path.parent().ok_or("parent")?)?;
+            std::fs::write(path, text)?;
+        }
+        git_ok(&self.home, dir, None, &["add", "-A"])?;
+        git_ok(&self.home, dir, None, &["commit", "-q", "-m", msg])?;
+        Ok(git_ok(&self.home, dir, None, &["rev-parse", "HEAD"])?
+            .trim()
+            .to_owned())
+    }
+
+    /// A served repository `owner/name` whose `main` holds `files` (pushed on disk, not over HTTP).
+    fn target(&self, owner: &str, name: &str, files: &[(&str, &str)]) -> Result<PathBuf> {
+        let bare = bare_repo(&self.home, &self.root, owner, name)?;
+        let work = self.tmp.path().join(format!("work-{owner}-{name}"));
+        std::fs::create_dir_all(&work)?;
+        git_ok(&self.home, &work, None, &["init", "-q", "-b", "main"])?;
+        self.commit(&work, files, "initial")?;
+        let url = bare.to_str().ok_or("utf-8 path")?;
+        git_ok(&self.home, &work, None, &["push", "-q", url, "main"])?;
+        Ok(bare)
+    }
+
+    fn config(&self, targets: &str) -> Result<PathBuf> {
+        let yaml = format!(
+            "version: 1\ngroups:\n  - name: Template\n    id: {GROUP}\n    source: {{repo: \"{}\", branch: main}}\n    targets:\n{targets}",
+            self.source.display()
+        );
+        let path = self.tmp.path().join("sync.yaml");
+        std::fs::write(&path, yaml)?;
+        Ok(path)
+    }
+
+    /// `broadcast sync --config CONFIG --json EXTRA` with REST on `api` and git on the git
+    /// server; returns the exit code and the JSON report.
+    fn sync(&self, config: &Path, api: &MockServer, extra: &[&str]) -> Result<(i32, Value)> {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_broadcast"));
+        cmd.arg("sync")
+            .arg("--config")
+            .arg(config)
+            .arg("--json")
+            .args(["--github-api-url", &api.base_url()])
+            .args(["--github-url", &self.git.base_url])
+            .args(extra)
+            .current_dir(self.tmp.path())
+            .env("HOME", &self.home)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_AUTHOR_NAME", "Sync Bot")
+            .env("GIT_AUTHOR_EMAIL", "sync-bot@example.com")
+            .env("GIT_COMMITTER_NAME", "Sync Bot")
+            .env("GIT_COMMITTER_EMAIL", "sync-bot@example.com")
+            .env("GH_TOKEN", TOKEN);
+        for var in [
+            "GITHUB_TOKEN",
+            "GITHUB_API_URL",
+            "GITHUB_SERVER_URL",
+            "GIT_CONFIG_GLOBAL",
+            "GIT_CONFIG_COUNT",
+            "GIT_CONFIG_PARAMETERS",
+            "GIT_DIR",
+            "RUST_LOG",
+            "http_proxy",
+            "https_proxy",
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains(TOKEN), "token on stderr: {stderr}");
+        let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+            format!(
+                "{e}: stdout={} stderr={stderr}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })?;
+        Ok((out.status.code().unwrap_or(-1), report))
+    }
+
+    /// `refname -> oid` of every ref of a bare repository.
+    fn refs(&self, bare: &Path) -> Result<BTreeMap<String, String>> {
+        let out = git_ok(
+            &self.home,
+            bare,
+            None,
+            &["for-each-ref", "--format=%(refname) %(objectname)"],
+        )?;
+        Ok(out
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(r, o)| (r.to_owned(), o.to_owned()))
+            .collect())
+    }
+
+    fn git(&self, bare: &Path, args: &[&str]) -> Result<String> {
+        Ok(git_ok(&self.home, bare, None, args)?.trim().to_owned())
+    }
+}
+
+/// The report entry of `repo`.
+fn target_report<'a>(report: &'a Value, repo: &str) -> Result<&'a Value> {
+    report["targets"]
+        .as_array()
+        .ok_or("report has no targets")?
+        .iter()
+        .find(|t| t["target"] == repo)
+        .ok_or_else(|| format!("no report for {repo}: {report:#}").into())
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)? {
+            let e = e?;
+            if e.file_type()?.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.insert(e.path(), std::fs::read(e.path())?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A pull request as "List pull requests" and "Create a pull request" return it (the fields the
+/// forge reads plus a few it ignores).
+fn pull(repo: &str, number: u64, title: &str, body: &str, labels: &[&str]) -> Value {
+    let owner = repo.split('/').next().unwrap_or(repo);
+    json!({
+        "url": format!("https://api.github.com/repos/{repo}/pulls/{number}"),
+        "id": 2000 + number,
+        "html_url": format!("https://github.com/{repo}/pull/{number}"),
+        "number": number,
+        "state": "open",
+        "locked": false,
+        "title": title,
+        "body": body,
+        "draft": false,
+        "user": {"login": "sync-bot", "id": 7, "type": "User"},
+        "labels": labels.iter().map(|l| json!({"id": 1, "name": l, "color": "ededed", "default": false})).collect::<Vec<_>>(),
+        "assignees": [],
+        "requested_reviewers": [],
+        "requested_teams": [],
+        "head": {"label": format!("{owner}:{BRANCH}"), "ref": BRANCH, "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
+        "base": {"label": format!("{owner}:main"), "ref": "main", "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z"
+    })
+}
+
+/// JSON bodies of the requests one mock matched, kept by an `is_true` matcher.
+type Bodies = Arc<Mutex<Vec<Value>>>;
+
+/// A matcher that always agrees and keeps the JSON body of `method path` requests (it may be
+/// asked about other requests too, which it ignores).
+fn keep_body(
+    method: &'static str,
+    path: String,
+) -> (
+    Bodies,
+    impl Fn(&HttpMockRequest) -> bool + Send + Sync + 'static,
+) {
+    let bodies: Bodies = Arc::default();
+    let kept = bodies.clone();
+    let matcher = move |req: &HttpMockRequest| {
+        if req.method_str() == method
+            && req.uri().path() == path
+            && let Ok(v) = serde_json::from_slice::<Value>(req.body_ref())
+        {
+            kept.lock().expect("test mutex").push(v);
+        }
+        true
+    };
+    (bodies, matcher)
+}
+
+fn last(bodies: &Bodies) -> Result<Value> {
+    Ok(bodies
+        .lock()
+        .expect("test mutex")
+        .last()
+        .cloned()
+        .ok_or("no request body kept")?)
+}
+
+/// Any request whose path mentions `repo` (registered first, so it wins over later mocks).
+fn untouched<'a>(api: &'a MockServer, repo: &str) -> Mock<'a> {
+    api.mock(|when, then| {
+        when.path_includes(format!("/{repo}"));
+        then.status(500)
+            .json_body(json!({"message": format!("no request about {repo} expected")}));
+    })
+}
+
+/// Any write method (registered first, so it wins over later mocks).
+fn any_write(api: &MockServer) -> Mock<'_> {
+    api.mock(|when, then| {
+        when.is_true(|req: &HttpMockRequest| {
+            matches!(req.method_str(), "POST" | "PATCH" | "PUT" | "DELETE")
+        });
+        then.status(500)
+            .json_body(json!({"message": "no write expected"}));
+    })
+}
+
+/// Anything no other mock answered (registered last).
+fn unexpected(api: &MockServer) -> Mock<'_> {
+    api.mock(|when, then| {
+        when.any_request();
+        then.status(501)
+            .json_body(json!({"message": "unexpected request"}));
+    })
+}
+
+/// `GET /rate_limit` as documented ("Get rate limit status for the authenticated user").
+fn rate_limit(api: &MockServer) -> Mock<'_> {
+    api.mock(|when, then| {
+        when.method(GET).path("/rate_limit");
+        then.status(200).json_body(json!({
+            "resources": {
+                "core": {"limit": 5000, "used": 1, "remaining": 4999, "reset": 4_102_444_800_u64},
+                "search": {"limit": 30, "used": 0, "remaining": 30, "reset": 4_102_444_800_u64}
+            },
+            "rate": {"limit": 5000, "used": 1, "remaining": 4999, "reset": 4_102_444_800_u64}
+        }));
+    })
+}
+
+/// `GET /repos/{owner}/{repo}` ("Get a repository"), trimmed.
+fn repository<'a>(api: &'a MockServer, repo: &str) -> Mock<'a> {
+    let name = repo.split('/').nth(1).unwrap_or(repo).to_owned();
+    api.mock(|when, then| {
+        when.method(GET).path(format!("/repos/{repo}"));
+        then.status(200).json_body(json!({
+            "id": 1296269,
+            "name": name,
+            "full_name": repo,
+            "private": false,
+            "default_branch": "main",
+            "archived": false,
+            "disabled": false
+        }));
+    })
+}
+
+/// `GET /repos/{owner}/{repo}/pulls?head={owner}:{BRANCH}&state=open` answering `pulls`.
+fn list_pulls<'a>(api: &'a MockServer, repo: &str, pulls: Value) -> Mock<'a> {
+    let owner = repo.split('/').next().unwrap_or(repo).to_owned();
+    api.mock(|when, then| {
+        when.method(GET)
+            .path(format!("/repos/{repo}/pulls"))
+            .query_param("head", format!("{owner}:{BRANCH}"))
+            .query_param("state", "open");
+        then.status(200).json_body(pulls);
+    })
+}
+
+/// `POST /repos/{owner}/{repo}/issues/{n}/labels` ("Add labels to an issue") with exactly `labels`.
+fn add_labels<'a>(api: &'a MockServer, repo: &str, number: u64, labels: &[&str]) -> Mock<'a> {
+    api.mock(|when, then| {
+        when.method(POST)
+            .path(format!("/repos/{repo}/issues/{number}/labels"))
+            .json_body(json!({ "labels": labels }));
+        then.status(200).json_body(
+            labels
+                .iter()
+                .map(|l| json!({"id": 1, "name": l, "color": "ededed", "default": false}))
+                .collect::<Vec<_>>(),
+        );
+    })
+}
+
+const ALPHA_TARGET: &str = "      - repo: acme/alpha\n        pr_labels: [sync]\n        files:\n          - {src: README.md, dest: README.md}\n          - {src: ci/check.sh, dest: ci/check.sh}\n";
+const SETTLED_TARGET: &str = "      - repo: acme/settled\n        files:\n          - {src: ci/check.sh, dest: ci/check.sh}\n";
+
+#[test]
+fn new_changed_up_to_date_in_sync_and_dry_run_against_fake_github() -> Result {
+    let w = World::new(&[
+        ("README.md", "# template v1\n"),
+        ("ci/check.sh", "#!/bin/sh\nexit 0\n"),
+    ])?;
+    let alpha = w.target(
+        "acme",
+        "alpha",
+        &[("README.md", "# alpha\n"), ("src/lib.rs", "\n")],
+    )?;
+    // Already carries the one file it receives: in sync from the first run on.
+    let settled = w.target(
+        "acme",
+        "settled",
+        &[
+            ("ci/check.sh", "#!/bin/sh\nexit 0\n"),
+            ("Makefile", "all:\n"),
+        ],
+    )?;
+    let config = w.config(&format!("{ALPHA_TARGET}{SETTLED_TARGET}"))?;
+    let alpha_main = w.git(&alpha, &["rev-parse", "refs/heads/main"])?;
+    let settled_refs = w.refs(&settled)?;
+    let pulls_path = "/repos/acme/alpha/pulls".to_owned();
+
+    // Run 1, new target: one pull request created (head/base/title/body), label added.
+    let src1 = w.git(&w.source, &["rev-parse", "HEAD"])?;
+    let api = MockServer::start();
+    let settled_calls = untouched(&api, "acme/settled");
+    let limit = rate_limit(&api);
+    let repo = repository(&api, "acme/alpha");
+    let list = list_pulls(&api, "acme/alpha", json!([]));
+    let (created_bodies, keep) = keep_body("POST", pulls_path.clone());
+    let create = api.mock(|when, then| {
+        when.method(POST)
+            .path("/repos/acme/alpha/pulls")
+            .json_body_includes(json!({"head": BRANCH, "base": "main", "draft": false}).to_string())
+            .is_true(keep);
+        then.status(201)
+            .json_body(pull("acme/alpha", 1, "created", "created", &[]));
+    });
+    let labels = add_labels(&api, "acme/alpha", 1, &["sync"]);
+    let other = unexpected(&api);
+    let (code, report) = w.sync(&config, &api, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    let a = target_report(&report, "acme/alpha")?;
+    assert_eq!(a["status"], "synced", "{a:#}");
+    assert_eq!(a["pull_request"]["number"], 1);
+    assert_eq!(a["pull_request"]["action"], "created");
+    assert_eq!(target_report(&report, "acme/settled")?["status"], "in_sync");
+    limit.assert_calls(1);
+    repo.assert_calls(1);
+    list.assert_calls(1);
+    create.assert_calls(1);
+    labels.assert_calls(1);
+    settled_calls.assert_calls(0);
+    other.assert_calls(0);
+    let posted = last(&created_bodies)?;
+    let (title1, body1) = (
+        posted["title"].as_str().ok_or("title")?.to_owned(),
+        posted["body"].as_str().ok_or("body")?.to_owned(),
+    );
+    assert!(
+        title1.starts_with("[Sync] Update project files from ") && title1.contains(&src1[..7]),
+        "{title1}"
+    );
+    assert!(body1.contains(&src1), "{body1}");
+    assert!(body1.contains("`README.md` (modified)"), "{body1}");
+    assert!(body1.contains("`ci/check.sh` (added)"), "{body1}");
+    // The branch was pushed over HTTP: one commit on top of main, main itself untouched.
+    let sync1 = w.git(&alpha, &["rev-parse", BRANCH])?;
+    assert_eq!(a["commit"], sync1.as_str());
+    assert_eq!(
+        w.git(&alpha, &["rev-parse", &format!("{BRANCH}^")])?,
+        alpha_main
+    );
+    assert_eq!(
+        w.git(&alpha, &["rev-parse", "refs/heads/main"])?,
+        alpha_main
+    );
+    assert_eq!(
+        w.git(&alpha, &["show", &format!("{BRANCH}:README.md")])?,
+        "# template v1"
+    );
+    assert_eq!(
+        w.git(&alpha, &["show", &format!("{BRANCH}:src/lib.rs")])?,
+        ""
+    );
+    assert_eq!(w.refs(&settled)?, settled_refs);
+    assert_eq!(w.git.rejected.load(Ordering::SeqCst), 0);
+    drop(api);
+
+    // Run 2, the source changed: the same branch is rewritten (new commit on main, not on the
+    // old sync commit: a forced push with a lease) and the open pull request is patched.
+    let src2 = w.commit(&w.source, &[("README.md", "# template v2\n")], "v2")?;
+    let api = MockServer::start();
+    let settled_calls = untouched(&api, "acme/settled");
+    let limit = rate_limit(&api);
+    let repo = repository(&api, "acme/alpha");
+    let list = list_pulls(
+        &api,
+        "acme/alpha",
+        json!([pull("acme/alpha", 1, &title1, &body1, &["sync"])]),
+    );
+    let create = api.mock(|when, then| {
+        when.method(POST).path("/repos/acme/alpha/pulls");
+        then.status(201)
+            .json_body(pull("acme/alpha", 2, "second", "second", &[]));
+    });
+    let (patched_bodies, keep) = keep_body("PATCH", format!("{pulls_path}/1"));
+    let patch = api.mock(|when, then| {
+        when.method(PATCH)
+            .path("/repos/acme/alpha/pulls/1")
+            .is_true(keep);
+        then.status(200)
+            .json_body(pull("acme/alpha", 1, "patched", "patched", &["sync"]));
+    });
+    let labels = add_labels(&api, "acme/alpha", 1, &["sync"]);
+    let other = unexpected(&api);
+    let (code, report) = w.sync(&config, &api, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    let a = target_report(&report, "acme/alpha")?;
+    assert_eq!(a["status"], "synced", "{a:#}");
+    assert_eq!(a["pull_request"]["number"], 1);
+    assert_eq!(a["pull_request"]["action"], "updated");
+    assert_eq!(target_report(&report, "acme/settled")?["status"], "in_sync");
+    limit.assert_calls(1);
+    repo.assert_calls(1);
+    list.assert_calls(1);
+    patch.assert_calls(1);
+    create.assert_calls(0);
+    labels.assert_calls(0);
+    settled_calls.assert_calls(0);
+    other.assert_calls(0);
+    let patched = last(&patched_bodies)?;
+    let (title2, body2) = (
+        patched["title"].as_str().ok_or("title")?.to_owned(),
+        patched["body"].as_str().ok_or("body")?.to_owned(),
+    );
+    assert!(title2.contains(&src2[..7]), "{title2}");
+    assert!(body2.contains(&src2) && !body2.contains(&src1), "{body2}");
+    let sync2 = w.git(&alpha, &["rev-parse", BRANCH])?;
+    assert_ne!(sync2, sync1);
+    assert_eq!(a["commit"], sync2.as_str());
+    assert_eq!(
+        w.git(&alpha, &["rev-parse", &format!("{BRANCH}^")])?,
+        alpha_main
+    );
+    let ff = git_ok_status(&w, &alpha, &["merge-base", "--is-ancestor", &sync1, &sync2])?;
+    assert!(
+        !ff,
+        "the update replaces the old sync commit instead of stacking on it"
+    );
+    assert_eq!(
+        w.git(&alpha, &["show", &format!("{BRANCH}:README.md")])?,
+        "# template v2"
+    );
+    assert_eq!(w.refs(&settled)?, settled_refs);
+    drop(api);
+
+    // Run 3, nothing changed: the sync branch already holds the tree; only the pull request is
+    // looked up (it matches, so nothing is patched).
+    let before = w.refs(&alpha)?;
+    let api = MockServer::start();
+    let settled_calls = untouched(&api, "acme/settled");
+    let writes = any_write(&api);
+    let limit = rate_limit(&api);
+    let repo = repository(&api, "acme/alpha");
+    let list = list_pulls(
+        &api,
+        "acme/alpha",
+        json!([pull("acme/alpha", 1, &title2, &body2, &["sync"])]),
+    );
+    let other = unexpected(&api);
+    let (code, report) = w.sync(&config, &api, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    let a = target_report(&report, "acme/alpha")?;
+    assert_eq!(a["status"], "up_to_date", "{a:#}");
+    assert_eq!(a["pull_request"]["action"], "unchanged");
+    limit.assert_calls(1);
+    repo.assert_calls(0);
+    list.assert_calls(1);
+    writes.assert_calls(0);
+    settled_calls.assert_calls(0);
+    other.assert_calls(0);
+    assert_eq!(w.refs(&alpha)?, before);
+    drop(api);
+
+    // Run 4, --dry-run after another source change: reported, nothing sent, nothing written.
+    w.commit(&w.source, &[("README.md", "# template v3\n")], "v3")?;
+    let served = snapshot(&w.root)?;
+    let api = MockServer::start();
+    let writes = any_write(&api);
+    let limit = rate_limit(&api);
+    let repo = repository(&api, "acme/alpha");
+    let list = list_pulls(&api, "acme/alpha", json!([]));
+    let other = unexpected(&api);
+    let (code, report) = w.sync(&config, &api, &["--dry-run"])?;
+    assert_eq!(code, 0, "{report:#}");
+    let a = target_report(&report, "acme/alpha")?;
+    assert_eq!(a["status"], "would_sync", "{a:#}");
+    assert_eq!(a["files_modified"], 1);
+    assert_eq!(target_report(&report, "acme/settled")?["status"], "in_sync");
+    writes.assert_calls(0);
+    // A dry run decides from git alone: no read either.
+    limit.assert_calls(0);
+    repo.assert_calls(0);
+    list.assert_calls(0);
+    other.assert_calls(0);
+    assert!(
+        snapshot(&w.root)? == served,
+        "a dry run changed a served repository"
+    );
+    assert_eq!(w.git.rejected.load(Ordering::SeqCst), 0);
+    Ok(())
+}
+
+/// Runs git and tells whether it succeeded (for predicates such as `merge-base --is-ancestor`).
+fn git_ok_status(w: &World, dir: &Path, args: &[&str]) -> Result<bool> {
+    Ok(crate::git_http::git(&w.home, dir, None, args)?
+        .status
+        .success())
+}
+
+#[test]
+fn secondary_rate_limit_on_create_is_waited_out() -> Result {
+    let w = World::new(&[("README.md", "# template\n")])?;
+    let gamma = w.target("acme", "gamma", &[("README.md", "# gamma\n")])?;
+    let config = w.config(
+        "      - repo: acme/gamma\n        branch: main\n        files:\n          - {src: README.md, dest: README.md}\n",
+    )?;
+    let api = MockServer::start();
+    let limit = rate_limit(&api);
+    let repo = repository(&api, "acme/gamma");
+    let list = list_pulls(&api, "acme/gamma", json!([]));
+    // Registered before the success mock and exhausted after one answer.
+    let limited = api.mock(|when, then| {
+        when.method(POST).path("/repos/acme/gamma/pulls");
+        then.status(403)
+            .header("retry-after", "1")
+            .header("x-ratelimit-limit", "5000")
+            .header("x-ratelimit-remaining", "4990")
+            .json_body(json!({
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+            }))
+            .up_to_n_times(1);
+    });
+    let create = api.mock(|when, then| {
+        when.method(POST)
+            .path("/repos/acme/gamma/pulls")
+            .json_body_includes(json!({"head": BRANCH, "base": "main"}).to_string());
+        then.status(201)
+            .json_body(pull("acme/gamma", 5, "created", "created", &[]));
+    });
+    // No labels configured: the default label applies.
+    let labels = add_labels(&api, "acme/gamma", 5, &["automated-sync"]);
+    let other = unexpected(&api);
+    let (code, report) = w.sync(&config, &api, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    let g = target_report(&report, "acme/gamma")?;
+    assert_eq!(g["status"], "synced", "{g:#}");
+    assert_eq!(g["pull_request"]["number"], 5);
+    assert_eq!(g["pull_request"]["action"], "created");
+    limited.assert_calls(1);
+    create.assert_calls(1);
+    limit.assert_calls(1);
+    repo.assert_calls(1);
+    list.assert_calls(1);
+    labels.assert_calls(1);
+    other.assert_calls(0);
+    assert!(
+        w.refs(&gamma)?
+            .contains_key(&format!("refs/heads/{BRANCH}"))
+    );
+    Ok(())
+}
