@@ -62,7 +62,13 @@ fn subjects() -> Vec<(&'static str, Box<dyn Subject>)> {
         .time_to_live(TTL)
         .build();
     let quick = quick_cache::sync::Cache::new(CAPACITY);
-    vec![("", Box::new(ours)), ("_moka", Box::new(moka)), ("_quick_cache", Box::new(quick))]
+    let no_ttl: Cache<u64, u64> = CacheBuilder::new(CAPACITY).build().expect("valid cache settings");
+    vec![
+        ("", Box::new(ours)),
+        ("_no_ttl", Box::new(no_ttl)),
+        ("_moka", Box::new(moka)),
+        ("_quick_cache", Box::new(quick)),
+    ]
 }
 
 #[derive(Clone, Copy)]
