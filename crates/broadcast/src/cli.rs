@@ -65,9 +65,13 @@ pub struct SyncArgs {
     /// Timeout of each git process, in seconds.
     #[arg(long, default_value_t = 600)]
     pub git_timeout_secs: u64,
-    /// Write a CPU profile, flamegraph, allocation totals and a text report into this directory.
+    /// Write a CPU profile (pprof), flamegraph, allocation totals and a text report into this
+    /// directory.
     #[arg(long)]
     pub profile: Option<PathBuf>,
+    /// Also write the JSON report to this file (replaced atomically).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub github: GitHubArgs,
     /// Only these targets (the repo strings exactly as written in the config).

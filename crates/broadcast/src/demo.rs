@@ -196,7 +196,8 @@ groups:
             dest: ".editorconfig"
 "#;
     let config_path = dir.join("sync.yaml");
-    write(&config_path, config.as_bytes())?;
+    broadcast_stream_io::atomic_write_bytes(&config_path, config.as_bytes())
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
     Ok(config_path)
 }
 

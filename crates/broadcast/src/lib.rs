@@ -74,7 +74,30 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 }
                 opts.github = Some(gh);
             }
+            let profile = match &args.profile {
+                Some(dir) => Some(
+                    broadcast_profiling::ProfileSuite::start(dir, Default::default())
+                        .with_context(|| {
+                            format!("cannot start profiling into {}", dir.display())
+                        })?,
+                ),
+                None => None,
+            };
             let report = sync::run(&plan, &opts)?;
+            if let Some(suite) = profile {
+                let p = suite.finish().context("cannot write the profile")?;
+                eprintln!(
+                    "profile: {} samples over {} ms, written to {}",
+                    p.samples,
+                    p.wall_time.as_millis(),
+                    p.dir.display()
+                );
+            }
+            if let Some(path) = &args.report {
+                let json = broadcast_redact::redact(&output::render_json(&report)?).into_owned();
+                broadcast_stream_io::atomic_write_bytes(path, json.as_bytes())
+                    .with_context(|| format!("cannot write the report to {}", path.display()))?;
+            }
             print_report(&report, args.json, args.dry_run, args.diff)?;
             Ok(if report.has_failures() {
                 Outcome::TargetsFailed
@@ -266,7 +289,9 @@ fn validate_summary(loaded: &config::LoadedConfig, plan: &plan::Plan) -> String 
     out
 }
 
+/// Writes to stdout through the redactor: reports quote git's and GitHub's error text.
 fn print_out(text: &str) -> anyhow::Result<()> {
+    let text = broadcast_redact::redact(text);
     let mut stdout = std::io::stdout().lock();
     stdout
         .write_all(text.as_bytes())
@@ -279,7 +304,9 @@ fn init_logging(level: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(broadcast_redact::tracing::RedactingMakeWriter::new(
+            std::io::stderr,
+        ))
         .try_init();
 }
 
@@ -293,5 +320,5 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// The error chain as one message, with secrets redacted.
 pub fn redact_error(e: &anyhow::Error) -> String {
-    format!("{e:#}")
+    broadcast_redact::redact(&format!("{e:#}")).into_owned()
 }

@@ -4,6 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Counts allocations so `--profile` can report them (a few atomic adds per allocation).
+#[global_allocator]
+static ALLOCATOR: broadcast_profiling::CountingAllocator = broadcast_profiling::CountingAllocator;
+
 fn main() -> ExitCode {
     let cli = broadcast::cli::Cli::parse();
     match broadcast::run(cli) {

@@ -18,6 +18,7 @@ use broadcast_git_batch::{
     Signature, TreeChange, TreeEntry, blob_oid,
 };
 use broadcast_transform::{PathFilter, RepoSlug, Transformer};
+use broadcast_worker::WorkerPool;
 use bytes::Bytes;
 use serde::Serialize;
 
@@ -247,6 +248,8 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
         .tempdir()
         .context("cannot create a temporary directory for the run")?;
     let identity = resolve_identity(opts);
+    let pool = WorkerPool::new(opts.jobs.max(1), opts.jobs.max(1) * 2)
+        .context("cannot start the worker threads")?;
     let mut targets = Vec::new();
     let mut groups = Vec::new();
     let mut failed: BTreeSet<String> = BTreeSet::new();
@@ -270,7 +273,7 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
             continue;
         }
         let dir = scratch.path().join(format!("g{gi}"));
-        let (report, target_reports) = run_group(group, opts, &identity, &dir);
+        let (report, target_reports) = run_group(group, opts, &identity, &dir, &pool);
         if report.status != "ok"
             || target_reports
                 .iter()
@@ -297,11 +300,10 @@ fn new_git(opts: &SyncOptions, config: &[(String, String)]) -> Git {
     git
 }
 
-fn forge_for<'a>(repo: &RepoRef, opts: &'a SyncOptions) -> anyhow::Result<&'a dyn Forge> {
-    static LOCAL: crate::forge::local::LocalForge = crate::forge::local::LocalForge;
+fn forge_for(repo: &RepoRef, opts: &SyncOptions) -> anyhow::Result<Arc<dyn Forge>> {
     match repo {
-        RepoRef::Local { .. } => Ok(&LOCAL),
-        RepoRef::GitHub { .. } => opts.github.as_deref().ok_or_else(|| {
+        RepoRef::Local { .. } => Ok(Arc::new(crate::forge::local::LocalForge)),
+        RepoRef::GitHub { .. } => opts.github.clone().ok_or_else(|| {
             anyhow!("{repo} is a GitHub repository, but no GitHub forge is configured (set GH_TOKEN or GITHUB_TOKEN)")
         }),
     }
@@ -438,11 +440,27 @@ fn entries_under<'a>(
         .map(|(_, e)| e)
 }
 
+/// Everything the tasks of one group share.
+struct GroupRun {
+    group: GroupPlan,
+    source: SourceSnapshot,
+    opts: SyncOptions,
+    identity: (String, String),
+    dir: PathBuf,
+}
+
+impl GroupRun {
+    fn target_dir(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("t{i}"))
+    }
+}
+
 fn run_group(
     group: &GroupPlan,
     opts: &SyncOptions,
     identity: &(String, String),
     dir: &Path,
+    pool: &WorkerPool,
 ) -> (GroupReport, Vec<TargetReport>) {
     let mut report = GroupReport {
         id: group.id.clone(),
@@ -452,10 +470,22 @@ fn run_group(
         status: "ok",
         error: None,
     };
-    if let Err(e) = std::fs::create_dir_all(dir) {
+    let failed_all = |report: &mut GroupReport, msg: String| {
         report.status = "failed";
-        report.error = Some(format!("cannot create {}: {e}", dir.display()));
-        return (report, Vec::new());
+        report.error = Some(msg.clone());
+        group
+            .targets
+            .iter()
+            .map(|t| {
+                let mut r = TargetReport::new(&group.id, &t.display, TargetStatus::Failed);
+                r.error = Some(format!("source: {msg}"));
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        let targets = failed_all(&mut report, format!("cannot create {}: {e}", dir.display()));
+        return (report, targets);
     }
     let source = match read_source(group, opts, dir) {
         Ok((s, spawns)) => {
@@ -464,77 +494,71 @@ fn run_group(
             s
         }
         Err(e) => {
-            let msg = format!("{e:#}");
-            report.status = "failed";
-            report.error = Some(msg.clone());
-            let targets = group
-                .targets
-                .iter()
-                .map(|t| {
-                    let mut r = TargetReport::new(&group.id, &t.display, TargetStatus::Failed);
-                    r.error = Some(format!("source: {msg}"));
-                    r
-                })
-                .collect();
+            let targets = failed_all(&mut report, format!("{e:#}"));
             return (report, targets);
         }
     };
-    let dirs: Vec<PathBuf> = (0..group.targets.len())
-        .map(|i| dir.join(format!("t{i}")))
-        .collect();
-    let prepared = parallel_map(
-        opts.jobs,
-        group.targets.iter().zip(&dirs).collect(),
-        |(t, d)| prepare_target(group, t, &source, opts, d),
-    );
-    let writes: Vec<usize> = prepared
+    let run = Arc::new(GroupRun {
+        group: group.clone(),
+        source,
+        opts: opts.clone(),
+        identity: identity.clone(),
+        dir: dir.to_path_buf(),
+    });
+    let n = group.targets.len();
+    // Read phase: every target, in parallel.
+    let task_run = Arc::clone(&run);
+    let prepared = pool.map(0..n, move |i| prepare_target(&task_run, i));
+    let mut prepared: Vec<Option<Prepared>> = match prepared {
+        Ok(results) => results.into_iter().map(Result::ok).collect(),
+        Err(e) => {
+            let targets = failed_all(&mut report, format!("worker pool: {e}"));
+            return (report, targets);
+        }
+    };
+    let writes = prepared
         .iter()
-        .enumerate()
-        .filter(|(_, p)| {
+        .flatten()
+        .filter(|p| {
             p.pending
                 .as_ref()
                 .is_some_and(|p| p.forge.has_pull_requests())
         })
-        .map(|(i, _)| i)
-        .collect();
-    let refused = match (&opts.before_writes, writes.is_empty()) {
-        (Some(hook), false) => hook(group, writes.len()).err().map(|e| format!("{e:#}")),
+        .count();
+    let refused = match (&opts.before_writes, writes) {
+        (Some(hook), n) if n > 0 => hook(group, n).err().map(|e| format!("{e:#}")),
         _ => None,
     };
     if let Some(why) = &refused {
         report.status = "failed";
         report.error = Some(why.clone());
     }
-    let items: Vec<_> = prepared
+    // Write phase.
+    let items: Vec<(usize, Option<Prepared>)> =
+        prepared.iter_mut().map(Option::take).enumerate().collect();
+    let task_run = Arc::clone(&run);
+    let finished = pool.map(items, move |(i, p)| {
+        p.map(|p| finish_target(&task_run, i, p, refused.as_deref()))
+    });
+    let finished: Vec<Option<TargetReport>> = match finished {
+        Ok(results) => results.into_iter().map(|r| r.ok().flatten()).collect(),
+        Err(_) => vec![None; n],
+    };
+    let targets = finished
         .into_iter()
-        .zip(group.targets.iter().zip(&dirs))
+        .zip(&group.targets)
+        .enumerate()
+        .map(|(i, (r, t))| {
+            r.unwrap_or_else(|| {
+                let _ = std::fs::remove_dir_all(run.target_dir(i));
+                let mut r = TargetReport::new(&group.id, &t.display, TargetStatus::Failed);
+                r.error =
+                    Some("internal error: the target's task panicked (see stderr)".to_owned());
+                r
+            })
+        })
         .collect();
-    let targets = parallel_map(opts.jobs, items, |(p, (t, d))| {
-        finish_target(group, t, &source, identity, d, p, refused.as_deref())
-    });
     (report, targets)
-}
-
-/// Runs `f` over `items` on at most `jobs` threads; results in input order.
-fn parallel_map<T: Send, R: Send>(jobs: usize, items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let jobs = jobs.max(1).min(items.len().max(1));
-    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..jobs {
-            s.spawn(|| {
-                loop {
-                    let next = queue.lock().expect("queue lock").next();
-                    let Some((i, item)) = next else { break };
-                    let r = f(item);
-                    results.lock().expect("results lock").push((i, r));
-                }
-            });
-        }
-    });
-    let mut results = results.into_inner().expect("results lock");
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// The entry a target should have at a path.
@@ -549,38 +573,23 @@ struct Desired {
 }
 
 /// A target between the read and the write phase.
-struct Prepared<'f> {
+struct Prepared {
     report: TargetReport,
     started: Instant,
     git: Option<Git>,
-    pending: Option<Pending<'f>>,
+    pending: Option<Pending>,
 }
 
-fn prepare_target<'f>(
-    group: &GroupPlan,
-    target: &TargetPlan,
-    source: &SourceSnapshot,
-    opts: &'f SyncOptions,
-    dir: &Path,
-) -> Prepared<'f> {
+fn prepare_target(run: &GroupRun, i: usize) -> Prepared {
+    let (group, target) = (&run.group, &run.group.targets[i]);
     let started = Instant::now();
     let mut report = TargetReport::new(&group.id, &target.display, TargetStatus::Failed);
     let mut git = None;
     let result = (|| {
-        let forge = forge_for(&target.repo, opts)?;
+        let forge = forge_for(&target.repo, &run.opts)?;
         let remote = forge.git_remote(&target.repo)?;
-        let g = git.insert(new_git(opts, &remote.config));
-        read_target(
-            group,
-            target,
-            source,
-            opts,
-            dir,
-            &mut report,
-            forge,
-            &remote.url,
-            g,
-        )
+        let g = git.insert(new_git(&run.opts, &remote.config));
+        read_target(run, i, &mut report, forge, &remote.url, g)
     })();
     let pending = match result {
         Ok(p) => p,
@@ -599,12 +608,9 @@ fn prepare_target<'f>(
 }
 
 fn finish_target(
-    group: &GroupPlan,
-    target: &TargetPlan,
-    source: &SourceSnapshot,
-    identity: &(String, String),
-    dir: &Path,
-    prepared: Prepared<'_>,
+    run: &GroupRun,
+    i: usize,
+    prepared: Prepared,
     refused: Option<&str>,
 ) -> TargetReport {
     let Prepared {
@@ -617,33 +623,32 @@ fn finish_target(
         if let Some(why) = refused {
             report.status = TargetStatus::Skipped;
             report.error = Some(why.to_owned());
-        } else if let Err(e) =
-            write_target(group, target, source, identity, dir, git, &mut report, p)
-        {
+        } else if let Err(e) = write_target(run, i, git, &mut report, p) {
             report.status = TargetStatus::Failed;
             report.error = Some(format!("{e:#}"));
         }
     }
     report.git_spawns = git.map_or(0, |g| g.spawn_count());
     report.elapsed_ms = started.elapsed().as_millis() as u64;
+    if let Some(e) = &mut report.error {
+        *e = broadcast_redact::redact(e).into_owned();
+    }
     // Scratch repositories are not needed once the target is done.
-    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(run.target_dir(i));
     report
 }
 
 /// Read phase of one target: refs, base tree, desired entries, comparison. Writes nothing.
-#[allow(clippy::too_many_arguments)]
-fn read_target<'f>(
-    group: &GroupPlan,
-    target: &TargetPlan,
-    source: &SourceSnapshot,
-    opts: &SyncOptions,
-    dir: &Path,
+fn read_target(
+    run: &GroupRun,
+    i: usize,
     report: &mut TargetReport,
-    forge: &'f dyn Forge,
+    forge: Arc<dyn Forge>,
     url: &str,
     git: &Git,
-) -> anyhow::Result<Option<Pending<'f>>> {
+) -> anyhow::Result<Option<Pending>> {
+    let (group, target, source, opts) = (&run.group, &run.group.targets[i], &run.source, &run.opts);
+    let dir = run.target_dir(i);
     let sync_ref = format!("refs/heads/{}", group.sync_branch);
     // 1. Refs: base branch and the existing sync branch.
     let base_branch = match &target.base_branch {
@@ -847,7 +852,12 @@ fn read_target<'f>(
                 t.apply(&dest, content)
                     .with_context(|| format!("transform of '{}' -> '{dest}'", e.path))?
             };
-            for v in t.unreplaced_variables(&out) {
+            let leftovers = if transformers[ti].0.variables.is_empty() {
+                Vec::new()
+            } else {
+                t.unreplaced_variables(&out)
+            };
+            for v in leftovers {
                 report
                     .warnings
                     .push(format!("{dest}: placeholder '{v}' has no value"));
@@ -945,7 +955,7 @@ fn read_target<'f>(
 
     // 5. Is the sync branch already exactly this (same base, same tree)?
     let pending = |changes: Vec<TreeChange>, up_to_date: Option<ObjectId>| Pending {
-        forge,
+        forge: Arc::clone(&forge),
         url: url.to_owned(),
         reader: reader.clone(),
         scratch: scratch.clone(),
@@ -995,8 +1005,8 @@ fn read_target<'f>(
 }
 
 /// What the write phase of one target needs from its read phase.
-struct Pending<'f> {
-    forge: &'f dyn Forge,
+struct Pending {
+    forge: Arc<dyn Forge>,
     url: String,
     /// Where the target's objects can be read.
     reader: Repo,
@@ -1012,18 +1022,21 @@ struct Pending<'f> {
 
 /// Write phase: one commit with fast-import in a scratch repository, a push with a lease, and
 /// the pull request.
-#[allow(clippy::too_many_arguments)]
 fn write_target(
-    group: &GroupPlan,
-    target: &TargetPlan,
-    source: &SourceSnapshot,
-    identity: &(String, String),
-    dir: &Path,
+    run: &GroupRun,
+    i: usize,
     git: &Git,
     report: &mut TargetReport,
-    p: Pending<'_>,
+    p: Pending,
 ) -> anyhow::Result<()> {
-    let forge = p.forge;
+    let (group, target, source, identity) = (
+        &run.group,
+        &run.group.targets[i],
+        &run.source,
+        &run.identity,
+    );
+    let dir = run.target_dir(i);
+    let forge = &*p.forge;
     if let Some(sync) = p.up_to_date {
         return ensure_pull_request(
             group,

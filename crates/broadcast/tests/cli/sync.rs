@@ -434,3 +434,66 @@ fn demo_builds_and_syncs() -> Result {
     assert_eq!(tree["scripts/check.sh"].0, "100755");
     Ok(())
 }
+
+#[test]
+fn tokens_never_reach_the_report_or_stderr() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("acme/template", &[("a.txt", b"a\n")]);
+    let token = "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB";
+    let missing = sb.path().join(format!("acme/{token}.git"));
+    let cfg = config(
+        &sb,
+        &src,
+        &t(&missing, "        files: [{src: a.txt, dest: a.txt}]\n"),
+    );
+    let report_path = sb.path().join("out/report.json");
+    std::fs::create_dir_all(sb.path().join("out"))?;
+    let out = sb.broadcast(&[
+        "sync",
+        "--config",
+        cfg.to_str().ok_or("utf8")?,
+        "--report",
+        report_path.to_str().ok_or("utf8")?,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = std::fs::read_to_string(&report_path)?;
+    for text in [&*stdout, &*stderr, &report] {
+        assert!(!text.contains(token), "token leaked:\n{text}");
+    }
+    assert!(
+        report.contains("ghp_"),
+        "the error still says what failed: {report}"
+    );
+    Ok(())
+}
+
+#[test]
+fn profile_flag_writes_a_cpu_profile_and_report() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("acme/template", &[("a.txt", b"a\n")]);
+    let a = sb.bare_repo("acme/a", &[("x", b"x\n")]);
+    let cfg = config(
+        &sb,
+        &src,
+        &t(&a, "        files: [{src: a.txt, dest: a.txt}]\n"),
+    );
+    let dir = sb.path().join("profile");
+    let out = sb.broadcast(&[
+        "sync",
+        "--config",
+        cfg.to_str().ok_or("utf8")?,
+        "--profile",
+        dir.to_str().ok_or("utf8")?,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = std::fs::read_to_string(dir.join("report.txt"))?;
+    assert!(report.to_lowercase().contains("alloc"), "{report}");
+    assert!(dir.join("allocations.json").exists());
+    Ok(())
+}
