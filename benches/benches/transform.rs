@@ -81,6 +81,27 @@ fn content_transforms(c: &mut Criterion) {
             });
         }
     }
+    // The common case in a sync: a file that mentions nothing the chain rewrites.
+    let chain_spec = specs()[3].1.clone();
+    let chain = transformer(&chain_spec);
+    let prose = fixtures::prose(1 << 20);
+    group.throughput(Throughput::Bytes(prose.len() as u64));
+    group.bench_with_input(
+        BenchmarkId::new("chain_no_match", "1MiB"),
+        &prose,
+        |b, content| {
+            b.iter(|| {
+                chain
+                    .apply(black_box("docs/README.md"), black_box(content))
+                    .expect("apply does not fail")
+            })
+        },
+    );
+    // Building the transformer, done once per (mapping, target): what a cache could save.
+    group.throughput(Throughput::Elements(1));
+    group.bench_function(BenchmarkId::new("new", "chain_spec"), |b| {
+        b.iter(|| transformer(black_box(&chain_spec)))
+    });
     for (label, content) in &inputs {
         group.throughput(Throughput::Bytes(content.len() as u64));
         group.bench_with_input(

@@ -124,6 +124,19 @@ pub fn template_text(bytes: usize) -> Vec<u8> {
     fill(4, bytes, &all)
 }
 
+/// Plain English-like prose of exactly `bytes` bytes that mentions no repository, address or
+/// placeholder: the "nothing to rewrite" case, where a transform should cost one scan.
+pub fn prose(bytes: usize) -> Vec<u8> {
+    fill(6, bytes, PROSE_BLOCKS)
+}
+
+const PROSE_BLOCKS: &[&str] = &[
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut\nlabore et dolore magna aliqua. ",
+    "Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea\ncommodo consequat. ",
+    "Duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla\npariatur. ",
+    "Excepteur sint occaecat cupidatat non proident, sunt in culpa qui officia deserunt mollit\nanim id est laborum.\n\n",
+];
+
 /// `count` distinct-ish repository-relative paths (`/`-separated, depth 1 to 6) shaped like a
 /// template repository: workflows, hidden directories, `tmp/`, vendored code, images, Go and
 /// markdown sources.
@@ -188,7 +201,7 @@ mod tests {
     #[test]
     fn fixtures_have_the_requested_size_and_are_deterministic() {
         for &(label, bytes) in SIZES {
-            for make in [go_source, markdown, yaml, template_text] {
+            for make in [go_source, markdown, yaml, template_text, prose] {
                 let a = make(bytes);
                 assert_eq!(a.len(), bytes, "{label}");
                 assert_eq!(a, make(bytes), "{label} is deterministic");
