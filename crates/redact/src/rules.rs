@@ -15,7 +15,8 @@ pub(crate) struct RuleSpec {
     pub(crate) pattern: &'static str,
     /// Literals of which at least one occurs in every match (the prefilter keys).
     pub(crate) triggers: &'static [&'static str],
-    /// Whether the triggers are matched ASCII case-insensitively.
+    /// Whether the rule is case-insensitive: its triggers are then searched as written (lower
+    /// case), in upper case and capitalised.
     pub(crate) case_insensitive: bool,
 }
 
@@ -64,7 +65,9 @@ pub(crate) const BUILTIN: &[RuleSpec] = &[
         case_insensitive: false,
     },
     RuleSpec {
-        // AWS access key ids: 4-letter type prefix + 16 upper-case base32 characters.
+        // AWS access key ids: `AKIA` (long-term) or `ASIA` (temporary) + 16 upper-case characters
+        // (AWS IAM user guide, "Unique identifiers"). Other id prefixes name users and roles and
+        // are not credentials.
         name: "aws_access_key_id",
         pattern: r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)(?P<secret>[A-Z0-9]{16})",
         triggers: &[
@@ -85,20 +88,16 @@ pub(crate) const BUILTIN: &[RuleSpec] = &[
         // or `;` (URL query strings, logfmt, env files).
         name: "sensitive_key_value",
         pattern: r#"(?i)(?:[A-Za-z0-9_.-]*(?:token|password|passwd|passphrase|pwd|secret|api_key|apikey|api-key|private_key|private-key|access_key|secret_key|credentials?|auth_key))(?:\s*=\s*|["']\s*:\s*)(?:"(?P<secret_dq>(?:[^"\\\n]|\\.)+)"|'(?P<secret_sq>[^'\n]+)'|(?P<secret>[^\s"'&,;]+))"#,
+        // Every key alternative contains one of these: password/passwd -> passw, passphrase ->
+        // passp, the *key spellings -> key, credential(s) -> credential.
         triggers: &[
             "token",
             "passw",
-            "passphrase",
+            "passp",
             "pwd",
             "secret",
-            "api_key",
-            "apikey",
-            "api-key",
-            "private_key",
-            "private-key",
-            "access_key",
+            "key",
             "credential",
-            "auth_key",
         ],
         case_insensitive: true,
     },
