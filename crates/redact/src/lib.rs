@@ -54,6 +54,8 @@ struct Rule {
     secret_groups: Vec<usize>,
     /// `false` for custom patterns without trigger literals: they run on every input.
     gated: bool,
+    /// Matches never span lines: run only over the lines holding a trigger.
+    line_local: bool,
 }
 
 /// A set of compiled redaction rules plus the literal prefilter that decides which of them can
@@ -144,7 +146,7 @@ impl RedactorBuilder {
         if self.builtins {
             for spec in rules::BUILTIN {
                 let regex = compile(spec.name, spec.pattern)?;
-                let idx = rules.push_rule(spec.name.to_owned(), regex, true);
+                let idx = rules.push_rule(spec.name.to_owned(), regex, true, spec.line_local);
                 for t in spec.triggers {
                     triggers.push(((*t).to_owned(), idx, spec.case_insensitive));
                 }
@@ -156,7 +158,7 @@ impl RedactorBuilder {
                 return Err(Error::EmptyMatch { name, pattern });
             }
             let gated = !trig.is_empty();
-            let idx = rules.push_rule(name, regex, gated);
+            let idx = rules.push_rule(name, regex, gated, false);
             for t in trig {
                 triggers.push((t, idx, false));
             }
@@ -213,11 +215,11 @@ fn case_variants(lit: &str) -> Vec<String> {
 }
 
 trait PushRule {
-    fn push_rule(&mut self, name: String, regex: Regex, gated: bool) -> usize;
+    fn push_rule(&mut self, name: String, regex: Regex, gated: bool, line_local: bool) -> usize;
 }
 
 impl PushRule for Vec<Rule> {
-    fn push_rule(&mut self, name: String, regex: Regex, gated: bool) -> usize {
+    fn push_rule(&mut self, name: String, regex: Regex, gated: bool, line_local: bool) -> usize {
         let secret_groups = regex
             .capture_names()
             .enumerate()
@@ -228,6 +230,7 @@ impl PushRule for Vec<Rule> {
             regex,
             secret_groups,
             gated,
+            line_local,
         });
         self.len() - 1
     }
@@ -293,33 +296,48 @@ impl Redactor {
     }
 
     fn redact_impl<'a>(&self, text: &'a [u8], prefilter: bool) -> Cow<'a, [u8]> {
-        // Allocated only once a trigger occurs, so the clean path stays allocation-free.
-        let mut triggered: Vec<bool> = Vec::new();
-        if !prefilter {
-            triggered = vec![true; self.rules.len()];
-        } else if let Some(pf) = &self.prefilter {
+        // (trigger position, rule index); allocated only once a trigger occurs, so the clean
+        // path stays allocation-free.
+        let mut hits: Vec<(usize, usize)> = Vec::new();
+        if prefilter && let Some(pf) = &self.prefilter {
             // Restart one byte after each hit rather than after its end, so overlapping
             // triggers (`keyeyJ...`) are all seen; no trigger is a prefix of another.
             let mut pos = 0;
             while let Some(m) = pf.find(aho_corasick::Input::new(text).span(pos..text.len())) {
-                if triggered.is_empty() {
-                    triggered = vec![false; self.rules.len()];
-                }
-                triggered[self.trigger_rule[m.pattern().as_usize()]] = true;
+                hits.push((m.start(), self.trigger_rule[m.pattern().as_usize()]));
                 pos = m.start() + 1;
             }
         }
-        if triggered.is_empty() && !self.has_ungated {
+        if prefilter && hits.is_empty() && !self.has_ungated {
             return Cow::Borrowed(text);
         }
-        // Every triggered rule runs over the original text; their secret spans are merged, so
-        // a secret found by two rules (`token=ghp_...`) is replaced once, as a whole.
+        // Every rule runs over the original text (or over the lines holding its triggers);
+        // the secret spans of all rules are merged, so a secret found by two rules
+        // (`token=ghp_...`) is replaced once, as a whole.
         let mut spans: Vec<(usize, usize)> = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
-            if rule.gated && !triggered.get(i).copied().unwrap_or(false) {
+            if !prefilter || !rule.gated {
+                collect_spans(rule, text, 0, &mut spans);
                 continue;
             }
-            collect_spans(rule, text, &mut spans);
+            let mut rule_hits = hits.iter().filter(|h| h.1 == i).map(|h| h.0).peekable();
+            if rule_hits.peek().is_none() {
+                continue;
+            }
+            if !rule.line_local {
+                collect_spans(rule, text, 0, &mut spans);
+                continue;
+            }
+            let mut done_until = 0;
+            for pos in rule_hits {
+                if pos < done_until {
+                    continue; // this line was already scanned
+                }
+                let start = memchr::memrchr(b'\n', &text[..pos]).map_or(0, |n| n + 1);
+                let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |n| pos + n);
+                collect_spans(rule, &text[start..end], start, &mut spans);
+                done_until = end;
+            }
         }
         if spans.is_empty() {
             return Cow::Borrowed(text);
@@ -367,12 +385,13 @@ impl Redactor {
     }
 }
 
-/// Appends the secret spans of `rule`'s matches in `text`. Spans that already read `***` (text
+/// Appends the secret spans of `rule`'s matches in `text` (which starts at byte `offset` of the
+/// whole input). Spans that already read `***` (text
 /// redacted before) are skipped, which keeps redaction idempotent.
-fn collect_spans(rule: &Rule, text: &[u8], spans: &mut Vec<(usize, usize)>) {
+fn collect_spans(rule: &Rule, text: &[u8], offset: usize, spans: &mut Vec<(usize, usize)>) {
     let mut push = |s: usize, e: usize| {
         if e > s && &text[s..e] != MARKER.as_bytes() {
-            spans.push((s, e));
+            spans.push((offset + s, offset + e));
         }
     };
     if rule.secret_groups.is_empty() {

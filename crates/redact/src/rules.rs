@@ -15,6 +15,9 @@ pub(crate) struct RuleSpec {
     pub(crate) pattern: &'static str,
     /// Literals of which at least one occurs in every match (the prefilter keys).
     pub(crate) triggers: &'static [&'static str],
+    /// Whether every match lies within one line (no `\n` inside): the rule then runs only over
+    /// the lines where a trigger occurred.
+    pub(crate) line_local: bool,
     /// Whether the rule is case-insensitive: its triggers are then searched as written (lower
     /// case), in upper case and capitalised.
     pub(crate) case_insensitive: bool,
@@ -27,6 +30,7 @@ pub(crate) const BUILTIN: &[RuleSpec] = &[
         // A truncated block (no END line, e.g. a cut log line) is redacted to the end of the text.
         pattern: r"(?s)-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?P<secret>.*?)(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|\z)",
         triggers: &["-----BEGIN"],
+        line_local: false,
         case_insensitive: false,
     },
     RuleSpec {
@@ -34,20 +38,23 @@ pub(crate) const BUILTIN: &[RuleSpec] = &[
         name: "github_token",
         pattern: r"(?:gh[pousr]_|github_pat_)(?P<secret>[A-Za-z0-9_]{8,255})",
         triggers: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+        line_local: true,
         case_insensitive: false,
     },
     RuleSpec {
         // RFC 9110 section 11.6.2 `Authorization: <scheme> <credentials>`, also as git's
         // `http.extraHeader` value; the scheme is optional so a bare credential is caught too.
         name: "authorization_header",
-        pattern: r#"(?i)(?:proxy-)?authorization\s*[:=]\s*(?:(?:bearer|token|basic|digest|negotiate)\s+)?(?P<secret>[^\s"'\\,;]+)"#,
+        pattern: r#"(?i)(?:proxy-)?authorization[ \t]*[:=][ \t]*(?:(?:bearer|token|basic|digest|negotiate)[ \t]+)?(?P<secret>[^\s"'\\,;]+)"#,
         triggers: &["authorization"],
+        line_local: true,
         case_insensitive: true,
     },
     RuleSpec {
         name: "bearer_token",
-        pattern: r"(?i)bearer\s+(?P<secret>[A-Za-z0-9._~+/=-]{8,})",
+        pattern: r"(?i)bearer[ \t]+(?P<secret>[A-Za-z0-9._~+/=-]{8,})",
         triggers: &["bearer"],
+        line_local: true,
         case_insensitive: true,
     },
     RuleSpec {
@@ -55,6 +62,7 @@ pub(crate) const BUILTIN: &[RuleSpec] = &[
         name: "url_credentials",
         pattern: r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/?#@:]*:(?P<secret>[^\s/?#@]+)@",
         triggers: &["://"],
+        line_local: true,
         case_insensitive: false,
     },
     RuleSpec {
@@ -62,6 +70,7 @@ pub(crate) const BUILTIN: &[RuleSpec] = &[
         name: "jwt",
         pattern: r"eyJ(?P<secret>[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*)",
         triggers: &["eyJ"],
+        line_local: true,
         case_insensitive: false,
     },
     RuleSpec {
@@ -73,6 +82,7 @@ pub(crate) const BUILTIN: &[RuleSpec] = &[
         triggers: &[
             "AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA",
         ],
+        line_local: true,
         case_insensitive: false,
     },
     RuleSpec {
@@ -80,6 +90,7 @@ pub(crate) const BUILTIN: &[RuleSpec] = &[
         name: "slack_token",
         pattern: r"xox[abeprs]-(?P<secret>[A-Za-z0-9-]{8,})",
         triggers: &["xox"],
+        line_local: true,
         case_insensitive: false,
     },
     RuleSpec {
@@ -87,7 +98,7 @@ pub(crate) const BUILTIN: &[RuleSpec] = &[
         // The value is a quoted string (escapes allowed) or a run up to whitespace, quote, `&`, `,`
         // or `;` (URL query strings, logfmt, env files).
         name: "sensitive_key_value",
-        pattern: r#"(?i)(?:[A-Za-z0-9_.-]*(?:token|password|passwd|passphrase|pwd|secret|api_key|apikey|api-key|private_key|private-key|access_key|secret_key|credentials?|auth_key))(?:\s*=\s*|["']\s*:\s*)(?:"(?P<secret_dq>(?:[^"\\\n]|\\.)+)"|'(?P<secret_sq>[^'\n]+)'|(?P<secret>[^\s"'&,;]+))"#,
+        pattern: r#"(?i)(?:[A-Za-z0-9_.-]*(?:token|password|passwd|passphrase|pwd|secret|api_key|apikey|api-key|private_key|private-key|access_key|secret_key|credentials?|auth_key))(?:[ \t]*=[ \t]*|["'][ \t]*:[ \t]*)(?:"(?P<secret_dq>(?:[^"\\\n]|\\.)+)"|'(?P<secret_sq>[^'\n]+)'|(?P<secret>[^\s"'&,;]+))"#,
         // Every key alternative contains one of these: password/passwd -> passw, passphrase ->
         // passp, the *key spellings -> key, credential(s) -> credential.
         triggers: &[
@@ -99,6 +110,7 @@ pub(crate) const BUILTIN: &[RuleSpec] = &[
             "key",
             "credential",
         ],
+        line_local: true,
         case_insensitive: true,
     },
 ];
