@@ -30,7 +30,11 @@ pub(crate) fn run(sh: &Shell, opts: &BenchOptions) -> anyhow::Result<()> {
                 filter: opts.filter.clone(),
                 ..E2eOptions::default()
             };
-            benchmarks.extend(crate::e2e::run_scenarios(sh, &e2e_opts)?);
+            // A failing scenario must not throw away the criterion figures.
+            match crate::e2e::run_scenarios(sh, &e2e_opts) {
+                Ok(entries) => benchmarks.extend(entries),
+                Err(err) => eprintln!("bench: e2e scenarios failed, left out: {err:#}"),
+            }
         }
     }
     if opts.instructions_only || opts.with_instructions {

@@ -91,7 +91,10 @@ pub(crate) fn run(sh: &Shell, opts: &CompareOptions) -> anyhow::Result<ExitCode>
         "allocs/op",
         "B/op",
     ]);
-    for r in &rows {
+    for r in rows
+        .iter()
+        .filter(|r| r.ratio.is_some() || !r.verdict.starts_with("only in"))
+    {
         let fmt = |v: Option<f64>| match (v, r.metric) {
             (Some(v), "time") => table::ns(v),
             (Some(v), _) => table::count(v),
@@ -110,11 +113,18 @@ pub(crate) fn run(sh: &Shell, opts: &CompareOptions) -> anyhow::Result<ExitCode>
             r.bytes.clone(),
         ]);
     }
-    let summary = if regressions == 0 {
+    let only_old = rows.iter().filter(|r| r.verdict == "only in OLD").count();
+    let only_new = rows.iter().filter(|r| r.verdict == "only in NEW").count();
+    let mut summary = if regressions == 0 {
         "no regression".to_owned()
     } else {
         format!("{regressions} regression(s)")
     };
+    if only_old + only_new > 0 {
+        summary.push_str(&format!(
+            "; not compared: {only_old} only in OLD, {only_new} only in NEW"
+        ));
+    }
     match opts.format {
         Format::Text => print!("{title}\n{machine_note}\n{}\n{summary}\n", t.text()),
         Format::Markdown => print!(

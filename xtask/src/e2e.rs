@@ -447,7 +447,13 @@ impl Cell {
                 tail(&String::from_utf8_lossy(&output.stderr))
             )
         })?;
-        let expected = if run == "rerun" { "in_sync" } else { "synced" };
+        // A re-run writes nothing: `in_sync` (base branch already has the content) or
+        // `up_to_date` (the sync branch already carries it), per broadcast's TargetStatus.
+        let expected: &[&str] = if run == "rerun" {
+            &["in_sync", "up_to_date"]
+        } else {
+            &["synced"]
+        };
         let targets = report["targets"]
             .as_array()
             .context("report has no targets array")?;
@@ -460,9 +466,9 @@ impl Cell {
         }
         let mut git_spawns = 0;
         for t in targets {
-            if t["status"] != expected {
+            if !expected.iter().any(|e| t["status"] == *e) {
                 bail!(
-                    "broadcast sync ({run}): target {} is {} (expected {expected}), error {}",
+                    "broadcast sync ({run}): target {} is {} (expected {expected:?}), error {}",
                     t["target"],
                     t["status"],
                     t["error"]
