@@ -3,6 +3,7 @@
 
 use std::hint::black_box;
 
+use broadcast_profiling::criterion::PprofProfiler;
 use broadcast_redact::Redactor;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -71,5 +72,10 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group! {
+    name = benches;
+    // `-- --profile-time 5 <filter>` writes flamegraph.svg and cpu.pb per benchmark.
+    config = Criterion::default().with_profiler(PprofProfiler::new(997));
+    targets = bench
+}
 criterion_main!(benches);

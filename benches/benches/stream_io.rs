@@ -8,6 +8,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use broadcast_profiling::criterion::PprofProfiler;
 use broadcast_profiling::{current_rss_bytes, peak_rss_bytes, reset_peak_rss};
 use broadcast_stream_io::{LiteralReplace, StreamProcessor, atomic_write_bytes};
 use criterion::{Criterion, Throughput};
@@ -117,7 +118,10 @@ fn memory_report(fx: &Fixture) {
 
 fn main() {
     let fx = Fixture::new().expect("creating the benchmark input file");
-    let mut c = Criterion::default().configure_from_args();
+    // `-- --profile-time 5 <filter>` writes flamegraph.svg and cpu.pb per benchmark.
+    let mut c = Criterion::default()
+        .with_profiler(PprofProfiler::new(997))
+        .configure_from_args();
     bench(&mut c, &fx);
     memory_report(&fx);
     c.final_summary();
