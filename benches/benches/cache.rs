@@ -55,14 +55,18 @@ impl Subject for quick_cache::sync::Cache<u64, u64> {
 }
 
 fn subjects() -> Vec<(&'static str, Box<dyn Subject>)> {
-    let ours: Cache<u64, u64> =
-        CacheBuilder::new(CAPACITY).ttl(TTL).build().expect("valid cache settings");
+    let ours: Cache<u64, u64> = CacheBuilder::new(CAPACITY)
+        .ttl(TTL)
+        .build()
+        .expect("valid cache settings");
     let moka = moka::sync::Cache::builder()
         .max_capacity(CAPACITY as u64)
         .time_to_live(TTL)
         .build();
     let quick = quick_cache::sync::Cache::new(CAPACITY);
-    let no_ttl: Cache<u64, u64> = CacheBuilder::new(CAPACITY).build().expect("valid cache settings");
+    let no_ttl: Cache<u64, u64> = CacheBuilder::new(CAPACITY)
+        .build()
+        .expect("valid cache settings");
     vec![
         ("", Box::new(ours)),
         ("_no_ttl", Box::new(no_ttl)),
@@ -116,7 +120,11 @@ fn run(subject: &dyn Subject, op: Op, threads: u64, iters: u64, counter: &Atomic
 fn bench_cache(c: &mut Criterion) {
     let mut group = c.benchmark_group("cache");
     group.throughput(Throughput::Elements(1));
-    for (op, name) in [(Op::GetHit, "get_hit"), (Op::GetMiss, "get_miss"), (Op::Insert, "insert")] {
+    for (op, name) in [
+        (Op::GetHit, "get_hit"),
+        (Op::GetMiss, "get_miss"),
+        (Op::Insert, "insert"),
+    ] {
         for threads in [1u64, 2] {
             for (suffix, subject) in subjects() {
                 // Half the capacity is present, so hits never race an eviction.
@@ -124,7 +132,10 @@ fn bench_cache(c: &mut Criterion) {
                     subject.insert(k, k);
                 }
                 let counter = AtomicU64::new(0);
-                let id = format!("{name}{suffix}/{threads}thread{}", if threads > 1 { "s" } else { "" });
+                let id = format!(
+                    "{name}{suffix}/{threads}thread{}",
+                    if threads > 1 { "s" } else { "" }
+                );
                 group.bench_function(id, |b| {
                     b.iter_custom(|iters| run(subject.as_ref(), op, threads, iters, &counter))
                 });

@@ -54,8 +54,12 @@ fn bench_pool(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (size, label) in SIZES {
         let pool = BufferPool::new();
-        group.bench_function(format!("get/{label}"), |b| b.iter(|| with_pool(&pool, black_box(size))));
-        group.bench_function(format!("alloc/{label}"), |b| b.iter(|| with_alloc(black_box(size))));
+        group.bench_function(format!("get/{label}"), |b| {
+            b.iter(|| with_pool(&pool, black_box(size)))
+        });
+        group.bench_function(format!("alloc/{label}"), |b| {
+            b.iter(|| with_alloc(black_box(size)))
+        });
         group.bench_function(format!("get_2threads/{label}"), |b| {
             b.iter_custom(|iters| two_threads(iters, &|| with_pool(&pool, black_box(size))))
         });

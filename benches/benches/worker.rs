@@ -23,7 +23,9 @@ fn bench_overhead(c: &mut Criterion) {
     let pool = WorkerPool::new(WORKERS, 1024).expect("pool starts");
     group.bench_function("task_overhead/1000", |b| {
         b.iter(|| {
-            let out = pool.map(0..TASKS, |x| black_box(x) + 1).expect("pool is running");
+            let out = pool
+                .map(0..TASKS, |x| black_box(x) + 1)
+                .expect("pool is running");
             black_box(out)
         })
     });
@@ -67,8 +69,12 @@ fn bench_overhead(c: &mut Criterion) {
         .expect("rayon pool starts");
     group.bench_function("rayon/1000", |b| {
         b.iter(|| {
-            let out: Vec<u64> =
-                rayon_pool.install(|| (0..TASKS).into_par_iter().map(|x| black_box(x) + 1).collect());
+            let out: Vec<u64> = rayon_pool.install(|| {
+                (0..TASKS)
+                    .into_par_iter()
+                    .map(|x| black_box(x) + 1)
+                    .collect()
+            });
             black_box(out)
         })
     });
