@@ -52,7 +52,10 @@ fn bench(c: &mut Criterion) {
     let r = Redactor::default();
     let clean = clean_text(SIZE);
     let secrets = secret_text(SIZE);
-    assert!(matches!(r.redact(&clean), std::borrow::Cow::Borrowed(_)), "bench input must be clean");
+    assert!(
+        matches!(r.redact(&clean), std::borrow::Cow::Borrowed(_)),
+        "bench input must be clean"
+    );
     assert!(!r.redact(&secrets).contains("hunter2"));
 
     let mut g = c.benchmark_group("redact");
@@ -60,7 +63,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("memchr_scan/64KiB", |b| {
         b.iter(|| memchr::memchr(0, black_box(clean.as_bytes())))
     });
-    g.bench_function("clean/64KiB", |b| b.iter(|| r.redact(black_box(&clean)).len()));
+    g.bench_function("clean/64KiB", |b| {
+        b.iter(|| r.redact(black_box(&clean)).len())
+    });
     g.throughput(Throughput::Bytes(secrets.len() as u64));
     g.bench_function("secret_per_KiB/64KiB", |b| {
         b.iter(|| r.redact(black_box(&secrets)).len())

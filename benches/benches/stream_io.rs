@@ -27,7 +27,11 @@ struct Fixture {
 impl Fixture {
     fn new() -> io::Result<Fixture> {
         let big = std::env::var("BROADCAST_BENCH_1GIB").is_ok_and(|v| v == "1");
-        let (size, label) = if big { (1u64 << 30, "1GiB") } else { (64u64 << 20, "64MiB") };
+        let (size, label) = if big {
+            (1u64 << 30, "1GiB")
+        } else {
+            (64u64 << 20, "64MiB")
+        };
         let dir = tempfile::tempdir()?;
         let input = dir.path().join("input.txt");
         let mut w = BufWriter::new(File::create(&input)?);
@@ -93,7 +97,10 @@ fn bench(c: &mut Criterion, fx: &Fixture) {
 /// before the run (`VmHWM` reset through `/proc/self/clear_refs`).
 fn memory_report(fx: &Fixture) {
     type Mode = fn(&Path, &LiteralReplace) -> io::Result<u64>;
-    let modes: [(&str, Mode); 2] = [("replace", replace_streaming), ("replace_whole", replace_whole)];
+    let modes: [(&str, Mode); 2] = [
+        ("replace", replace_streaming),
+        ("replace_whole", replace_whole),
+    ];
     for (name, run) in modes {
         if reset_peak_rss().is_err() {
             eprintln!("peak RSS: cannot reset VmHWM on this system, skipping the memory report");
