@@ -152,6 +152,35 @@ where
     }
 }
 
+/// A field formatter for `tracing_subscriber::fmt().fmt_fields(...)` that prints the value of
+/// every field whose name is sensitive ([`crate::is_sensitive_field`]: `token`, `password`,
+/// `authorization`, `cookie`, ...) as `***`, and every other field as `name=value` (`Debug`),
+/// space-delimited like the default formatter. Combine it with [`RedactingMakeWriter`], which
+/// still scans the formatted line for secrets inside ordinary values.
+///
+/// ```
+/// use broadcast_redact::tracing::{RedactingMakeWriter, redacting_fields};
+/// let subscriber = tracing_subscriber::fmt()
+///     .fmt_fields(redacting_fields())
+///     .with_writer(RedactingMakeWriter::new(std::io::stderr))
+///     .finish();
+/// # drop(subscriber);
+/// ```
+pub fn redacting_fields()
+-> impl for<'w> tracing_subscriber::fmt::FormatFields<'w> + Send + Sync + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|w, field, value| {
+        if field.name() == "message" {
+            write!(w, "{value:?}")
+        } else if crate::is_sensitive_field(field.name()) {
+            write!(w, "{field}={}", crate::MARKER)
+        } else {
+            write!(w, "{field}={value:?}")
+        }
+    })
+    .delimited(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -163,6 +163,34 @@ fn tracing_events_are_redacted() {
 }
 
 #[test]
+fn sensitive_field_names_are_redacted() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .fmt_fields(broadcast_redact::tracing::redacting_fields())
+        .with_writer(RedactingMakeWriter::new(move || sink.clone()))
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!(
+            cookie = "session=abc",
+            author = "alice",
+            repo = "o/r",
+            "done"
+        );
+    });
+    let text = String::from_utf8(captured.0.lock().expect("capture mutex poisoned").clone())
+        .expect("fmt writes UTF-8");
+    assert!(!text.contains("session=abc"), "{text}");
+    assert!(text.contains("cookie=***"), "{text}");
+    assert!(text.contains(r#"author="alice""#), "{text}");
+    assert!(
+        text.contains(r#"repo="o/r""#) && text.contains("done"),
+        "{text}"
+    );
+}
+
+#[test]
 fn shared_redactor_across_threads() {
     let r = Arc::new(Redactor::default());
     let threads: Vec<_> = (0..4)
