@@ -6,7 +6,8 @@
 //! hold, and its replacement is copied to the output. Scanning resumes after the needle in the
 //! **input**, so replacement text is never scanned again: rewrites cannot compound.
 
-use aho_corasick::{AhoCorasick, Input, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+use memchr::memmem;
 
 use crate::Error;
 
@@ -159,10 +160,29 @@ impl Rule {
     }
 }
 
-/// Compiled rule set: one automaton over all needles, rules in priority order.
+/// How candidates are found.
+#[derive(Debug, Clone)]
+enum Search {
+    /// One needle: `memmem` alone.
+    Single(memmem::Finder<'static>),
+    /// Several needles that all contain the shortest one (the anchor), like `acme/api` and
+    /// `api`: `memmem` finds the anchor, the automaton only runs in the window around it.
+    Anchored {
+        anchor: memmem::Finder<'static>,
+        /// Longest distance from a needle's start to an anchor inside it.
+        back: usize,
+        /// Longest needle, in bytes.
+        longest: usize,
+        automaton: AhoCorasick,
+    },
+    /// Several unrelated needles: the automaton over the whole input.
+    Automaton(AhoCorasick),
+}
+
+/// Compiled rule set: rules in priority order plus the fastest way to find their needles.
 #[derive(Debug, Clone)]
 pub(crate) struct Rewriter {
-    automaton: AhoCorasick,
+    search: Search,
     rules: Vec<Rule>,
 }
 
@@ -184,28 +204,91 @@ impl Rewriter {
         if rules.iter().any(|r| r.needle.is_empty()) {
             return Err(Error::EmptyNeedle { what });
         }
+        let distinct: std::collections::BTreeSet<&[u8]> =
+            rules.iter().map(|r| r.needle.as_slice()).collect();
+        if distinct.len() == 1 {
+            let finder = memmem::Finder::new(&rules[0].needle).into_owned();
+            return Ok(Some(Self {
+                search: Search::Single(finder),
+                rules,
+            }));
+        }
+        let shortest = distinct
+            .iter()
+            .min_by_key(|n| n.len())
+            .expect("at least two distinct needles");
+        let offsets: Option<Vec<usize>> = distinct
+            .iter()
+            .map(|n| memmem::rfind(n, shortest))
+            .collect();
+        // Anchored: the automaton only scans short windows, so its build cost matters more
+        // than its scan speed (a contiguous NFA builds about twice as fast as a DFA). Otherwise
+        // it scans everything, so let the builder pick (a DFA for small sets).
+        let kind = offsets.as_ref().map(|_| AhoCorasickKind::ContiguousNFA);
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
+            .kind(kind)
             .build(rules.iter().map(|r| &r.needle))
             .map_err(|source| Error::Matcher { what, source })?;
-        Ok(Some(Self { automaton, rules }))
+        let search = match offsets {
+            Some(offsets) => Search::Anchored {
+                anchor: memmem::Finder::new(shortest).into_owned(),
+                back: offsets.into_iter().max().unwrap_or(0),
+                longest: distinct.iter().map(|n| n.len()).max().unwrap_or(0),
+                automaton,
+            },
+            None => Search::Automaton(automaton),
+        };
+        Ok(Some(Self { search, rules }))
+    }
+
+    /// The leftmost needle occurrence starting at or after `pos`, as (start, first rule index
+    /// to try), or `None` when there is none.
+    fn next_candidate(&self, hay: &[u8], pos: usize) -> Option<(usize, usize)> {
+        match &self.search {
+            Search::Single(finder) => finder.find(&hay[pos..]).map(|i| (pos + i, 0)),
+            Search::Automaton(automaton) => automaton
+                .find(Input::new(hay).span(pos..hay.len()))
+                .map(|m| (m.start(), m.pattern().as_usize())),
+            Search::Anchored {
+                anchor,
+                back,
+                longest,
+                automaton,
+            } => {
+                let mut from = pos;
+                loop {
+                    // Every needle contains the anchor, so a match starting at or after `pos`
+                    // holds an anchor occurrence at or after `q`; the leftmost match starting
+                    // at or before `q` lies inside `q - back .. q + longest`.
+                    let q = from + anchor.find(&hay[from..])?;
+                    let window = pos.max(q.saturating_sub(*back))..hay.len().min(q + longest);
+                    if let Some(m) = automaton.find(Input::new(hay).span(window))
+                        && m.start() <= q
+                    {
+                        return Some((m.start(), m.pattern().as_usize()));
+                    }
+                    from = q + 1;
+                }
+            }
+        }
     }
 
     /// Rewrites `hay` in one pass; `None` when no rule applied (no allocation then).
     ///
-    /// Cost: one automaton scan (memchr/Teddy prefiltered); a rejected candidate restarts the
-    /// search one byte later. Allocates the output once, on the first accepted match.
+    /// Cost: one `memmem` scan (plus automaton runs in small windows around anchor hits) or
+    /// one prefiltered automaton scan; a rejected candidate restarts the search one byte later.
+    /// Allocates the output once, on the first accepted match.
     pub(crate) fn rewrite(&self, hay: &[u8]) -> Option<Vec<u8>> {
         let mut out: Option<Vec<u8>> = None;
         let mut copied = 0;
         let mut pos = 0;
         while pos < hay.len() {
-            let Some(found) = self.automaton.find(Input::new(hay).span(pos..hay.len())) else {
+            let Some((start, first_rule)) = self.next_candidate(hay, pos) else {
                 break;
             };
-            let start = found.start();
-            // Leftmost-first: no rule before `found.pattern()` has its needle at `start`.
-            let rule = self.rules[found.pattern().as_usize()..]
+            // Leftmost-first: no rule before `first_rule` has its needle at `start`.
+            let rule = self.rules[first_rule..]
                 .iter()
                 .find(|r| r.accepts(hay, start));
             match rule {
@@ -348,6 +431,50 @@ mod tests {
             b"api-api api-api"
         );
         assert!(rw.rewrite(b"none here").is_none());
+    }
+
+    /// The same rules searched by the automaton over the whole input (no anchor, no memmem).
+    fn automaton_only(rules: Vec<Rule>) -> Rewriter {
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(rules.iter().map(|r| &r.needle))
+            .expect("builds");
+        Rewriter {
+            search: Search::Automaton(automaton),
+            rules,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn anchored_and_single_searches_equal_the_plain_automaton(
+            words in proptest::collection::vec(
+                proptest::sample::select(&["acme/api", "api", "acme/", "/", "-", ".", " ", "ap", "i", "a", ".git", "x"][..]),
+                0..30,
+            ),
+        ) {
+            let hay = words.concat();
+            let rule_sets = [
+                vec![
+                    Rule::new(b"acme/api", b"S", Boundary::Slug),
+                    Rule::new(b"api", b"W", Boundary::Word),
+                ],
+                vec![Rule::new(b"api", b"W", Boundary::Word)],
+                vec![
+                    Rule::new(b"api/api", b"S", Boundary::Slug),
+                    Rule::new(b"api", b"W", Boundary::Any),
+                ],
+                vec![
+                    Rule::new(b"\"api\"", b"Q", Boundary::Any),
+                    Rule::new(b"api", b"W", Boundary::YamlValue),
+                ],
+            ];
+            for rules in rule_sets {
+                let fast = Rewriter::build("test", rules.clone()).expect("builds").expect("has rules");
+                let plain = automaton_only(rules);
+                proptest::prop_assert_eq!(fast.rewrite(hay.as_bytes()), plain.rewrite(hay.as_bytes()), "{:?}", hay);
+            }
+        }
     }
 
     #[test]
