@@ -62,6 +62,21 @@ proptest! {
     }
 }
 
+/// Transforming fixed chunks independently (what a naive streaming replace does) misses a match
+/// that spans a chunk boundary; the carry-over does not.
+#[test]
+fn boundary_spanning_match_is_replaced() {
+    let input = b"0123456template-repo89";
+    let t = LiteralReplace::new("template-repo", "X");
+    let naive: Vec<u8> = input.chunks(10).flat_map(|c| t.replace_all(c)).collect();
+    assert_eq!(
+        naive,
+        input.to_vec(),
+        "the naive version misses the split match"
+    );
+    assert_eq!(stream(10, input, &t), b"0123456X89");
+}
+
 #[test]
 fn transform_file_in_place() -> Result {
     let dir = tempfile::tempdir()?;
