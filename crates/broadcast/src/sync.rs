@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, anyhow, bail};
 use broadcast_git_batch::{
     BlobContent, CommitRequest, Git, ObjectId, PushOptions, PushRefspec, PushStatus, Repo,
-    Signature, TreeChange, TreeEntry, blob_oid,
+    Signature, TreeChange, TreeEntry, blob_oid, tree_oid,
 };
 use broadcast_transform::{PathFilter, RepoSlug, Transformer};
 use broadcast_worker::WorkerPool;
@@ -650,32 +650,31 @@ fn read_target(
     let (group, target, source, opts) = (&run.group, &run.group.targets[i], &run.source, &run.opts);
     let dir = run.target_dir(i);
     let sync_ref = format!("refs/heads/{}", group.sync_branch);
-    // 1. Refs: base branch and the existing sync branch.
-    let base_branch = match &target.base_branch {
-        Some(b) => Some(b.clone()),
-        None => git
-            .ls_remote_symref_head(url)
-            .with_context(|| format!("cannot read {}", target.display))?,
-    };
-    let mut patterns = vec![sync_ref.clone()];
-    if let Some(b) = &base_branch {
-        patterns.push(format!("refs/heads/{b}"));
+    // 1. Refs, in one round trip: HEAD (the default branch), the sync branch, and the
+    //    configured base branch.
+    let mut patterns = vec![sync_ref.as_str()];
+    let configured_base = target
+        .base_branch
+        .as_ref()
+        .map(|b| format!("refs/heads/{b}"));
+    if let Some(b) = &configured_base {
+        patterns.push(b);
     }
-    let pattern_refs: Vec<&str> = patterns.iter().map(String::as_str).collect();
-    let refs = git
-        .ls_remote(url, &pattern_refs)
+    let (head, refs) = git
+        .ls_remote_with_head(url, &patterns)
         .with_context(|| format!("cannot read {}", target.display))?;
     let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.oid);
     let sync_oid = find(&sync_ref);
-    let base_oid = match &base_branch {
-        Some(b) => {
-            let oid = find(&format!("refs/heads/{b}"));
-            if oid.is_none() && target.base_branch.is_some() {
+    let (base_branch, base_oid) = match (&target.base_branch, &configured_base) {
+        (Some(b), Some(r)) => {
+            let oid = find(r);
+            if oid.is_none() {
                 bail!("branch '{b}' not found in {}", target.display);
             }
-            oid
+            (Some(b.clone()), oid)
         }
-        None => None,
+        // The default branch; no id when the repository is empty (unborn HEAD).
+        _ => (head, find("HEAD")),
     };
     report.base = base_branch.clone();
 
@@ -967,26 +966,20 @@ fn read_target(
     };
     if let Some(sync) = sync_oid {
         let commit = reader.read_commit(&sync.to_string()).ok();
-        let same_parent = commit
-            .as_ref()
-            .is_some_and(|c| c.parents.first().copied() == base_oid);
-        if same_parent {
-            let mut expected: BTreeMap<String, (u32, ObjectId)> = base_entries
+        if let Some(commit) = commit.filter(|c| c.parents.first().copied() == base_oid) {
+            let mut expected: BTreeMap<&str, (u32, ObjectId)> = base_entries
                 .iter()
-                .map(|(p, e)| (p.clone(), (e.mode, e.oid)))
+                .map(|(p, e)| (p.as_str(), (e.mode, e.oid)))
                 .collect();
             for p in &deletes {
-                expected.remove(p);
+                expected.remove(p.as_str());
             }
             for (p, d) in &desired {
-                expected.insert(p.clone(), (d.mode, d.oid));
+                expected.insert(p.as_str(), (d.mode, d.oid));
             }
-            let actual: BTreeMap<String, (u32, ObjectId)> = reader
-                .ls_tree(&sync.to_string())?
-                .into_iter()
-                .map(|e| (e.path, (e.mode, e.oid)))
-                .collect();
-            if actual == expected {
+            // The tree id is computed in-process: no listing of the sync branch is needed.
+            let expected_tree = tree_oid(expected.iter().map(|(p, (m, o))| (*p, *m, *o)))?;
+            if commit.tree == expected_tree {
                 report.status = TargetStatus::UpToDate;
                 report.commit = Some(sync.to_string());
                 if !opts.dry_run && forge.has_pull_requests() {

@@ -114,6 +114,14 @@ pub fn blob_oid(data: &[u8]) -> ObjectId {
     ObjectId(hasher.finalize().into())
 }
 
+/// SHA-1 of `"<kind> <len>\0"` followed by `body`: the id of any loose object.
+pub(crate) fn object_oid(kind: &str, body: &[u8]) -> ObjectId {
+    let mut hasher = Sha1::new();
+    hasher.update(format!("{kind} {}\0", body.len()).as_bytes());
+    hasher.update(body);
+    ObjectId(hasher.finalize().into())
+}
+
 fn write_header(buf: &mut [u8; 32], len: usize) -> usize {
     let prefix = b"blob ";
     buf[..prefix.len()].copy_from_slice(prefix);

@@ -159,6 +159,48 @@ impl Git {
         Ok(refs)
     }
 
+    /// The branch `HEAD` points at and the refs matching `patterns`, in one round trip:
+    /// `git ls-remote --symref -- <url> HEAD <patterns>..`. The returned refs include `HEAD`
+    /// itself (named `"HEAD"`) when the remote advertises it. The branch is `None` when HEAD
+    /// is detached, unborn or not advertised. One spawn, network.
+    ///
+    /// # Errors
+    /// As [`Git::ls_remote`].
+    pub fn ls_remote_with_head(
+        &self,
+        url: &str,
+        patterns: &[&str],
+    ) -> Result<(Option<String>, Vec<RemoteRef>)> {
+        check_arg("url", url)?;
+        let mut args = argv(["ls-remote", "--symref", "--", url, "HEAD"]);
+        for p in patterns {
+            args.push(check_arg("pattern", p)?.into());
+        }
+        let out = self.run_ok(None, &args, Vec::new())?;
+        let mut head = None;
+        let mut refs = Vec::new();
+        for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            if let Some(rest) = line.strip_prefix(b"ref: ") {
+                // `ref: refs/heads/main<TAB>HEAD`; other symrefs (remote HEADs) are ignored.
+                let mut fields = rest.split(|&b| b == b'\t');
+                let target = fields.next().unwrap_or(rest);
+                if fields.next() == Some(b"HEAD".as_slice()) {
+                    let target = String::from_utf8(target.to_vec())
+                        .map_err(|_| Error::parse("ls-remote symref", line))?;
+                    head = Some(
+                        target
+                            .strip_prefix("refs/heads/")
+                            .map(str::to_owned)
+                            .unwrap_or(target),
+                    );
+                }
+                continue;
+            }
+            refs.push(parse_remote_line(line)?);
+        }
+        Ok((head, refs))
+    }
+
     /// The branch a remote's `HEAD` points at (`"main"`), from
     /// `git ls-remote --symref -- <url> HEAD`; `None` when HEAD is detached, unborn or not
     /// advertised. One spawn, network.

@@ -16,6 +16,78 @@ pub struct TreeEntry {
     pub path: String,
 }
 
+/// The id of the tree that `entries` describe, computed in-process the way `git write-tree`
+/// would, without writing anything: tree objects are `tree <len>\0` followed by
+/// `<mode in octal, no leading zero> SP <name> NUL <20-byte id>` per entry, sorted by name with
+/// subtrees compared as `name/` (git's `base_name_compare`, see git-mktree(1)).
+///
+/// `entries` is a recursive listing of leaves (blobs, symlinks, gitlinks) with `/`-separated
+/// paths, as [`crate::Repo::ls_tree`] returns; intermediate trees are derived from the paths.
+/// Cost: one SHA-1 over every tree object, O(n log n) for the sort; no spawn.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for an empty path or component, or a path that is both a leaf
+/// and a directory.
+pub fn tree_oid<'a>(
+    entries: impl IntoIterator<Item = (&'a str, u32, ObjectId)>,
+) -> Result<ObjectId> {
+    use std::collections::BTreeMap;
+
+    #[derive(Default)]
+    struct Dir<'a> {
+        leaves: BTreeMap<&'a str, (u32, ObjectId)>,
+        dirs: BTreeMap<&'a str, Dir<'a>>,
+    }
+    fn hash(dir: &Dir<'_>) -> ObjectId {
+        // (sort key, mode, name, id): trees sort as if their name ended in '/'.
+        let mut items: Vec<(Vec<u8>, u32, &str, ObjectId)> = Vec::new();
+        for (name, (mode, oid)) in &dir.leaves {
+            items.push((name.as_bytes().to_vec(), *mode, name, *oid));
+        }
+        for (name, sub) in &dir.dirs {
+            let mut key = name.as_bytes().to_vec();
+            key.push(b'/');
+            items.push((key, 0o040000, name, hash(sub)));
+        }
+        items.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut body = Vec::with_capacity(items.len() * 40);
+        for (_, mode, name, oid) in items {
+            body.extend_from_slice(format!("{mode:o} ").as_bytes());
+            body.extend_from_slice(name.as_bytes());
+            body.push(0);
+            body.extend_from_slice(oid.as_bytes());
+        }
+        crate::oid::object_oid("tree", &body)
+    }
+    let bad = |path: &str, reason: &'static str| Error::InvalidArgument {
+        what: "tree entry path",
+        value: path.to_owned(),
+        reason,
+    };
+    let mut root = Dir::default();
+    for (path, mode, oid) in entries {
+        let mut dir = &mut root;
+        let mut parts = path.split('/').peekable();
+        while let Some(part) = parts.next() {
+            if part.is_empty() {
+                return Err(bad(path, "empty path component"));
+            }
+            if parts.peek().is_none() {
+                if dir.dirs.contains_key(part) {
+                    return Err(bad(path, "is both a file and a directory"));
+                }
+                dir.leaves.insert(part, (mode, oid));
+            } else {
+                if dir.leaves.contains_key(part) {
+                    return Err(bad(path, "is both a file and a directory"));
+                }
+                dir = dir.dirs.entry(part).or_default();
+            }
+        }
+    }
+    Ok(hash(&root))
+}
+
 /// Parses NUL-terminated `ls-tree -z` records: `<mode> SP <type> SP <oid> TAB <path> NUL`
 /// (format from git-ls-tree(1) "OUTPUT FORMAT").
 pub(crate) fn parse_ls_tree(out: &[u8]) -> Result<Vec<TreeEntry>> {

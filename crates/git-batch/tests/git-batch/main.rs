@@ -497,6 +497,58 @@ fn filtered_fetch_fast_import_and_push() -> TestResult {
         git.ls_remote_symref_head(&url(&served))?,
         Some("main".to_string())
     );
+    // One round trip: HEAD's branch, HEAD's id and the asked refs.
+    let (head, refs) =
+        git.ls_remote_with_head(&url(&served), &["refs/heads/sync", "refs/heads/nope"])?;
+    assert_eq!(head.as_deref(), Some("main"));
+    let main = fx.sh(&served, &["rev-parse", "refs/heads/main"]);
+    let main = ObjectId::from_hex(text(main).trim())?;
+    assert!(
+        refs.iter().any(|r| r.name == "HEAD" && r.oid == main),
+        "{refs:?}"
+    );
+    assert!(
+        refs.iter()
+            .any(|r| r.name == "refs/heads/sync" && r.oid == commit)
+    );
+    assert_eq!(refs.len(), 2, "{refs:?}");
+    Ok(())
+}
+
+#[test]
+fn tree_oid_matches_git_write_tree() -> TestResult {
+    let fx = Fixture::new();
+    // Names that sort differently as trees and as blobs ("a.b" < "a/" < "a0"), nesting,
+    // an executable, unicode, spaces.
+    let work = fx.work_repo(
+        "work",
+        &[
+            ("a.b", b"1\n", false),
+            ("a/x.txt", b"2\n", false),
+            ("a0", b"3\n", true),
+            ("a-b/c/d e.md", b"4\n", false),
+            ("\u{fc}ber/f.txt", b"5\n", false),
+            ("z", b"6\n", false),
+        ],
+    );
+    let git = fx.git();
+    let repo = git.open(&work.join(".git"));
+    let entries = repo.ls_tree("HEAD")?;
+    let want = repo.rev_parse("HEAD^{tree}")?.ok_or("tree")?;
+    let got =
+        broadcast_git_batch::tree_oid(entries.iter().map(|e| (e.path.as_str(), e.mode, e.oid)))?;
+    assert_eq!(got, want);
+    // Order of the input does not matter.
+    let got_rev = broadcast_git_batch::tree_oid(
+        entries
+            .iter()
+            .rev()
+            .map(|e| (e.path.as_str(), e.mode, e.oid)),
+    )?;
+    assert_eq!(got_rev, want);
+    // A path that is both a file and a directory is refused.
+    let clash = [("a", 0o100644, want), ("a/b", 0o100644, want)];
+    assert!(broadcast_git_batch::tree_oid(clash.iter().map(|(p, m, o)| (*p, *m, *o))).is_err());
     Ok(())
 }
 
