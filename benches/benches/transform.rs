@@ -2,18 +2,35 @@
 //!
 //! Content comes from `broadcast_benches::fixtures` (deterministic template-repository text
 //! with slugs, badges, placeholders and addresses); throughput is the input size in bytes
-//! (elements for the path filter).
+//! (elements for the path filter). Allocations per operation are recorded beside the times
+//! (`allocs.json`, through `broadcast_benches::alloc`) with a counting global allocator.
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
+use broadcast_benches::alloc::{self, Counts};
 use broadcast_benches::fixtures::{
     self, SIZES, SOURCE_EMAIL, SOURCE_REPO, TARGET_EMAIL, TARGET_REPO, VARIABLES,
 };
+use broadcast_profiling::CountingAllocator;
 use broadcast_transform::{
     EmailRewrite, PathFilter, RepoSlug, TransformSpec, Transformer, is_binary,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator::new();
+
+/// Iterations averaged for allocation counts (allocations do not vary between runs).
+const ALLOC_ITERATIONS: u64 = 20;
+
+fn counts() -> Counts {
+    let s = CountingAllocator::snapshot();
+    Counts {
+        allocations: s.allocations,
+        bytes: s.bytes_allocated,
+    }
+}
 
 fn transformer(spec: &TransformSpec) -> Transformer {
     let source: RepoSlug = SOURCE_REPO.parse().expect("fixture slug is valid");
@@ -79,6 +96,17 @@ fn content_transforms(c: &mut Criterion) {
                         .expect("apply does not fail")
                 })
             });
+            alloc::record(
+                &format!("transform/{operation}/{label}"),
+                ALLOC_ITERATIONS,
+                counts,
+                || {
+                    black_box(
+                        t.apply("docs/README.md", content)
+                            .expect("apply does not fail"),
+                    );
+                },
+            );
         }
     }
     // The common case in a sync: a file that mentions nothing the chain rewrites.
@@ -101,6 +129,9 @@ fn content_transforms(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function(BenchmarkId::new("new", "chain_spec"), |b| {
         b.iter(|| transformer(black_box(&chain_spec)))
+    });
+    alloc::record("transform/new/chain_spec", ALLOC_ITERATIONS, counts, || {
+        black_box(transformer(&chain_spec));
     });
     for (label, content) in &inputs {
         group.throughput(Throughput::Bytes(content.len() as u64));

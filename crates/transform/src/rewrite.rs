@@ -274,6 +274,16 @@ impl Rewriter {
         }
     }
 
+    /// Output capacity for an input of `len` bytes: the input plus 64 bytes, plus 1/8 when a
+    /// replacement is longer than its needle, so typical growth needs no reallocation.
+    fn capacity(&self, len: usize) -> usize {
+        let grows = self
+            .rules
+            .iter()
+            .any(|r| r.replacement.len() > r.needle.len());
+        len + 64 + if grows { len / 8 } else { 0 }
+    }
+
     /// Rewrites `hay` in one pass; `None` when no rule applied (no allocation then).
     ///
     /// Cost: one `memmem` scan (plus automaton runs in small windows around anchor hits) or
@@ -293,7 +303,8 @@ impl Rewriter {
                 .find(|r| r.accepts(hay, start));
             match rule {
                 Some(rule) => {
-                    let buf = out.get_or_insert_with(|| Vec::with_capacity(hay.len() + 64));
+                    let buf =
+                        out.get_or_insert_with(|| Vec::with_capacity(self.capacity(hay.len())));
                     buf.extend_from_slice(&hay[copied..start]);
                     buf.extend_from_slice(&rule.replacement);
                     copied = start + rule.needle.len();

@@ -65,11 +65,18 @@ enum FileKind {
 
 impl FileKind {
     fn of(dest_path: &str) -> Self {
-        match extension(dest_path).as_deref() {
-            Some("go" | "mod") => FileKind::Go,
-            Some("yaml" | "yml") => FileKind::Yaml,
-            Some("json") => FileKind::Json,
-            _ => FileKind::Text,
+        let Some(ext) = extension(dest_path) else {
+            return FileKind::Text;
+        };
+        let is = |name: &str| ext.eq_ignore_ascii_case(name);
+        if is("go") || is("mod") {
+            FileKind::Go
+        } else if is("yaml") || is("yml") {
+            FileKind::Yaml
+        } else if is("json") {
+            FileKind::Json
+        } else {
+            FileKind::Text
         }
     }
 }
