@@ -101,3 +101,25 @@ fn a_realistic_template_file_round() -> Result {
     assert_eq!(String::from_utf8_lossy(&out), expected);
     Ok(())
 }
+
+#[test]
+fn compiled_values_can_be_shared_across_worker_threads() -> Result {
+    fn shareable<T: Send + Sync + Clone + 'static>(_: &T) {}
+    let t = transformer()?;
+    shareable(&t);
+    let filter = PathFilter::new(None, &[], true)?;
+    shareable(&filter);
+    let out = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| t.apply("a.md", b"acme/api").map(|c| c.into_owned())))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("no panic"))
+            .collect::<Vec<_>>()
+    });
+    for o in out {
+        assert_eq!(o?, b"acme/api-gateway");
+    }
+    Ok(())
+}
