@@ -114,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
             let opts = SyncOptions {
                 dry_run: true,
+                status: true,
                 github: github_forge(&plan, &args.github)?.map(|g| g as Arc<dyn forge::Forge>),
                 ..SyncOptions::default()
             };
@@ -228,16 +229,31 @@ fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> an
 }
 
 fn status_table(report: &RunReport) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     let mut out = String::from("GROUP  TARGET  STATE\n");
     for t in &report.targets {
+        let pr = t.pull_request.as_ref().map(|pr| {
+            let age = pr
+                .created_at
+                .as_deref()
+                .and_then(output::parse_rfc3339_utc)
+                .map(|at| format!(", opened {} ago", output::human_age(now - at)))
+                .unwrap_or_default();
+            format!("; PR #{} {}{age}", pr.number, pr.url)
+        });
+        let pr = pr.unwrap_or_default();
         let state = match t.status {
             TargetStatus::InSync => "in sync".to_owned(),
             TargetStatus::UpToDate => format!(
-                "sync branch {} up to date ({} file(s) pending merge)",
+                "pending merge: sync branch {} holds {} change(s){pr}",
                 t.branch.as_deref().unwrap_or("-"),
                 t.changes.len()
             ),
-            TargetStatus::WouldSync => format!("behind: {} file(s) differ", t.changes.len()),
+            TargetStatus::WouldSync => {
+                format!("behind: {} file(s) differ{pr}", t.changes.len())
+            }
             TargetStatus::Skipped | TargetStatus::Failed => {
                 format!("{}: {}", t.status.label(), t.error.as_deref().unwrap_or(""))
             }
@@ -250,14 +266,7 @@ fn status_table(report: &RunReport) -> String {
 
 fn validate_summary(loaded: &config::LoadedConfig, plan: &plan::Plan) -> String {
     let mut out = format!("{}: configuration is valid\n", loaded.path.display());
-    for (g, raw) in plan.groups.iter().zip(
-        loaded
-            .config
-            .groups
-            .iter()
-            .filter(|g| g.enabled != Some(false)),
-    ) {
-        let _ = raw;
+    for g in &plan.groups {
         out.push_str(&format!(
             "group {} ({}): source {}@{}, {} target(s), branch {}\n",
             g.id,

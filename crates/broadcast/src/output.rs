@@ -196,3 +196,56 @@ pub fn align_columns(text: &str) -> String {
     }
     out
 }
+
+/// Seconds since the Unix epoch of a UTC RFC 3339 timestamp as GitHub writes them
+/// (`2026-11-30T06:00:00Z`); `None` for any other shape.
+pub fn parse_rfc3339_utc(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[19] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3_600 + mm * 60 + ss)
+}
+
+/// `3d`, `5h`, `12m` or `40s`.
+pub fn human_age(secs: i64) -> String {
+    let secs = secs.max(0);
+    match secs {
+        s if s >= 86_400 => format!("{}d", s / 86_400),
+        s if s >= 3_600 => format!("{}h", s / 3_600),
+        s if s >= 60 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_parsing_matches_known_epochs() {
+        assert_eq!(parse_rfc3339_utc("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339_utc("2000-03-01T00:00:00Z"), Some(951_868_800));
+        assert_eq!(
+            parse_rfc3339_utc("2026-11-30T06:00:00Z"),
+            Some(1_796_018_400)
+        );
+        assert_eq!(parse_rfc3339_utc("2026-11-30 06:00:00"), None);
+        assert_eq!(human_age(3 * 86_400 + 5), "3d");
+        assert_eq!(human_age(59), "59s");
+    }
+}

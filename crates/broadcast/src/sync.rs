@@ -45,6 +45,10 @@ pub struct SyncOptions {
     pub github: Option<Arc<dyn Forge>>,
     /// Commit author and committer; `None` = from the environment / git config.
     pub identity: Option<(String, String)>,
+    /// Status mode (with `dry_run`): also look up the open pull request of each existing sync
+    /// branch, and whether the repository is archived (one REST read each, forges with pull
+    /// requests only).
+    pub status: bool,
     /// Called once per group after every target was read and before the first write, with the
     /// number of targets whose forge has pull requests and that need writes. An error refuses
     /// the group's writes (the targets are reported skipped with the message).
@@ -64,6 +68,7 @@ impl Default for SyncOptions {
             github: None,
             identity: None,
             before_writes: None,
+            status: false,
         }
     }
 }
@@ -138,8 +143,11 @@ pub struct PullRequestReport {
     pub number: u64,
     /// Web URL.
     pub url: String,
-    /// `created`, `updated` or `unchanged`.
+    /// `created`, `updated`, `unchanged`, or `open` (status).
     pub action: &'static str,
+    /// When it was opened (RFC 3339), when the forge says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
 /// Result of one target.
@@ -677,6 +685,24 @@ fn read_target(
         _ => (head, find("HEAD")),
     };
     report.base = base_branch.clone();
+
+    if opts.status && forge.has_pull_requests() {
+        if forge.repository(&target.repo)?.archived {
+            report.status = TargetStatus::Skipped;
+            report.error = Some(format!("{} is archived", target.display));
+            return Ok(None);
+        }
+        if sync_oid.is_some()
+            && let Some(pr) = forge.find_pull_request(&target.repo, &group.sync_branch)?
+        {
+            report.pull_request = Some(PullRequestReport {
+                number: pr.number,
+                url: pr.url,
+                action: "open",
+                created_at: pr.created_at,
+            });
+        }
+    }
 
     // 2. The target's base tree: read in place for local repositories, fetched without blobs
     //    for remote ones.
@@ -1261,6 +1287,7 @@ fn ensure_pull_request(
             PullRequestAction::Updated => "updated",
             PullRequestAction::Unchanged => "unchanged",
         },
+        created_at: pr.created_at,
     });
     Ok(())
 }

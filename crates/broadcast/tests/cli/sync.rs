@@ -497,3 +497,41 @@ fn profile_flag_writes_a_cpu_profile_and_report() -> Result {
     assert!(dir.join("allocations.json").exists());
     Ok(())
 }
+
+#[test]
+fn status_reports_behind_pending_merge_and_in_sync() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("acme/template", &[("a.txt", b"a\n")]);
+    let a = sb.bare_repo("acme/a", &[("x", b"x\n")]);
+    let b = sb.bare_repo("acme/b", &[("a.txt", b"a\n")]);
+    let body = "        files: [{src: a.txt, dest: a.txt}]\n";
+    let cfg = config(&sb, &src, &format!("{}{}", t(&a, body), t(&b, body)));
+    let status = |sb: &Sandbox| -> Result<String> {
+        let out = sb.broadcast(&["status", "--config", cfg.to_str().ok_or("utf8")?]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let before = status(&sb)?;
+    let line = |text: &str, repo: &str| {
+        text.lines()
+            .find(|l| l.contains(repo))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(
+        line(&before, "a.git").contains("behind: 1 file(s) differ"),
+        "{before}"
+    );
+    assert!(line(&before, "b.git").contains("in sync"), "{before}");
+    let snap = snapshot(&a);
+    assert_eq!(snap, snapshot(&a), "status writes nothing");
+    let (code, _) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 0);
+    let after = status(&sb)?;
+    assert!(line(&after, "a.git").contains("pending merge"), "{after}");
+    Ok(())
+}
