@@ -515,7 +515,9 @@ fn status_reports_behind_pending_merge_and_in_sync() -> Result {
         );
         Ok(String::from_utf8(out.stdout)?)
     };
+    let snap = snapshot(&a);
     let before = status(&sb)?;
+    assert_eq!(snap, snapshot(&a), "status writes nothing");
     let line = |text: &str, repo: &str| {
         text.lines()
             .find(|l| l.contains(repo))
@@ -527,8 +529,6 @@ fn status_reports_behind_pending_merge_and_in_sync() -> Result {
         "{before}"
     );
     assert!(line(&before, "b.git").contains("in sync"), "{before}");
-    let snap = snapshot(&a);
-    assert_eq!(snap, snapshot(&a), "status writes nothing");
     let (code, _) = sb.sync_json(&cfg, &[])?;
     assert_eq!(code, 0);
     let after = status(&sb)?;
