@@ -23,7 +23,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::forge::{Forge, PullRequestAction, PullRequestSpec};
-use crate::plan::{GroupPlan, MappingPlan, Plan, TargetPlan};
+use crate::plan::{GroupPlan, MappingPlan, Plan};
 use crate::repo::RepoRef;
 
 const MODE_TREE: u32 = 0o040000;
@@ -1057,15 +1057,7 @@ fn write_target(
     let dir = run.target_dir(i);
     let forge = &*p.forge;
     if let Some(sync) = p.up_to_date {
-        return ensure_pull_request(
-            group,
-            target,
-            source,
-            forge,
-            report,
-            p.base_branch.as_deref(),
-            sync,
-        );
+        return ensure_pull_request(run, i, forge, report, p.base_branch.as_deref(), sync);
     }
     if forge.has_pull_requests() {
         let info = forge.repository(&target.repo)?;
@@ -1146,15 +1138,7 @@ fn write_target(
     report.commit = Some(commit.to_string());
     report.status = TargetStatus::Synced;
     if forge.has_pull_requests() {
-        ensure_pull_request(
-            group,
-            target,
-            source,
-            forge,
-            report,
-            p.base_branch.as_deref(),
-            commit,
-        )?;
+        ensure_pull_request(run, i, forge, report, p.base_branch.as_deref(), commit)?;
     }
     Ok(())
 }
@@ -1237,14 +1221,14 @@ fn commit_message(group: &GroupPlan, source: &SourceSnapshot, report: &TargetRep
 }
 
 fn ensure_pull_request(
-    group: &GroupPlan,
-    target: &TargetPlan,
-    source: &SourceSnapshot,
+    run: &GroupRun,
+    i: usize,
     forge: &dyn Forge,
     report: &mut TargetReport,
     base: Option<&str>,
     commit: ObjectId,
 ) -> anyhow::Result<()> {
+    let (group, target, source) = (&run.group, &run.group.targets[i], &run.source);
     let base = match base {
         Some(b) => b.to_owned(),
         None => forge

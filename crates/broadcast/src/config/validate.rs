@@ -14,104 +14,112 @@ fn issue(issues: &mut Vec<Issue>, path: impl Into<String>, message: impl Into<St
     });
 }
 
+/// A mapping that can come from a list: keyed by its destination.
+trait Keyed: Clone {
+    fn dest(&self) -> &str;
+}
+impl Keyed for FileMapping {
+    fn dest(&self) -> &str {
+        &self.dest
+    }
+}
+impl Keyed for DirectoryMapping {
+    fn dest(&self) -> &str {
+        &self.dest
+    }
+}
+
+/// One kind of list (`file_lists` or `directory_lists`) as seen by the resolver.
+struct Lists<'c, T> {
+    /// `file` or `directory`.
+    kind: &'static str,
+    by_id: BTreeMap<&'c str, &'c [T]>,
+}
+
+impl<'c, T: Keyed> Lists<'c, T> {
+    /// `refs` merged by dest in order, then `inline` (which wins); sorted by dest.
+    fn merge(
+        &self,
+        other: &Lists<'c, impl Keyed>,
+        refs: &[String],
+        inline: &[T],
+        at: &str,
+        issues: &mut Vec<Issue>,
+    ) -> Vec<T> {
+        let mut by_dest = BTreeMap::new();
+        for (ri, r) in refs.iter().enumerate() {
+            match self.by_id.get(r.as_str()) {
+                Some(entries) => {
+                    for e in *entries {
+                        by_dest.insert(e.dest().to_owned(), e.clone());
+                    }
+                }
+                None => {
+                    let hint = if other.by_id.contains_key(r.as_str()) {
+                        format!(
+                            " ('{r}' is a {}_list: use {}_list_refs)",
+                            other.kind, other.kind
+                        )
+                    } else {
+                        String::new()
+                    };
+                    let defined: Vec<&str> = self.by_id.keys().copied().collect();
+                    issue(
+                        issues,
+                        format!("{at}.{}_list_refs[{ri}]", self.kind),
+                        format!(
+                            "unknown {} list '{r}'{hint}; defined {}_lists: [{}]",
+                            self.kind,
+                            self.kind,
+                            defined.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        for e in inline {
+            by_dest.insert(e.dest().to_owned(), e.clone());
+        }
+        by_dest.into_values().collect()
+    }
+}
+
 /// Merges `file_list_refs` / `directory_list_refs` into each target's mappings, as go-broadcast
 /// does: keyed by `dest`, lists in ref order (later overrides earlier), inline entries win, result
 /// sorted by `dest`. Unknown references are reported with their field path.
 pub(super) fn resolve_lists(config: &mut Config, issues: &mut Vec<Issue>) {
-    let files: HashMap<&str, &FileList> = config
-        .file_lists
-        .iter()
-        .map(|l| (l.id.as_str(), l))
-        .collect();
-    let dirs: HashMap<&str, &DirectoryList> = config
-        .directory_lists
-        .iter()
-        .map(|l| (l.id.as_str(), l))
-        .collect();
-    let file_ids: Vec<&str> = config.file_lists.iter().map(|l| l.id.as_str()).collect();
-    let dir_ids: Vec<&str> = config
-        .directory_lists
-        .iter()
-        .map(|l| l.id.as_str())
-        .collect();
-    let mut resolved = Vec::new();
-    for (gi, group) in config.groups.iter().enumerate() {
-        for (ti, target) in group.targets.iter().enumerate() {
+    let file_lists = config.file_lists.clone();
+    let dir_lists = config.directory_lists.clone();
+    let files = Lists {
+        kind: "file",
+        by_id: file_lists
+            .iter()
+            .map(|l| (l.id.as_str(), l.files.as_slice()))
+            .collect(),
+    };
+    let dirs = Lists {
+        kind: "directory",
+        by_id: dir_lists
+            .iter()
+            .map(|l| (l.id.as_str(), l.directories.as_slice()))
+            .collect(),
+    };
+    for (gi, group) in config.groups.iter_mut().enumerate() {
+        for (ti, target) in group.targets.iter_mut().enumerate() {
             let at = format!("groups[{gi}].targets[{ti}]");
-            let mut new_files = None;
             if !target.file_list_refs.is_empty() {
-                let mut by_dest = BTreeMap::new();
-                for (ri, r) in target.file_list_refs.iter().enumerate() {
-                    match files.get(r.as_str()) {
-                        Some(list) => {
-                            for f in &list.files {
-                                by_dest.insert(f.dest.clone(), f.clone());
-                            }
-                        }
-                        None => {
-                            let hint = if dirs.contains_key(r.as_str()) {
-                                format!(" ('{r}' is a directory_list: use directory_list_refs)")
-                            } else {
-                                String::new()
-                            };
-                            issue(
-                                issues,
-                                format!("{at}.file_list_refs[{ri}]"),
-                                format!(
-                                    "unknown file list '{r}'{hint}; defined file_lists: [{}]",
-                                    file_ids.join(", ")
-                                ),
-                            );
-                        }
-                    }
-                }
-                for f in &target.files {
-                    by_dest.insert(f.dest.clone(), f.clone());
-                }
-                new_files = Some(by_dest.into_values().collect::<Vec<_>>());
+                target.files =
+                    files.merge(&dirs, &target.file_list_refs, &target.files, &at, issues);
             }
-            let mut new_dirs = None;
             if !target.directory_list_refs.is_empty() {
-                let mut by_dest = BTreeMap::new();
-                for (ri, r) in target.directory_list_refs.iter().enumerate() {
-                    match dirs.get(r.as_str()) {
-                        Some(list) => {
-                            for d in &list.directories {
-                                by_dest.insert(d.dest.clone(), d.clone());
-                            }
-                        }
-                        None => {
-                            let hint = if files.contains_key(r.as_str()) {
-                                format!(" ('{r}' is a file_list: use file_list_refs)")
-                            } else {
-                                String::new()
-                            };
-                            issue(
-                                issues,
-                                format!("{at}.directory_list_refs[{ri}]"),
-                                format!(
-                                    "unknown directory list '{r}'{hint}; defined directory_lists: [{}]",
-                                    dir_ids.join(", ")
-                                ),
-                            );
-                        }
-                    }
-                }
-                for d in &target.directories {
-                    by_dest.insert(d.dest.clone(), d.clone());
-                }
-                new_dirs = Some(by_dest.into_values().collect::<Vec<_>>());
+                target.directories = dirs.merge(
+                    &files,
+                    &target.directory_list_refs,
+                    &target.directories,
+                    &at,
+                    issues,
+                );
             }
-            resolved.push((gi, ti, new_files, new_dirs));
-        }
-    }
-    for (gi, ti, f, d) in resolved {
-        let t = &mut config.groups[gi].targets[ti];
-        if let Some(f) = f {
-            t.files = f;
-        }
-        if let Some(d) = d {
-            t.directories = d;
         }
     }
 }
