@@ -274,7 +274,7 @@ fn median(samples: &[Sample]) -> Option<(Duration, Duration, Duration)> {
 
 /// A shell whose git sees no host configuration: temp HOME, no system config,
 /// fixed author and committer.
-fn fixture_shell(tmp: &Path) -> anyhow::Result<Shell> {
+pub(crate) fn fixture_shell(tmp: &Path) -> anyhow::Result<Shell> {
     let fx = Shell::new().context("opening the fixture shell")?;
     let home = tmp.join("home");
     std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
@@ -296,13 +296,13 @@ fn fixture_shell(tmp: &Path) -> anyhow::Result<Shell> {
 }
 
 /// The repositories of one grid cell.
-struct Cell {
+pub(crate) struct Cell {
     dir: PathBuf,
     source: PathBuf,
     template: PathBuf,
     targets: Vec<PathBuf>,
     files: usize,
-    config: PathBuf,
+    pub(crate) config: PathBuf,
     base_commit: String,
     generation: std::cell::Cell<u64>,
 }
@@ -310,7 +310,12 @@ struct Cell {
 impl Cell {
     /// Generates the source work tree (F files under `files/`, 50 per directory,
     /// about 1 KiB of text each) and a bare target template with a `main` branch.
-    fn create(fx: &Shell, dir: &Path, targets: usize, files: usize) -> anyhow::Result<Cell> {
+    pub(crate) fn create(
+        fx: &Shell,
+        dir: &Path,
+        targets: usize,
+        files: usize,
+    ) -> anyhow::Result<Cell> {
         let source = dir.join("source");
         std::fs::create_dir_all(&source)
             .with_context(|| format!("creating {}", source.display()))?;
@@ -381,7 +386,7 @@ impl Cell {
     }
 
     /// Fresh targets and the source back at its first commit.
-    fn reset(&self, fx: &Shell) -> anyhow::Result<()> {
+    pub(crate) fn reset(&self, fx: &Shell) -> anyhow::Result<()> {
         let targets_dir = self.dir.join("targets");
         if targets_dir.exists() {
             std::fs::remove_dir_all(&targets_dir)?;
@@ -398,7 +403,7 @@ impl Cell {
     }
 
     /// Changes every tenth file of the source (at least one) and commits.
-    fn advance_source(&self, fx: &Shell) -> anyhow::Result<()> {
+    pub(crate) fn advance_source(&self, fx: &Shell) -> anyhow::Result<()> {
         let generation = self.generation.get() + 1;
         self.generation.set(generation);
         for i in (0..self.files).step_by(10) {
@@ -600,7 +605,7 @@ fn tail(s: &str) -> String {
 }
 
 /// `--broadcast PATH`, else `cargo build --release -p broadcast`.
-fn locate_broadcast(sh: &Shell, opts: &E2eOptions) -> anyhow::Result<PathBuf> {
+pub(crate) fn locate_broadcast(sh: &Shell, opts: &E2eOptions) -> anyhow::Result<PathBuf> {
     if let Some(path) = &opts.broadcast {
         let path = PathBuf::from(path);
         if !path.exists() {

@@ -15,6 +15,21 @@ tasks:
   bench     criterion suites and end-to-end scenarios -> target/xtask/last.json [+ baselines/NAME.json]
   compare   compare two baselines; exit 1 on a regression beyond noise
   e2e       the end-to-end scenarios alone, against the reference git workflow
+  profile   one sync scenario under --profile, with the time of every git process
+";
+
+const PROFILE_HELP: &str = "\
+usage: cargo xtask profile [--targets N] [--files N] [--update] [--out DIR] [--broadcast PATH]
+
+Builds target/release/broadcast, generates the e2e scenario (N bare targets, F files of
+about 1 KiB under files/; defaults 10 and 1000) in a temp dir, and runs one
+`broadcast sync --profile OUT/process` with GIT_TRACE2_EVENT=OUT/git-trace2.json.
+Prints the process report (CPU samples, allocations, peak RSS) and the wall time of
+every git command the run started, summed per command: broadcast itself mostly waits
+for git, so the second table is where the time goes.
+
+  --update    profile an update (10% of the files changed) instead of the first sync
+  --out DIR   where to write the profile (default target/xtask/profile)
 ";
 
 const LINT_HELP: &str = "\
@@ -27,8 +42,8 @@ The repository rules (tidy) are #[test]s in xtask and run with `cargo xtask test
 const TEST_HELP: &str = "\
 usage: cargo xtask test
 
-Runs `cargo test --workspace` (debug build), then `cargo test --workspace --doc`
-is included by cargo. This is exactly what CI runs.
+Runs `cargo test --workspace --no-fail-fast` (debug build; doc tests included), so
+every test binary runs even when one fails. This is exactly what CI runs.
 ";
 
 const BENCH_HELP: &str = "\
@@ -94,6 +109,17 @@ pub(crate) enum Task {
     Bench(BenchOptions),
     Compare(CompareOptions),
     E2e(E2eOptions),
+    Profile(ProfileOptions),
+}
+
+/// Flags of `cargo xtask profile`.
+#[derive(Debug, Clone)]
+pub(crate) struct ProfileOptions {
+    pub(crate) targets: usize,
+    pub(crate) files: usize,
+    pub(crate) update: bool,
+    pub(crate) out: Option<String>,
+    pub(crate) broadcast: Option<String>,
 }
 
 /// Flags of `cargo xtask bench`.
@@ -151,6 +177,7 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
         "bench" => BENCH_HELP,
         "compare" => COMPARE_HELP,
         "e2e" => E2E_HELP,
+        "profile" => PROFILE_HELP,
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return Ok(None);
@@ -229,6 +256,26 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                 bail!("unexpected argument `{extra}`\n\n{help}");
             }
             Task::Compare(o)
+        }
+        "profile" => {
+            let mut o = ProfileOptions {
+                targets: 10,
+                files: 1000,
+                update: false,
+                out: None,
+                broadcast: None,
+            };
+            while let Some(flag) = p.next_flag()? {
+                match flag {
+                    "--targets" => o.targets = p.number::<usize>(flag)?.max(1),
+                    "--files" => o.files = p.number::<usize>(flag)?.max(1),
+                    "--update" => o.update = true,
+                    "--out" => o.out = Some(p.value(flag)?),
+                    "--broadcast" => o.broadcast = Some(p.value(flag)?),
+                    _ => return Err(p.unknown(flag)),
+                }
+            }
+            Task::Profile(o)
         }
         "e2e" => {
             let mut o = E2eOptions::default();

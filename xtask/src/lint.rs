@@ -23,8 +23,8 @@ pub(crate) fn lint(sh: &Shell) -> anyhow::Result<()> {
 /// The workspace tests (debug build), including xtask's tidy rules and doctests.
 pub(crate) fn test(sh: &Shell) -> anyhow::Result<()> {
     let cargo = crate::cargo();
-    eprintln!("test: cargo test --workspace");
-    cmd!(sh, "{cargo} test --workspace")
+    eprintln!("test: cargo test --workspace --no-fail-fast");
+    cmd!(sh, "{cargo} test --workspace --no-fail-fast")
         .run()
         .context("workspace tests failed")?;
     Ok(())

@@ -11,6 +11,7 @@ mod e2e;
 mod flags;
 mod instructions;
 mod lint;
+mod profile;
 mod table;
 #[cfg(test)]
 mod tidy;
@@ -45,6 +46,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         flags::Task::Bench(opts) => bench::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
         flags::Task::Compare(opts) => compare::run(&sh, &opts),
         flags::Task::E2e(opts) => e2e::run_task(&sh, &opts).map(|()| ExitCode::SUCCESS),
+        flags::Task::Profile(opts) => profile::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -48,7 +48,7 @@ pub struct SyncArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// With --dry-run: print a unified diff of each changed text file.
-    #[arg(long)]
+    #[arg(long, requires = "dry_run")]
     pub diff: bool,
     /// Only these groups (ids or names, comma-separated).
     #[arg(long, value_delimiter = ',')]

@@ -159,8 +159,11 @@ groups:
           - src: "Makefile"
             dest: "Makefile"
         directories:
+          # Each mapping has its own transform: the target-level one below covers `files`.
           - src: ".github"
             dest: ".github"
+            transform:
+              repo_name: true
           - src: "scripts"
             dest: "scripts"
           - src: "assets"
@@ -222,7 +225,10 @@ pub fn run(dir: Option<&Path>) -> anyhow::Result<Outcome> {
     let loaded = crate::config::load(&config)?;
     let plan = crate::plan::build(&loaded.config, &loaded.base_dir, &Default::default())?;
 
-    println!("$ broadcast sync --config {} --dry-run", config.display());
+    println!(
+        "$ cargo run -- sync --config {} --dry-run",
+        config.display()
+    );
     let dry = crate::sync::run(
         &plan,
         &crate::sync::SyncOptions {
@@ -233,12 +239,12 @@ pub fn run(dir: Option<&Path>) -> anyhow::Result<Outcome> {
     print!("{}", crate::output::render_changes(&dry, false));
     print!("{}", crate::output::render_table(&dry));
 
-    println!("\n$ broadcast sync --config {}", config.display());
+    println!("\n$ cargo run -- sync --config {}", config.display());
     let real = crate::sync::run(&plan, &Default::default())?;
     print!("{}", crate::output::render_table(&real));
 
     println!(
-        "\n$ broadcast sync --config {}   # again: nothing to do",
+        "\n$ cargo run -- sync --config {}   # again: nothing to do",
         config.display()
     );
     let again = crate::sync::run(&plan, &Default::default())?;
@@ -259,7 +265,7 @@ pub fn run(dir: Option<&Path>) -> anyhow::Result<Outcome> {
         a.display()
     );
     println!(
-        "  then edit {}/acme/template, commit, and run: broadcast sync --config {}",
+        "  then edit {}/acme/template, commit, and run: cargo run -- sync --config {}",
         dir.display(),
         config.display()
     );

@@ -220,7 +220,7 @@ fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> an
             && let Some(b) = &t.branch
         {
             text.push_str(&format!(
-                "\nInspect a synced branch: git --git-dir {} log --stat -1 {b}\n",
+                "\nInspect a synced branch: git -C {} log --stat -1 {b}\n",
                 t.target
             ));
         }
@@ -255,13 +255,26 @@ fn status_table(report: &RunReport) -> String {
                 format!("behind: {} file(s) differ{pr}", t.changes.len())
             }
             TargetStatus::Skipped | TargetStatus::Failed => {
-                format!("{}: {}", t.status.label(), t.error.as_deref().unwrap_or(""))
+                format!("{} (see below)", t.status.label())
             }
             TargetStatus::Synced => "synced".to_owned(),
         };
         out.push_str(&format!("{}  {}  {state}\n", t.group, t.target));
     }
-    output::align_columns(&out)
+    let mut out = output::align_columns(&out);
+    for t in &report.targets {
+        if let Some(e) = &t.error {
+            // One line per error, below the table, so the columns stay aligned.
+            out.push_str(&format!(
+                "{} [{}] {}: {}\n",
+                t.target,
+                t.group,
+                t.status.label(),
+                e.replace('\n', " ")
+            ));
+        }
+    }
+    out
 }
 
 fn validate_summary(loaded: &config::LoadedConfig, plan: &plan::Plan) -> String {

@@ -40,13 +40,25 @@ pub fn render_changes(report: &RunReport, with_diff: bool) -> String {
         if t.changes.is_empty() {
             continue;
         }
+        if t.status == TargetStatus::UpToDate {
+            let _ = writeln!(
+                out,
+                "{} [{}]: branch {} already holds these {} change(s) against {}; nothing new to sync",
+                t.target,
+                t.group,
+                t.branch.as_deref().unwrap_or("-"),
+                t.changes.len(),
+                t.base.as_deref().unwrap_or("the base branch")
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
-            "{} [{}] -> branch {} (base {})",
+            "{} [{}] -> branch {} (changes against {})",
             t.target,
             t.group,
             t.branch.as_deref().unwrap_or("-"),
-            t.base.as_deref().unwrap_or("-")
+            t.base.as_deref().unwrap_or("an empty repository")
         );
         for c in &t.changes {
             let line = match c.kind {
@@ -76,7 +88,7 @@ pub fn render_table(report: &RunReport) -> String {
         "GROUP".into(),
         "TARGET".into(),
         "STATUS".into(),
-        "FILES (+/~/-)".into(),
+        "VS BASE (+/~/-)".into(),
         "BRANCH / PR".into(),
         "TIME".into(),
     ]];

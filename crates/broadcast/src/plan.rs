@@ -26,6 +26,8 @@ pub struct Plan {
 /// One group, resolved.
 #[derive(Debug, Clone)]
 pub struct GroupPlan {
+    /// Field path of the group in the config (`groups[1]`), for error messages.
+    pub field: String,
     /// Group id.
     pub id: String,
     /// Group name.
@@ -110,6 +112,8 @@ pub struct PrMetadata {
 /// One target, resolved.
 #[derive(Debug, Clone)]
 pub struct TargetPlan {
+    /// Field path of the target in the config (`groups[0].targets[2]`), for error messages.
+    pub field: String,
     /// Where the target lives.
     pub repo: RepoRef,
     /// The repo string as written in the config.
@@ -257,6 +261,7 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
                 g.defaults.pr_labels.clone()
             };
             targets.push(TargetPlan {
+                field: format!("groups[{gi}].targets[{ti}]"),
                 repo: RepoRef::parse(&t.repo, base_dir).map_err(anyhow::Error::msg)?,
                 display: t.repo.clone(),
                 base_branch: t.branch.clone().filter(|b| !b.is_empty()),
@@ -287,6 +292,7 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
         groups.push((
             g.priority,
             GroupPlan {
+                field: format!("groups[{gi}]"),
                 id: g.id.clone(),
                 name: g.name.clone(),
                 source: RepoRef::parse(&g.source.repo, base_dir).map_err(anyhow::Error::msg)?,

@@ -39,11 +39,11 @@ impl RepoRef {
             }
             let p = Path::new(rest);
             return Ok(RepoRef::Local {
-                path: if p.is_absolute() {
+                path: normalize(&if p.is_absolute() {
                     p.to_path_buf()
                 } else {
                     base_dir.join(p)
-                },
+                }),
             });
         }
         let looks_local = s_trim.starts_with('/')
@@ -58,7 +58,7 @@ impl RepoRef {
                 ));
             }
             return Ok(RepoRef::Local {
-                path: base_dir.join(s_trim),
+                path: normalize(&base_dir.join(s_trim)),
             });
         }
         validate_slug(s_trim)?;
@@ -114,6 +114,25 @@ impl fmt::Display for RepoRef {
     }
 }
 
+/// Drops `.` components and folds `..` lexically (no symlinks resolved), so reports show
+/// `/srv/acme/a.git` rather than `/srv/./acme/a.git`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// Checks an `owner/name` string with GitHub's naming rules (as go-broadcast does:
 /// `^[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*$`, at most 200 characters, no `..`, no segment ending in `.`).
 pub fn validate_slug(s: &str) -> Result<(), String> {
@@ -160,7 +179,8 @@ mod tests {
         check("acme/api", gh("acme", "api"));
         check("acme/my.repo_x-1", gh("acme", "my.repo_x-1"));
         check("/srv/git/a.git", local("/srv/git/a.git"));
-        check("./repos/a", local("/cfg/./repos/a"));
+        check("./repos/a", local("/cfg/repos/a"));
+        check("../up/a.git", local("/up/a.git"));
         check("file:///srv/a", local("/srv/a"));
         check("file://rel/a", local("/cfg/rel/a"));
         check("acme", Err(()));

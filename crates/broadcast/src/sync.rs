@@ -23,7 +23,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::forge::{Forge, PullRequestAction, PullRequestSpec};
-use crate::plan::{GroupPlan, MappingPlan, Plan};
+use crate::plan::{GroupPlan, MappingPlan, Plan, TargetPlan};
 use crate::repo::RepoRef;
 
 const MODE_TREE: u32 = 0o040000;
@@ -157,6 +157,8 @@ pub struct TargetReport {
     pub group: String,
     /// Target repository as written in the config.
     pub target: String,
+    /// Where it is: `owner/name`, or the resolved absolute path of a local repository.
+    pub location: String,
     /// Outcome.
     pub status: TargetStatus,
     /// Files added.
@@ -187,10 +189,11 @@ pub struct TargetReport {
 }
 
 impl TargetReport {
-    fn new(group: &str, target: &str, status: TargetStatus) -> Self {
+    fn new(group: &str, target: &TargetPlan, status: TargetStatus) -> Self {
         TargetReport {
             group: group.to_owned(),
-            target: target.to_owned(),
+            target: target.display.clone(),
+            location: target.repo.to_string(),
             status,
             files_added: 0,
             files_modified: 0,
@@ -265,7 +268,7 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
         if let Some(dep) = group.depends_on.iter().find(|d| failed.contains(*d)) {
             let why = format!("dependency group '{dep}' did not succeed");
             for t in &group.targets {
-                let mut r = TargetReport::new(&group.id, &t.display, TargetStatus::Skipped);
+                let mut r = TargetReport::new(&group.id, t, TargetStatus::Skipped);
                 r.error = Some(why.clone());
                 targets.push(r);
             }
@@ -350,7 +353,11 @@ fn read_source(
     let repo: Repo = match &group.source {
         RepoRef::Local { path } => {
             if !path.exists() {
-                bail!("source repository {} does not exist", path.display());
+                bail!(
+                    "{}.source.repo: no repository at {} (relative paths resolve against the config file's directory)",
+                    group.field,
+                    path.display()
+                );
             }
             git.open(&local_git_dir(path))
         }
@@ -485,7 +492,7 @@ fn run_group(
             .targets
             .iter()
             .map(|t| {
-                let mut r = TargetReport::new(&group.id, &t.display, TargetStatus::Failed);
+                let mut r = TargetReport::new(&group.id, t, TargetStatus::Failed);
                 r.error = Some(format!("source: {msg}"));
                 r
             })
@@ -559,7 +566,7 @@ fn run_group(
         .map(|(i, (r, t))| {
             r.unwrap_or_else(|| {
                 let _ = std::fs::remove_dir_all(run.target_dir(i));
-                let mut r = TargetReport::new(&group.id, &t.display, TargetStatus::Failed);
+                let mut r = TargetReport::new(&group.id, t, TargetStatus::Failed);
                 r.error =
                     Some("internal error: the target's task panicked (see stderr)".to_owned());
                 r
@@ -591,7 +598,7 @@ struct Prepared {
 fn prepare_target(run: &GroupRun, i: usize) -> Prepared {
     let (group, target) = (&run.group, &run.group.targets[i]);
     let started = Instant::now();
-    let mut report = TargetReport::new(&group.id, &target.display, TargetStatus::Failed);
+    let mut report = TargetReport::new(&group.id, target, TargetStatus::Failed);
     let mut git = None;
     let result = (|| {
         let forge = forge_for(&target.repo, &run.opts)?;
@@ -658,6 +665,15 @@ fn read_target(
     let (group, target, source, opts) = (&run.group, &run.group.targets[i], &run.source, &run.opts);
     let dir = run.target_dir(i);
     let sync_ref = format!("refs/heads/{}", group.sync_branch);
+    if let RepoRef::Local { path } = &target.repo
+        && !path.exists()
+    {
+        bail!(
+            "{}.repo: no repository at {} (relative paths resolve against the config file's directory)",
+            target.field,
+            path.display()
+        );
+    }
     // 1. Refs, in one round trip: HEAD (the default branch), the sync branch, and the
     //    configured base branch.
     let mut patterns = vec![sync_ref.as_str()];
@@ -759,6 +775,8 @@ fn read_target(
         Ok(transformers.len() - 1)
     };
     let mut items: Vec<(String, &TreeEntry, usize)> = Vec::new();
+    // Which mapping produced each destination path: a later mapping wins, with a warning.
+    let mut owners: HashMap<String, &str> = HashMap::new();
     for m in &target.mappings {
         match m {
             MappingPlan::File {
@@ -781,6 +799,11 @@ fn read_target(
                 }
                 let ti = transformer_for(transform)?;
                 deletes.remove(dest);
+                if let Some(prev) = owners.insert(dest.clone(), field) {
+                    report.warnings.push(format!(
+                        "{dest}: mapped by {prev} and {field}; {field} wins"
+                    ));
+                }
                 items.push((dest.clone(), e, ti));
             }
             MappingPlan::Directory {
@@ -828,6 +851,13 @@ fn read_target(
                         format!("{dest}/{out_rel}")
                     };
                     deletes.remove(&dest_path);
+                    if let Some(prev) = owners.insert(dest_path.clone(), field)
+                        && prev != field
+                    {
+                        report.warnings.push(format!(
+                            "{dest_path}: mapped by {prev} and {field}; {field} wins"
+                        ));
+                    }
                     items.push((dest_path, e, ti));
                 }
                 if !any {
@@ -840,7 +870,7 @@ fn read_target(
             }
             MappingPlan::DeleteFile { dest, .. } => {
                 items.retain(|(p, _, _)| p != dest);
-                desired.remove(dest);
+                owners.remove(dest);
                 if base_entries.contains_key(dest) {
                     deletes.insert(dest.clone());
                 }
@@ -848,6 +878,7 @@ fn read_target(
             MappingPlan::DeleteDirectory { dest, .. } => {
                 let prefix = format!("{dest}/");
                 items.retain(|(p, _, _)| !p.starts_with(&prefix));
+                owners.retain(|p, _| !p.starts_with(&prefix));
                 for p in base_entries.keys().filter(|p| p.starts_with(&prefix)) {
                     deletes.insert(p.clone());
                 }
@@ -1068,7 +1099,6 @@ fn write_target(
         }
     }
     let sync_ref = format!("refs/heads/{}", group.sync_branch);
-    let blobless = p.scratch.is_some();
     let scratch = match p.scratch {
         Some(s) => s,
         None => {
@@ -1099,18 +1129,18 @@ fn write_target(
             changes: p.changes,
         })
         .context("cannot write the sync commit")?;
-    // Over smart HTTP git sends a thin pack whatever `--no-thin` says (git-remote-http starts
-    // `send-pack --thin`), and a thin pack reads the base versions of the changed paths as delta
-    // bases: blobs the blob-less fetch never downloaded, so pack-objects dies. With
-    // `pack.window=0` (git-config(1)) pack-objects keeps no delta bases and reads none; the
-    // pack only holds the few new objects of one sync commit anyway.
-    let pusher = if blobless {
-        git.clone()
-            .with_config("pack.window", "0")
-            .open(scratch.git_dir())
-    } else {
-        scratch.clone()
-    };
+    // No delta search when packing the push (`pack.window=0`, git-config(1)):
+    // - over smart HTTP git sends a thin pack whatever `--no-thin` says (git-remote-http starts
+    //   `send-pack --thin`), and a thin pack reads the base versions of the changed paths as
+    //   delta bases: blobs a blob-less fetch never downloaded, so pack-objects would die;
+    // - for every target the delta search costs CPU on both ends (pack-objects here, index-pack
+    //   on the receiving side) for a pack that holds only the new objects of one commit.
+    //   Measured with `cargo xtask profile` (10 local targets, 1000 new files each):
+    //   pack-objects 3,271 ms and index-pack 1,314 ms in total with the default window.
+    let pusher = git
+        .clone()
+        .with_config("pack.window", "0")
+        .open(scratch.git_dir());
     let pushed = pusher
         .push(
             &p.url,

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use super::Result;
 use super::fixtures::Sandbox;
 
+/// go-broadcast's published example configs (comments removed), kept in the repository so any
+/// clone can check that they load.
 fn examples_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/go-broadcast-examples")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/go-broadcast-examples")
 }
 
 #[test]
