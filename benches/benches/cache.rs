@@ -5,14 +5,24 @@
 //! `broadcast_cache::Cache` (TTL 5 min), `moka::sync::Cache` (time to live 5 min) and
 //! `quick_cache::sync::Cache` (no TTL support) in the same run, with `u64` keys and values
 //! and a capacity of 10,000 entries. The `2threads` variants run the loop on two threads at
-//! once and report the time per operation on each thread.
+//! once and report the time per operation on each thread. Allocations per operation of the
+//! single-thread `get_hit` and `insert` variants (all four caches) are recorded beside the
+//! times (`allocs.json`, through `broadcast_benches::alloc`) with a counting global allocator.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use broadcast_benches::alloc::{self, counting_allocator};
 use broadcast_cache::{Cache, CacheBuilder};
+use broadcast_profiling::CountingAllocator;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator::new();
+
+/// Operations averaged for allocation counts.
+const ALLOC_ITERATIONS: u64 = 10_000;
 
 const CAPACITY: usize = 10_000;
 const TTL: Duration = Duration::from_secs(300);
@@ -82,20 +92,25 @@ enum Op {
     Insert,
 }
 
+/// Operation number `i` of kind `op`.
+fn one(subject: &dyn Subject, op: Op, i: u64) {
+    match op {
+        Op::GetHit => {
+            black_box(subject.get(key(i, CAPACITY as u64 / 2)));
+        }
+        Op::GetMiss => {
+            black_box(subject.get(1 << 40 | key(i, 1 << 30)));
+        }
+        Op::Insert => subject.insert(key(i, 10 * CAPACITY as u64), i),
+    }
+}
+
 /// Runs `iters` operations on each of `threads` threads; returns the slowest thread's time.
 fn run(subject: &dyn Subject, op: Op, threads: u64, iters: u64, counter: &AtomicU64) -> Duration {
     let body = |offset: u64| {
         let start = Instant::now();
         for i in offset..offset + iters {
-            match op {
-                Op::GetHit => {
-                    black_box(subject.get(key(i, CAPACITY as u64 / 2)));
-                }
-                Op::GetMiss => {
-                    black_box(subject.get(1 << 40 | key(i, 1 << 30)));
-                }
-                Op::Insert => subject.insert(key(i, 10 * CAPACITY as u64), i),
-            }
+            one(subject, op, i);
         }
         start.elapsed()
     };
@@ -136,9 +151,24 @@ fn bench_cache(c: &mut Criterion) {
                     "{name}{suffix}/{threads}thread{}",
                     if threads > 1 { "s" } else { "" }
                 );
-                group.bench_function(id, |b| {
+                group.bench_function(&id, |b| {
                     b.iter_custom(|iters| run(subject.as_ref(), op, threads, iters, &counter))
                 });
+                if threads == 1 && matches!(op, Op::GetHit | Op::Insert) {
+                    // Continues the key sequence where the timed loop stopped.
+                    alloc::record(
+                        &format!("cache/{id}"),
+                        ALLOC_ITERATIONS,
+                        counting_allocator,
+                        || {
+                            one(
+                                subject.as_ref(),
+                                op,
+                                counter.fetch_add(1, Ordering::Relaxed),
+                            )
+                        },
+                    );
+                }
             }
         }
     }

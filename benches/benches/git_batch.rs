@@ -3,16 +3,23 @@
 //!
 //! Fixture repositories are built once per benchmark in a temp dir (with a private `HOME` and
 //! `GIT_CONFIG_NOSYSTEM=1`, so host configuration never leaks in), through the crate itself:
-//! `init_bare` plus one `fast_import`.
+//! `init_bare` plus one `fast_import`. Allocations per operation of the in-process hashing
+//! are recorded beside its times (`allocs.json`, through `broadcast_benches::alloc`) with a
+//! counting global allocator.
 
 use std::hint::black_box;
 use std::path::Path;
 
+use broadcast_benches::alloc::{self, counting_allocator};
 use broadcast_git_batch::{
     BlobContent, CommitRequest, Git, ObjectId, Repo, Signature, TreeChange, blob_oid,
 };
+use broadcast_profiling::CountingAllocator;
 use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator::new();
 
 fn git_for(dir: &Path) -> Git {
     let home = dir.join("home");
@@ -78,10 +85,22 @@ fn spawn(c: &mut Criterion) {
 
 fn hashing(c: &mut Criterion) {
     let mut group = c.benchmark_group("git-batch/blob_oid");
-    for (label, bytes) in [("1KiB", 1usize << 10), ("100KiB", 100 << 10), ("1MiB", 1 << 20)] {
+    for (label, bytes) in [
+        ("1KiB", 1usize << 10),
+        ("100KiB", 100 << 10),
+        ("1MiB", 1 << 20),
+    ] {
         let data = content(7, bytes);
         group.throughput(Throughput::Bytes(bytes as u64));
         group.bench_function(label, |b| b.iter(|| blob_oid(black_box(&data))));
+        alloc::record(
+            &format!("git-batch/blob_oid/{label}"),
+            20,
+            counting_allocator,
+            || {
+                black_box(blob_oid(&data));
+            },
+        );
     }
     group.finish();
 }
@@ -136,7 +155,9 @@ fn fast_import(c: &mut Criterion) {
         b.iter_batched(
             || {
                 let tmp = tempfile::tempdir_in(dir.path()).expect("temp dir");
-                let repo = git.init_bare(&tmp.path().join("t.git")).expect("init works");
+                let repo = git
+                    .init_bare(&tmp.path().join("t.git"))
+                    .expect("init works");
                 repo.add_alternate(&objects).expect("alternate is written");
                 (tmp, repo)
             },

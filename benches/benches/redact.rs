@@ -1,30 +1,23 @@
 //! Benchmarks for `broadcast-redact`: the clean case against a bare memchr scan, text with one
-//! secret per KiB, and the naive "run every rule's regex" anchor.
+//! secret per KiB, and the naive "run every rule's regex" anchor. Allocations per operation
+//! are recorded beside the times (`allocs.json`, through `broadcast_benches::alloc`) with a
+//! counting global allocator.
 
 use std::hint::black_box;
 
+use broadcast_benches::alloc::{self, counting_allocator};
+use broadcast_benches::fixtures;
+use broadcast_profiling::CountingAllocator;
 use broadcast_profiling::criterion::PprofProfiler;
 use broadcast_redact::Redactor;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-const SIZE: usize = 64 * 1024;
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator::new();
 
-/// Log lines like broadcast prints, with no trigger literal in them.
-fn clean_text(size: usize) -> String {
-    let mut s = String::with_capacity(size + 256);
-    let mut i = 0u64;
-    while s.len() < size {
-        s.push_str(&format!(
-            "2026-01-02T03:04:05.{:06}Z INFO sync: target owner/repo-{i} synced files=12 \
-             duration_ms=340 commit=0123456789abcdef0123456789abcdef{:08x} branch=chore/sync-files\n",
-            i % 1_000_000,
-            i
-        ));
-        i += 1;
-    }
-    s.truncate(size);
-    s
-}
+const SIZE: usize = 64 * 1024;
+/// Iterations averaged for allocation counts.
+const ALLOC_ITERATIONS: u64 = 100;
 
 /// Clean text with one secret (rotating through the formats) every KiB.
 fn secret_text(size: usize) -> String {
@@ -36,7 +29,7 @@ fn secret_text(size: usize) -> String {
         "AKIAIOSFODNN7EXAMPLE",
         "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sflKxwRJSMeKKF2QT4fwpM",
     ];
-    let clean = clean_text(size);
+    let clean = fixtures::log_text(size);
     let mut out = String::with_capacity(size + 4096);
     for (i, chunk) in clean.as_bytes().chunks(1024).enumerate() {
         let chunk = String::from_utf8_lossy(chunk);
@@ -50,7 +43,7 @@ fn secret_text(size: usize) -> String {
 
 fn bench(c: &mut Criterion) {
     let r = Redactor::default();
-    let clean = clean_text(SIZE);
+    let clean = fixtures::log_text(SIZE);
     let secrets = secret_text(SIZE);
     assert!(
         matches!(r.redact(&clean), std::borrow::Cow::Borrowed(_)),
@@ -66,14 +59,38 @@ fn bench(c: &mut Criterion) {
     g.bench_function("clean/64KiB", |b| {
         b.iter(|| r.redact(black_box(&clean)).len())
     });
+    alloc::record(
+        "redact/clean/64KiB",
+        ALLOC_ITERATIONS,
+        counting_allocator,
+        || {
+            black_box(r.redact(&clean).len());
+        },
+    );
     g.throughput(Throughput::Bytes(secrets.len() as u64));
     g.bench_function("secret_per_KiB/64KiB", |b| {
         b.iter(|| r.redact(black_box(&secrets)).len())
     });
+    alloc::record(
+        "redact/secret_per_KiB/64KiB",
+        ALLOC_ITERATIONS,
+        counting_allocator,
+        || {
+            black_box(r.redact(&secrets).len());
+        },
+    );
     g.throughput(Throughput::Bytes(SIZE as u64));
     g.bench_function("regex_all/64KiB", |b| {
         b.iter(|| r.redact_unfiltered(black_box(&clean)).len())
     });
+    alloc::record(
+        "redact/regex_all/64KiB",
+        ALLOC_ITERATIONS,
+        counting_allocator,
+        || {
+            black_box(r.redact_unfiltered(&clean).len());
+        },
+    );
     g.finish();
 }
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use broadcast_benches::alloc::{self, Counts};
+use broadcast_benches::alloc::{self, counting_allocator};
 use broadcast_benches::fixtures::{
     self, SIZES, SOURCE_EMAIL, SOURCE_REPO, TARGET_EMAIL, TARGET_REPO, VARIABLES,
 };
@@ -23,14 +23,6 @@ static ALLOC: CountingAllocator = CountingAllocator::new();
 
 /// Iterations averaged for allocation counts (allocations do not vary between runs).
 const ALLOC_ITERATIONS: u64 = 20;
-
-fn counts() -> Counts {
-    let s = CountingAllocator::snapshot();
-    Counts {
-        allocations: s.allocations,
-        bytes: s.bytes_allocated,
-    }
-}
 
 fn transformer(spec: &TransformSpec) -> Transformer {
     let source: RepoSlug = SOURCE_REPO.parse().expect("fixture slug is valid");
@@ -99,7 +91,7 @@ fn content_transforms(c: &mut Criterion) {
             alloc::record(
                 &format!("transform/{operation}/{label}"),
                 ALLOC_ITERATIONS,
-                counts,
+                counting_allocator,
                 || {
                     black_box(
                         t.apply("docs/README.md", content)
@@ -130,9 +122,14 @@ fn content_transforms(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("new", "chain_spec"), |b| {
         b.iter(|| transformer(black_box(&chain_spec)))
     });
-    alloc::record("transform/new/chain_spec", ALLOC_ITERATIONS, counts, || {
-        black_box(transformer(&chain_spec));
-    });
+    alloc::record(
+        "transform/new/chain_spec",
+        ALLOC_ITERATIONS,
+        counting_allocator,
+        || {
+            black_box(transformer(&chain_spec));
+        },
+    );
     for (label, content) in &inputs {
         group.throughput(Throughput::Bytes(content.len() as u64));
         group.bench_with_input(

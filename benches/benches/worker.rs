@@ -4,14 +4,25 @@
 //! results in order; the anchors do the same work through a bare crossbeam-channel loop over 2
 //! persistent threads (`crossbeam_loop/1000`) and a 2-thread rayon pool (`rayon/1000`).
 //! `io_bound/20x10ms` runs 20 tasks that each sleep 10 ms on 20 workers; `io_bound/1x10ms` is
-//! one such task, the time the batch should approach.
+//! one such task, the time the batch should approach. Allocations per batch of 1000 tasks
+//! (every thread's, the workers' included) are recorded for `task_overhead` and its two
+//! anchors beside the times (`allocs.json`, through `broadcast_benches::alloc`) with a
+//! counting global allocator.
 
 use std::hint::black_box;
 use std::time::Duration;
 
+use broadcast_benches::alloc::{self, counting_allocator};
+use broadcast_profiling::CountingAllocator;
 use broadcast_worker::WorkerPool;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator::new();
+
+/// Batches averaged for allocation counts.
+const ALLOC_ITERATIONS: u64 = 100;
 
 const TASKS: u64 = 1000;
 const WORKERS: usize = 2;
@@ -21,14 +32,21 @@ fn bench_overhead(c: &mut Criterion) {
     group.throughput(Throughput::Elements(TASKS));
 
     let pool = WorkerPool::new(WORKERS, 1024).expect("pool starts");
-    group.bench_function("task_overhead/1000", |b| {
-        b.iter(|| {
-            let out = pool
-                .map(0..TASKS, |x| black_box(x) + 1)
-                .expect("pool is running");
-            black_box(out)
-        })
-    });
+    let ours = || {
+        let out = pool
+            .map(0..TASKS, |x| black_box(x) + 1)
+            .expect("pool is running");
+        black_box(out)
+    };
+    group.bench_function("task_overhead/1000", |b| b.iter(ours));
+    alloc::record(
+        "worker/task_overhead/1000",
+        ALLOC_ITERATIONS,
+        counting_allocator,
+        || {
+            ours();
+        },
+    );
 
     // Bare loop: persistent threads, one bounded job channel, one result channel.
     let (job_tx, job_rx) = crossbeam_channel::bounded::<u64>(1024);
@@ -45,19 +63,26 @@ fn bench_overhead(c: &mut Criterion) {
             })
         })
         .collect();
-    group.bench_function("crossbeam_loop/1000", |b| {
-        b.iter(|| {
-            let mut out = vec![0u64; TASKS as usize];
-            for x in 0..TASKS {
-                job_tx.send(x).expect("workers are running");
-            }
-            for _ in 0..TASKS {
-                let (i, v) = out_rx.recv().expect("workers are running");
-                out[i as usize] = v;
-            }
-            black_box(out)
-        })
-    });
+    let bare = || {
+        let mut out = vec![0u64; TASKS as usize];
+        for x in 0..TASKS {
+            job_tx.send(x).expect("workers are running");
+        }
+        for _ in 0..TASKS {
+            let (i, v) = out_rx.recv().expect("workers are running");
+            out[i as usize] = v;
+        }
+        black_box(out)
+    };
+    group.bench_function("crossbeam_loop/1000", |b| b.iter(bare));
+    alloc::record(
+        "worker/crossbeam_loop/1000",
+        ALLOC_ITERATIONS,
+        counting_allocator,
+        || {
+            bare();
+        },
+    );
     drop(job_tx);
     for t in threads {
         t.join().expect("bench thread does not panic");
@@ -67,17 +92,24 @@ fn bench_overhead(c: &mut Criterion) {
         .num_threads(WORKERS)
         .build()
         .expect("rayon pool starts");
-    group.bench_function("rayon/1000", |b| {
-        b.iter(|| {
-            let out: Vec<u64> = rayon_pool.install(|| {
-                (0..TASKS)
-                    .into_par_iter()
-                    .map(|x| black_box(x) + 1)
-                    .collect()
-            });
-            black_box(out)
-        })
-    });
+    let with_rayon = || {
+        let out: Vec<u64> = rayon_pool.install(|| {
+            (0..TASKS)
+                .into_par_iter()
+                .map(|x| black_box(x) + 1)
+                .collect()
+        });
+        black_box(out)
+    };
+    group.bench_function("rayon/1000", |b| b.iter(with_rayon));
+    alloc::record(
+        "worker/rayon/1000",
+        ALLOC_ITERATIONS,
+        counting_allocator,
+        || {
+            with_rayon();
+        },
+    );
     group.finish();
 }
 

@@ -8,8 +8,8 @@
 //! ```text
 //! #[global_allocator]
 //! static ALLOC: CountingAllocator = CountingAllocator::new();
-//! let counts = || { let s = ALLOC.snapshot(); Counts { allocations: s.allocations, bytes: s.bytes } };
-//! broadcast_benches::alloc::record("pool/get/8KiB", 1_000, counts, || drop(pool.get(8192)));
+//! use broadcast_benches::alloc::{self, counting_allocator};
+//! alloc::record("pool/get/8KiB", 1_000, counting_allocator, || drop(pool.get(8192)));
 //! ```
 //!
 //! The file lands in `<criterion root>/<id>/allocs.json` with the shape
@@ -57,6 +57,17 @@ pub fn measure(iterations: u64, counts: impl Fn() -> Counts, mut op: impl FnMut(
         allocs_per_op: after.allocations.saturating_sub(before.allocations) as f64
             / iterations as f64,
         bytes_per_op: after.bytes.saturating_sub(before.bytes) as f64 / iterations as f64,
+    }
+}
+
+/// The totals of `broadcast_profiling::CountingAllocator`: allocations plus reallocations, and
+/// the bytes they requested. Pass it as `counts` to [`record`] in a bench that installs that
+/// allocator as its `#[global_allocator]`; without it every figure reads zero.
+pub fn counting_allocator() -> Counts {
+    let s = broadcast_profiling::CountingAllocator::snapshot();
+    Counts {
+        allocations: s.allocations + s.reallocations,
+        bytes: s.bytes_allocated,
     }
 }
 

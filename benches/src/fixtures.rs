@@ -194,6 +194,215 @@ pub fn repo_paths(count: usize) -> Vec<String> {
         .collect()
 }
 
+/// Log lines like broadcast prints (timestamp, level, target, counts, commit ids, branch),
+/// `bytes` bytes long (the last line cut), with no secret and no literal the redaction rules
+/// trigger on: the "nothing to redact" input.
+pub fn log_text(bytes: usize) -> String {
+    let mut s = String::with_capacity(bytes + 256);
+    let mut i = 0u64;
+    while s.len() < bytes {
+        s.push_str(&format!(
+            "2026-01-02T03:04:05.{:06}Z INFO sync: target owner/repo-{i} synced files=12 \
+             duration_ms=340 commit=0123456789abcdef0123456789abcdef{:08x} branch=chore/sync-files\n",
+            i % 1_000_000,
+            i
+        ));
+        i += 1;
+    }
+    s.truncate(bytes);
+    s
+}
+
+/// `count` `(path, content)` pairs for the binary-file check, deterministic: paths with a
+/// text extension (`.md`, `.go`, `.yml` ...), a binary one (`.png`, `.exe` ...) and none or
+/// an unknown one (`Makefile`, `LICENSE`, `data.bin.part`), so every rule is taken; contents
+/// of 256 B to 12 KiB that are UTF-8 text, text with a NUL byte, Latin-1 text (not UTF-8,
+/// few control bytes) or a PNG-like header followed by control bytes.
+pub fn binary_check_pairs(count: usize) -> Vec<(String, Vec<u8>)> {
+    const NAMES: &[&str] = &[
+        "README.md",
+        "main.go",
+        "ci.yml",
+        "logo.png",
+        "app.exe",
+        "archive.tar.gz",
+        "Makefile",
+        "LICENSE",
+        "data.bin.part",
+        "notes",
+        "Dockerfile",
+        "font.woff2",
+    ];
+    const DIRS: &[&str] = &["", "docs/", ".github/workflows/", "assets/img/", "cmd/api/"];
+    const SIZES: &[usize] = &[256, 1024, 4096, 8000, 12 << 10];
+    let text = template_text(12 << 10);
+    let mut rng = Rng::new(7);
+    (0..count)
+        .map(|i| {
+            let path = format!("{}{}", rng.pick(DIRS), rng.pick(NAMES));
+            let len = SIZES[rng.below(SIZES.len())];
+            let mut content = text[..len].to_vec();
+            match i % 4 {
+                0 => {}
+                1 => {
+                    let at = rng.below(len);
+                    content[at] = 0;
+                }
+                2 => {
+                    for b in content.iter_mut().step_by(97) {
+                        *b = 0xe9;
+                    }
+                }
+                _ => {
+                    content[..8].copy_from_slice(b"\x89PNG\r\n\x1a\n");
+                    for b in content.iter_mut().skip(8).step_by(2) {
+                        *b &= 0x1f;
+                    }
+                }
+            }
+            (path, content)
+        })
+        .collect()
+}
+
+/// Target counts the configuration benchmarks use: `(label with unit, targets)`.
+pub const CONFIG_TARGETS: &[(&str, usize)] = &[
+    ("1targets", 1),
+    ("10targets", 10),
+    ("100targets", 100),
+    ("1000targets", 1000),
+];
+
+/// Targets per group in [`config_yaml`]: larger configurations get more groups, as
+/// organisations split their repositories by team.
+pub const TARGETS_PER_GROUP: usize = 25;
+
+/// A go-broadcast v1 configuration with `targets` GitHub targets (`acme/svc-0000` ...), as
+/// YAML text. Deterministic and valid (it loads without issues; no file system access is
+/// needed because every repository is an `owner/name` slug).
+///
+/// Shape: two `file_lists` (5 and 3 files) and one `directory_lists` entry; groups of
+/// [`TARGETS_PER_GROUP`] targets, each with a description, priority, `depends_on` the
+/// previous group, a source with branch and contact addresses, `global` and `defaults` pull
+/// request metadata. Every target has three inline files (one a deletion), one directory
+/// with `exclude`, `include_only` and a transform, a `file_list_refs` entry, a transform with
+/// `repo_name` and two variables; every second target a `directory_list_refs` entry and a
+/// security address; every third its own labels, assignees and reviewers. About 900 bytes
+/// of YAML per target.
+pub fn config_yaml(targets: usize) -> String {
+    let targets = targets.max(1);
+    let groups = targets.div_ceil(TARGETS_PER_GROUP);
+    let mut y = String::with_capacity(1024 + targets * 1024);
+    y.push_str(
+        "version: 1\n\
+         name: \"Platform templates\"\n\
+         id: platform-templates\n\
+         file_lists:\n\
+         \x20 - id: ci-files\n\
+         \x20   name: \"CI files\"\n\
+         \x20   description: \"workflows and linters every service runs\"\n\
+         \x20   files:\n\
+         \x20     - { src: .github/workflows/ci.yml, dest: .github/workflows/ci.yml }\n\
+         \x20     - { src: .github/workflows/release.yml, dest: .github/workflows/release.yml }\n\
+         \x20     - { src: .golangci.json, dest: .golangci.json }\n\
+         \x20     - { src: .editorconfig, dest: .editorconfig }\n\
+         \x20     - { src: .github/dependabot.yml, dest: .github/dependabot.yml }\n\
+         \x20 - id: community-files\n\
+         \x20   name: \"Community files\"\n\
+         \x20   files:\n\
+         \x20     - { src: templates/CONTRIBUTING.md, dest: CONTRIBUTING.md }\n\
+         \x20     - { src: templates/SECURITY.md, dest: SECURITY.md }\n\
+         \x20     - { src: templates/CODE_OF_CONDUCT.md, dest: CODE_OF_CONDUCT.md }\n\
+         directory_lists:\n\
+         \x20 - id: docs\n\
+         \x20   name: \"Shared docs\"\n\
+         \x20   directories:\n\
+         \x20     - src: docs/shared\n\
+         \x20       dest: docs/shared\n\
+         \x20       exclude: [\"*.tmp\", \"**/drafts/*\"]\n\
+         \x20       transform: { repo_name: true }\n\
+         groups:\n",
+    );
+    for g in 0..groups {
+        y.push_str(&format!(
+            "  - name: \"Services {g}\"\n\
+             \x20   id: services-{g}\n\
+             \x20   description: \"template files for the services of team {g}\"\n\
+             \x20   priority: {}\n",
+            g % 3
+        ));
+        if g > 0 {
+            y.push_str(&format!("    depends_on: [services-{}]\n", g - 1));
+        }
+        y.push_str(
+            "    enabled: true\n\
+             \x20   source:\n\
+             \x20     repo: acme/template\n\
+             \x20     branch: main\n\
+             \x20     security_email: security@acme.example\n\
+             \x20     support_email: support@acme.example\n\
+             \x20   global:\n\
+             \x20     pr_labels: [automated-sync, templates]\n\
+             \x20     pr_assignees: [platform-bot]\n\
+             \x20     pr_reviewers: [platform-lead]\n\
+             \x20     pr_team_reviewers: [platform]\n\
+             \x20   defaults:\n\
+             \x20     branch_prefix: chore/sync-files\n\
+             \x20     pr_labels: [automated-sync]\n\
+             \x20   targets:\n",
+        );
+        let first = g * TARGETS_PER_GROUP;
+        for t in first..(first + TARGETS_PER_GROUP).min(targets) {
+            y.push_str(&format!(
+                "      - repo: acme/svc-{t:04}\n\
+                 \x20       branch: main\n\
+                 \x20       files:\n\
+                 \x20         - src: Makefile\n\
+                 \x20           dest: Makefile\n\
+                 \x20         - src: templates/README.md\n\
+                 \x20           dest: README.md\n\
+                 \x20         - dest: OLD_CHANGELOG.md\n\
+                 \x20           delete: true\n\
+                 \x20       directories:\n\
+                 \x20         - src: .github/workflows/shared\n\
+                 \x20           dest: .github/workflows\n\
+                 \x20           exclude: [\"*.out\", \"**/.DS_Store\", \"**/tmp/*\"]\n\
+                 \x20           include_only: [\"*.yml\", \"*.yaml\"]\n\
+                 \x20           preserve_structure: true\n\
+                 \x20           include_hidden: true\n\
+                 \x20           transform:\n\
+                 \x20             repo_name: true\n\
+                 \x20             variables: {{ SERVICE_NAME: svc-{t:04} }}\n\
+                 \x20       file_list_refs: [ci-files{}]\n",
+                if t % 4 == 0 { ", community-files" } else { "" }
+            ));
+            if t % 2 == 0 {
+                y.push_str(&format!(
+                    "        directory_list_refs: [docs]\n\
+                     \x20       security_email: security@svc-{t:04}.example\n"
+                ));
+            }
+            y.push_str(&format!(
+                "        transform:\n\
+                 \x20         repo_name: true\n\
+                 \x20         variables:\n\
+                 \x20           SERVICE_NAME: \"svc-{t:04}\"\n\
+                 \x20           OWNER_TEAM: \"team-{g}\"\n"
+            ));
+            if t % 3 == 0 {
+                y.push_str(&format!(
+                    "        pr_labels: [svc-{t:04}, tier-{}]\n\
+                     \x20       pr_assignees: [owner-{t:04}]\n\
+                     \x20       pr_reviewers: [lead-{g}]\n\
+                     \x20       pr_team_reviewers: [team-{g}]\n",
+                    t % 3
+                ));
+            }
+        }
+    }
+    y
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,9 +417,41 @@ mod tests {
                 assert!(std::str::from_utf8(&a).is_ok(), "{label} is UTF-8");
             }
         }
+        for &(label, targets) in CONFIG_TARGETS {
+            let yaml = config_yaml(targets);
+            assert_eq!(yaml, config_yaml(targets), "{label} is deterministic");
+            assert_eq!(
+                yaml.matches("- repo: acme/svc-").count(),
+                targets,
+                "{label}"
+            );
+        }
         let paths = repo_paths(1000);
         assert_eq!(paths.len(), 1000);
         assert_eq!(paths, repo_paths(1000));
+    }
+
+    #[test]
+    fn config_fixtures_load_without_issues() {
+        for &(label, targets) in CONFIG_TARGETS {
+            let yaml = config_yaml(targets);
+            let config = broadcast::config::parse_str(&yaml, std::path::Path::new("/srv"))
+                .unwrap_or_else(|e| panic!("{label}: {e:?}"));
+            let planned: usize = config.groups.iter().map(|g| g.targets.len()).sum();
+            assert_eq!(planned, targets, "{label}");
+            assert_eq!(
+                config.groups.len(),
+                targets.div_ceil(TARGETS_PER_GROUP),
+                "{label}"
+            );
+            // List references were merged: 3 inline files (one deletion) + 5 or 8 from lists.
+            let files = config.groups[0].targets[0].files.len();
+            assert_eq!(
+                files,
+                3 + 5 + 3,
+                "{label}: target 0 references both file lists"
+            );
+        }
     }
 
     #[test]
