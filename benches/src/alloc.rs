@@ -82,18 +82,11 @@ pub fn record(id: &str, iterations: u64, counts: impl Fn() -> Counts, op: impl F
     per_op
 }
 
-/// Like [`record`] for code that allocates from several threads, where a race now and then
-/// adds an allocation (a channel block allocated by two senders at once, a worker woken
-/// twice): runs `op` once per trial, `trials` times after one warm-up call, and records the
-/// trial with the fewest allocations (its bytes beside it). The floor repeats run to run where
-/// a mean over the same calls would not, so [`record`]'s "any growth is a regression" rule
-/// still holds. Costs: `trials + 1` calls of `op`, `2 * trials` calls of `counts`.
-pub fn record_min(
-    id: &str,
-    trials: u64,
-    counts: impl Fn() -> Counts,
-    mut op: impl FnMut(),
-) -> PerOp {
+/// Runs `op` once per trial, `trials` times (at least once) after one warm-up call that is
+/// not counted, and returns the trial with the fewest allocations (its bytes beside it) as a
+/// [`PerOp`] of one iteration. Costs: `trials + 1` calls of `op`, `2 * trials` calls of
+/// `counts`, no allocation of its own.
+pub fn measure_min(trials: u64, counts: impl Fn() -> Counts, mut op: impl FnMut()) -> PerOp {
     op();
     let mut best: Option<Counts> = None;
     for _ in 0..trials.max(1) {
@@ -109,11 +102,20 @@ pub fn record_min(
         }
     }
     let best = best.unwrap_or_default();
-    let per_op = PerOp {
+    PerOp {
         iterations: 1,
         allocs_per_op: best.allocations as f64,
         bytes_per_op: best.bytes as f64,
-    };
+    }
+}
+
+/// Like [`record`] for code that allocates from several threads, where a race now and then
+/// adds an allocation (a channel block allocated by two senders at once, a worker woken
+/// twice): [`measure_min`], then write the result for `id`. The floor repeats run to run
+/// where a mean over the same calls would not, so the "any growth is a regression" rule of
+/// `cargo xtask compare` still holds.
+pub fn record_min(id: &str, trials: u64, counts: impl Fn() -> Counts, op: impl FnMut()) -> PerOp {
+    let per_op = measure_min(trials, counts, op);
     if let Err(err) = write(&criterion_root(), id, &per_op) {
         eprintln!("alloc: could not write allocs.json for {id}: {err}");
     }
@@ -181,6 +183,38 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn measure_min_keeps_the_trial_with_the_fewest_allocations() {
+        // A fake counter whose op "allocates" 5, 3, 4, 3 ... times (plus bytes) per call.
+        let state = Cell::new(Counts::default());
+        let calls = Cell::new(0u64);
+        let op = || {
+            let extra = [5, 3, 4][(calls.get() % 3) as usize];
+            calls.set(calls.get() + 1);
+            let c = state.get();
+            state.set(Counts {
+                allocations: c.allocations + extra,
+                bytes: c.bytes + 10 * extra,
+            });
+        };
+        for (trials, expected_allocs) in [(1, 3), (2, 3), (6, 3)] {
+            calls.set(0);
+            let per_op = measure_min(trials, || state.get(), op);
+            assert_eq!(
+                per_op,
+                PerOp {
+                    iterations: 1,
+                    allocs_per_op: expected_allocs as f64,
+                    bytes_per_op: 10.0 * expected_allocs as f64
+                },
+                "{trials} trials"
+            );
+        }
+        calls.set(2);
+        // Warm-up takes the 4, the only trial a 5.
+        assert_eq!(measure_min(1, || state.get(), op).allocs_per_op, 5.0);
     }
 
     #[test]
