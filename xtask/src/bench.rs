@@ -182,7 +182,11 @@ pub(crate) fn collect_criterion(home: &Path) -> anyhow::Result<Map<String, Value
         for entry in read.flatten() {
             let path = entry.path();
             if path.is_dir() {
-                if path.file_name().is_some_and(|n| n == "new") {
+                // criterion's output folder is `new/` holding `benchmark.json`; a bench id may
+                // itself have a `new` component (`transform/new/chain_spec`).
+                if path.file_name().is_some_and(|n| n == "new")
+                    && path.join("benchmark.json").is_file()
+                {
                     if let Some((id, value)) = read_estimate(&path)? {
                         entries.insert(id, value);
                     }

@@ -1,7 +1,7 @@
 //! Config → Plan: groups in run order, each target with its resolved mappings, transforms and
 //! pull-request metadata. Pure: no I/O.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use broadcast_transform::{EmailRewrite, TransformSpec};
@@ -138,7 +138,7 @@ pub struct Scope {
 }
 
 fn merge_unique(a: &[String], b: &[String], fallback: &[String]) -> Vec<String> {
-    let mut seen = HashSet::new();
+    let mut seen = BTreeSet::new();
     let mut out: Vec<String> = a
         .iter()
         .chain(b)
@@ -215,7 +215,7 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
         }
     }
     let mut groups = Vec::new();
-    let mut matched_targets = HashSet::new();
+    let mut matched_targets = BTreeSet::new();
     for (gi, g) in config.groups.iter().enumerate() {
         let named = |list: &[String]| list.iter().any(|n| n == &g.id || n == &g.name);
         if named(&scope.skip_groups) || (!scope.groups.is_empty() && !named(&scope.groups)) {
@@ -324,11 +324,11 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
 /// Kahn's algorithm; among ready groups the lowest (priority, id) goes first. Dependencies that
 /// are not in the set are treated as satisfied.
 fn order_groups(groups: Vec<(i64, GroupPlan)>) -> Vec<GroupPlan> {
-    let ids: HashSet<String> = groups.iter().map(|(_, g)| g.id.clone()).collect();
-    let mut indegree: HashMap<String, usize> = HashMap::new();
-    let mut dependents: HashMap<String, Vec<String>> = HashMap::new();
+    let ids: BTreeSet<String> = groups.iter().map(|(_, g)| g.id.clone()).collect();
+    let mut indegree: BTreeMap<String, usize> = BTreeMap::new();
+    let mut dependents: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (_, g) in &groups {
-        let deps: HashSet<&String> = g.depends_on.iter().filter(|d| ids.contains(*d)).collect();
+        let deps: BTreeSet<&String> = g.depends_on.iter().filter(|d| ids.contains(*d)).collect();
         indegree.insert(g.id.clone(), deps.len());
         for d in deps {
             dependents.entry(d.clone()).or_default().push(g.id.clone());

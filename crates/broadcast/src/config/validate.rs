@@ -1,6 +1,6 @@
 //! List resolution and semantic validation, collecting every problem with its field path.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::Issue;
@@ -334,7 +334,7 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
                 .collect(),
         ),
     ] {
-        let mut seen = HashSet::new();
+        let mut seen = BTreeSet::new();
         for (i, (id, name)) in ids.into_iter().enumerate() {
             if id.trim().is_empty() {
                 issue(issues, format!("{kind}[{i}].id"), "must not be empty");
@@ -367,7 +367,7 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
     if config.groups.is_empty() {
         issue(issues, "groups", "at least one group is required");
     }
-    let mut group_ids: HashMap<&str, usize> = HashMap::new();
+    let mut group_ids: BTreeMap<&str, usize> = BTreeMap::new();
     for (gi, g) in config.groups.iter().enumerate() {
         let at = format!("groups[{gi}]");
         if g.name.trim().is_empty() {
@@ -454,7 +454,7 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
                 "at least one target is required",
             );
         }
-        let mut seen_targets: HashMap<String, usize> = HashMap::new();
+        let mut seen_targets: BTreeMap<String, usize> = BTreeMap::new();
         for (ti, t) in g.targets.iter().enumerate() {
             let at = format!("{at}.targets[{ti}]");
             validate_target(issues, &at, t, base_dir);
@@ -539,7 +539,7 @@ fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Pat
     check_nonblank(issues, at, "pr_assignees", &t.pr_assignees);
     check_nonblank(issues, at, "pr_reviewers", &t.pr_reviewers);
     check_nonblank(issues, at, "pr_team_reviewers", &t.pr_team_reviewers);
-    let mut dests: HashMap<String, String> = HashMap::new();
+    let mut dests: BTreeMap<String, String> = BTreeMap::new();
     for (fi, f) in t.files.iter().enumerate() {
         let fat = format!("{at}.files[{fi}]");
         check_file_mapping(issues, &fat, f);
@@ -569,17 +569,17 @@ fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Pat
 }
 
 fn find_cycle(config: &Config) -> Option<Vec<String>> {
-    let deps: HashMap<&str, &[String]> = config
+    let deps: BTreeMap<&str, &[String]> = config
         .groups
         .iter()
         .map(|g| (g.id.as_str(), g.depends_on.as_slice()))
         .collect();
     // 0 = unvisited, 1 = on stack, 2 = done
-    let mut state: HashMap<&str, u8> = HashMap::new();
+    let mut state: BTreeMap<&str, u8> = BTreeMap::new();
     fn visit<'a>(
         n: &'a str,
-        deps: &HashMap<&'a str, &'a [String]>,
-        state: &mut HashMap<&'a str, u8>,
+        deps: &BTreeMap<&'a str, &'a [String]>,
+        state: &mut BTreeMap<&'a str, u8>,
         stack: &mut Vec<&'a str>,
     ) -> Option<Vec<String>> {
         match state.get(n) {
