@@ -131,6 +131,42 @@ impl Git {
         Ok(self.open(path))
     }
 
+    /// Creates a new, empty bare repository at `path` without spawning git: the directories and
+    /// files git needs to recognise a repository (gitrepository-layout(5): `HEAD` naming
+    /// `refs/heads/main`, `objects/`, `refs/`, and a `config` with `core.bare = true`), and
+    /// nothing else (no hooks, no description). For scratch repositories that live for one
+    /// operation; [`Git::init_bare`] is the full `git init`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] when `path` exists and is not an empty directory,
+    /// [`Error::Io`] naming the file or directory that could not be written.
+    pub fn create_bare(&self, path: &Path) -> Result<Repo> {
+        if path.exists() && std::fs::read_dir(path).map_or(true, |mut d| d.next().is_some()) {
+            return Err(Error::InvalidArgument {
+                what: "repository path",
+                value: path.display().to_string(),
+                reason: "exists and is not an empty directory",
+            });
+        }
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| Error::Io { path: p, source }
+        };
+        for dir in ["objects/info", "objects/pack", "refs/heads", "refs/tags"] {
+            let d = path.join(dir);
+            std::fs::create_dir_all(&d).map_err(io(&d))?;
+        }
+        let head = path.join("HEAD");
+        std::fs::write(&head, "ref: refs/heads/main\n").map_err(io(&head))?;
+        let config = path.join("config");
+        std::fs::write(
+            &config,
+            "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n",
+        )
+        .map_err(io(&config))?;
+        Ok(self.open(path))
+    }
+
     /// A [`Repo`] for an existing git directory (bare repository or a `.git` folder). No spawn,
     /// no check: a wrong path fails at the first command.
     pub fn open(&self, git_dir: &Path) -> Repo {

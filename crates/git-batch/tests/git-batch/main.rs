@@ -516,6 +516,42 @@ fn filtered_fetch_fast_import_and_push() -> TestResult {
 }
 
 #[test]
+fn create_bare_makes_a_repository_git_accepts() -> TestResult {
+    let fx = Fixture::new();
+    let git = fx.git();
+    let path = fx.path("scratch.git");
+    let before = git.spawn_count();
+    let repo = git.create_bare(&path)?;
+    assert_eq!(git.spawn_count(), before, "no process spawned");
+    // git itself sees a bare repository, and fast-import writes into it.
+    let out = text(fx.sh(&path, &["rev-parse", "--is-bare-repository"]));
+    assert_eq!(out.trim(), "true");
+    let sig = Signature {
+        name: "A".into(),
+        email: "a@example.com".into(),
+        time_secs: 0,
+        offset_minutes: 0,
+    };
+    let commit = repo.fast_import(&CommitRequest {
+        ref_name: "refs/heads/main".into(),
+        parent: None,
+        author: sig.clone(),
+        committer: sig,
+        message: "m\n".into(),
+        changes: vec![TreeChange::Upsert {
+            path: "a.txt".into(),
+            mode: 0o100644,
+            content: BlobContent::Data(bytes::Bytes::from_static(b"a\n")),
+        }],
+    })?;
+    assert_eq!(repo.rev_parse("HEAD")?, Some(commit));
+    assert_eq!(text(fx.sh(&path, &["fsck", "--no-progress"])), "");
+    // A non-empty path is refused.
+    assert!(git.create_bare(&path).is_err());
+    Ok(())
+}
+
+#[test]
 fn tree_oid_matches_git_write_tree() -> TestResult {
     let fx = Fixture::new();
     // Names that sort differently as trees and as blobs ("a.b" < "a/" < "a0"), nesting,
