@@ -535,3 +535,42 @@ fn status_reports_behind_pending_merge_and_in_sync() -> Result {
     assert!(line(&after, "a.git").contains("pending merge"), "{after}");
     Ok(())
 }
+
+#[test]
+fn relative_paths_resolve_against_the_config_and_the_hint_is_absolute() -> Result {
+    let sb = Sandbox::new();
+    sb.work_repo("acme/template", &[("a.txt", b"a\n")]);
+    sb.bare_repo("acme/a", &[("x", b"x\n")]);
+    let cfg = sb.write(
+        "sync.yaml",
+        "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {repo: ./acme/template}\n    targets:\n      - repo: ./acme/a.git\n        files: [{src: a.txt, dest: a.txt}]\n",
+    );
+    // Run from another directory: paths still resolve against the config file.
+    let elsewhere = sb.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere)?;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_broadcast"))
+        .args(["sync", "--config", cfg.to_str().ok_or("utf8")?])
+        .current_dir(&elsewhere)
+        .env("HOME", sb.path().join("home"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "T")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .output()?;
+    let text = String::from_utf8(out.stdout)?;
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hint = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Inspect a synced branch: git -C "))
+        .ok_or("no hint")?;
+    let repo = hint.split(" log ").next().ok_or("no path")?;
+    assert!(
+        Path::new(repo).is_absolute() && !repo.contains("/./"),
+        "{repo}"
+    );
+    assert!(sb.rev(Path::new(repo), BRANCH).is_some());
+    Ok(())
+}
