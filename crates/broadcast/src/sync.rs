@@ -1319,20 +1319,29 @@ fn resolve_identity(opts: &SyncOptions) -> (String, String) {
         return id.clone();
     }
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let from_git = |key: &str| {
-        std::process::Command::new("git")
-            .args(["config", "--get", key])
+    let (mut name, mut email) = (env("GIT_AUTHOR_NAME"), env("GIT_AUTHOR_EMAIL"));
+    if name.is_none() || email.is_none() {
+        // One process for both keys: `user.name <value>` and `user.email <value>` lines.
+        let out = std::process::Command::new("git")
+            .args(["config", "--get-regexp", r"^user\.(name|email)$"])
             .output()
             .ok()
             .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .filter(|s| !s.is_empty())
-    };
-    let name = env("GIT_AUTHOR_NAME")
-        .or_else(|| from_git("user.name"))
-        .unwrap_or_else(|| "broadcast".to_owned());
-    let email = env("GIT_AUTHOR_EMAIL")
-        .or_else(|| from_git("user.email"))
-        .unwrap_or_else(|| "broadcast@localhost".to_owned());
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for line in out.lines() {
+            match line.split_once(' ') {
+                Some(("user.name", v)) if name.is_none() && !v.trim().is_empty() => {
+                    name = Some(v.trim().to_owned());
+                }
+                Some(("user.email", v)) if email.is_none() && !v.trim().is_empty() => {
+                    email = Some(v.trim().to_owned());
+                }
+                _ => {}
+            }
+        }
+    }
+    let name = name.unwrap_or_else(|| "broadcast".to_owned());
+    let email = email.unwrap_or_else(|| "broadcast@localhost".to_owned());
     (name, email)
 }
