@@ -74,12 +74,13 @@ impl<T: DeserializeOwned, R: Read> JsonArrayStream<T, R> {
         }
     }
 
-    /// Skips whitespace and returns the next byte without consuming it (`None` at end).
-    fn peek_non_ws(&mut self) -> Result<Option<u8>> {
+    /// Fills the reader's buffer (retrying on `Interrupted`); the bytes are then in
+    /// `self.reader.buffer()`, empty at the end of input. A read error finishes the stream.
+    fn fill(&mut self) -> Result<()> {
         loop {
-            let buf = match self.reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            match self.reader.fill_buf() {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(source) => {
                     self.state = State::Finished;
                     return Err(Error::Read {
@@ -87,7 +88,15 @@ impl<T: DeserializeOwned, R: Read> JsonArrayStream<T, R> {
                         source,
                     });
                 }
-            };
+            }
+        }
+    }
+
+    /// Skips whitespace and returns the next byte without consuming it (`None` at end).
+    fn peek_non_ws(&mut self) -> Result<Option<u8>> {
+        loop {
+            self.fill()?;
+            let buf = self.reader.buffer();
             if buf.is_empty() {
                 return Ok(None);
             }
@@ -122,17 +131,8 @@ impl<T: DeserializeOwned, R: Read> JsonArrayStream<T, R> {
         let mut in_string = false;
         let mut escaped = false;
         loop {
-            let buf = match self.reader.fill_buf() {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    self.state = State::Finished;
-                    return Err(Error::Read {
-                        offset: self.offset,
-                        source,
-                    });
-                }
-            };
+            self.fill()?;
+            let buf = self.reader.buffer();
             if buf.is_empty() {
                 if depth == 0 && !in_string && !self.element.is_empty() {
                     return Ok(()); // a scalar ended by the end of input

@@ -19,7 +19,7 @@ use httpmock::{HttpMockRequest, Mock, MockServer};
 use serde_json::{Value, json};
 
 use crate::Result;
-use crate::fixtures::TOKEN;
+use crate::fixtures::{TOKEN, pull_json};
 use crate::git_http::{GitServer, bare_repo, git_ok};
 
 const GROUP: &str = "tmpl";
@@ -194,27 +194,16 @@ fn snapshot(dir: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
 /// A pull request as "List pull requests" and "Create a pull request" return it (the fields the
 /// forge reads plus a few it ignores).
 fn pull(repo: &str, number: u64, title: &str, body: &str, labels: &[&str]) -> Value {
+    // The shared fixture describes `acme/api`; point its URLs and labels at `repo`.
     let owner = repo.split('/').next().unwrap_or(repo);
-    json!({
-        "url": format!("https://api.github.com/repos/{repo}/pulls/{number}"),
-        "id": 2000 + number,
-        "html_url": format!("https://github.com/{repo}/pull/{number}"),
-        "number": number,
-        "state": "open",
-        "locked": false,
-        "title": title,
-        "body": body,
-        "draft": false,
-        "user": {"login": "sync-bot", "id": 7, "type": "User"},
-        "labels": labels.iter().map(|l| json!({"id": 1, "name": l, "color": "ededed", "default": false})).collect::<Vec<_>>(),
-        "assignees": [],
-        "requested_reviewers": [],
-        "requested_teams": [],
-        "head": {"label": format!("{owner}:{BRANCH}"), "ref": BRANCH, "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
-        "base": {"label": format!("{owner}:main"), "ref": "main", "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
-        "created_at": "2024-01-01T00:00:00Z",
-        "updated_at": "2024-01-01T00:00:00Z"
-    })
+    let mut pr = pull_json(number, BRANCH, title, body, labels, &[]);
+    pr["url"] = json!(format!(
+        "https://api.github.com/repos/{repo}/pulls/{number}"
+    ));
+    pr["html_url"] = json!(format!("https://github.com/{repo}/pull/{number}"));
+    pr["head"]["label"] = json!(format!("{owner}:{BRANCH}"));
+    pr["base"]["label"] = json!(format!("{owner}:main"));
+    pr
 }
 
 /// JSON bodies of the requests one mock matched, kept by an `is_true` matcher.
