@@ -1,6 +1,7 @@
 //! `broadcast demo`: a template repository, three targets and a config, built in a directory,
 //! then a real sync.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -218,15 +219,21 @@ pub fn run(dir: Option<&Path>) -> anyhow::Result<Outcome> {
             .keep(),
     };
     let config = build(&dir)?;
-    println!("Demo built in {}", dir.display());
-    println!("  template: acme/template (work tree), targets: acme/service-{{a,b,c}}.git (bare)");
-    println!("  config:   {}\n", config.display());
+    // Printed once at the end, through the redactor, like every other output.
+    let mut out = String::new();
+    let _ = writeln!(out, "Demo built in {}", dir.display());
+    let _ = writeln!(
+        out,
+        "  template: acme/template (work tree), targets: acme/service-{{a,b,c}}.git (bare)"
+    );
+    let _ = writeln!(out, "  config:   {}\n", config.display());
 
     let loaded = crate::config::load(&config)?;
     let plan = crate::plan::build(&loaded.config, &loaded.base_dir, &Default::default())?;
 
-    println!(
-        "$ cargo run -- sync --config {} --dry-run",
+    let _ = writeln!(
+        out,
+        "$ broadcast sync --config {} --dry-run",
         config.display()
     );
     let dry = crate::sync::run(
@@ -236,39 +243,45 @@ pub fn run(dir: Option<&Path>) -> anyhow::Result<Outcome> {
             ..Default::default()
         },
     )?;
-    print!("{}", crate::output::render_changes(&dry, false));
-    print!("{}", crate::output::render_table(&dry));
+    out.push_str(&crate::output::render_changes(&dry, false));
+    out.push_str(&crate::output::render_table(&dry));
 
-    println!("\n$ cargo run -- sync --config {}", config.display());
+    let _ = writeln!(out, "\n$ broadcast sync --config {}", config.display());
     let real = crate::sync::run(&plan, &Default::default())?;
-    print!("{}", crate::output::render_table(&real));
+    out.push_str(&crate::output::render_table(&real));
 
-    println!(
-        "\n$ cargo run -- sync --config {}   # again: nothing to do",
+    let _ = writeln!(
+        out,
+        "\n$ broadcast sync --config {}   # again: nothing to do",
         config.display()
     );
     let again = crate::sync::run(&plan, &Default::default())?;
-    print!("{}", crate::output::render_table(&again));
+    out.push_str(&crate::output::render_table(&again));
 
     let a = dir.join("acme/service-a.git");
-    println!("\nWhere to look:");
-    println!(
+    let _ = writeln!(out, "\nWhere to look:");
+    let _ = writeln!(
+        out,
         "  git --git-dir {} log --stat chore/sync-files-platform -1",
         a.display()
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  git --git-dir {} show chore/sync-files-platform:README.md",
         a.display()
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  git --git-dir {} ls-tree -r chore/sync-files-platform   # modes: 100755 scripts/check.sh",
         a.display()
     );
-    println!(
-        "  then edit {}/acme/template, commit, and run: cargo run -- sync --config {}",
+    let _ = writeln!(
+        out,
+        "  then edit {}/acme/template, commit, and run: broadcast sync --config {}",
         dir.display(),
         config.display()
     );
+    crate::output::print(&out)?;
     Ok(if real.has_failures() || again.has_failures() {
         Outcome::TargetsFailed
     } else {

@@ -5,23 +5,26 @@
 //! `git-batch` for git, `transform` for content.
 
 pub mod cli;
+pub mod commit;
 pub mod config;
 pub mod demo;
+pub mod diff;
 pub mod forge;
 pub mod output;
 pub mod plan;
 pub mod repo;
+pub mod report;
 pub mod state;
 pub mod sync;
 
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::cli::{Cli, Command};
-use crate::sync::{RunReport, SyncOptions, TargetStatus};
+use crate::report::{RunReport, TargetStatus};
+use crate::sync::SyncOptions;
 
 /// How a successful invocation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,19 +63,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 opts.jobs = j.max(1);
             }
             if let Some(gh) = github_forge(&plan, &args.github)? {
-                let preflight = loaded
-                    .config
-                    .rate_limit_preflight
-                    .as_ref()
-                    .and_then(|r| r.enabled)
-                    .unwrap_or(true);
-                if preflight {
-                    opts.before_writes = Some(rate_limit_preflight(
-                        gh.clone(),
-                        args.github.ignore_rate_limit,
-                    ));
-                }
-                opts.github = Some(gh);
+                let policy = forge::github::PreflightPolicy {
+                    enabled: loaded
+                        .config
+                        .rate_limit_preflight
+                        .as_ref()
+                        .and_then(|r| r.enabled)
+                        .unwrap_or(true),
+                    ignore_budget: args.github.ignore_rate_limit,
+                };
+                opts.forges.register(Arc::new(gh.with_preflight(policy)));
             }
             let profile = match &args.profile {
                 Some(dir) => Some(
@@ -112,12 +112,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 ..plan::Scope::default()
             };
             let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
-            let opts = SyncOptions {
+            let mut opts = SyncOptions {
                 dry_run: true,
                 status: true,
-                github: github_forge(&plan, &args.github)?.map(|g| g as Arc<dyn forge::Forge>),
                 ..SyncOptions::default()
             };
+            if let Some(gh) = github_forge(&plan, &args.github)? {
+                opts.forges.register(Arc::new(gh));
+            }
             let report = sync::run(&plan, &opts)?;
             if args.json {
                 print_out(&output::render_json(&report)?)?;
@@ -140,7 +142,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 fn github_forge(
     plan: &plan::Plan,
     args: &cli::GitHubArgs,
-) -> anyhow::Result<Option<Arc<forge::github::GitHubForge>>> {
+) -> anyhow::Result<Option<forge::github::GitHubForge>> {
     let needs = plan
         .groups
         .iter()
@@ -156,48 +158,7 @@ fn github_forge(
     if let Some(u) = &args.github_url {
         options.web_url = u.clone();
     }
-    Ok(Some(Arc::new(forge::github::GitHubForge::new(options)?)))
-}
-
-/// The pre-write rate-limit check: reads `GET /rate_limit`, prints the estimate of the writes
-/// the group needs and how long pacing takes, and refuses when the budget cannot hold them
-/// (unless `ignore`).
-fn rate_limit_preflight(
-    github: Arc<forge::github::GitHubForge>,
-    ignore: bool,
-) -> sync::BeforeWrites {
-    Arc::new(move |group: &plan::GroupPlan, targets: usize| {
-        let limit = github
-            .rate_limit()
-            .context("cannot read the GitHub rate limit (is the token valid?)")?;
-        let est = github.plan_writes(targets);
-        let remaining = match (est.remaining, limit) {
-            (Some(r), Some(l)) => format!(
-                "{r} requests remaining, reset in {} s",
-                l.reset_at()
-                    .duration_since(std::time::SystemTime::now())
-                    .map_or(0, |d| d.as_secs())
-            ),
-            _ => "no rate limit reported".to_owned(),
-        };
-        eprintln!(
-            "group {}: {} target(s) need GitHub writes: up to {} write and {} read requests ({remaining}); write pacing takes about {} s",
-            group.id,
-            est.targets,
-            est.write_calls,
-            est.read_calls,
-            est.pacing.as_secs()
-        );
-        if !est.fits && !ignore {
-            anyhow::bail!(
-                "rate-limit preflight: group {} needs up to {} requests but only {} remain; wait for the reset or re-run with --ignore-rate-limit",
-                group.id,
-                est.write_calls + est.read_calls,
-                est.remaining.unwrap_or(0)
-            );
-        }
-        Ok(())
-    })
+    Ok(Some(forge::github::GitHubForge::new(options)?))
 }
 
 fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> anyhow::Result<()> {
@@ -311,14 +272,8 @@ fn validate_summary(loaded: &config::LoadedConfig, plan: &plan::Plan) -> String 
     out
 }
 
-/// Writes to stdout through the redactor: reports quote git's and GitHub's error text.
 fn print_out(text: &str) -> anyhow::Result<()> {
-    let text = broadcast_redact::redact(text);
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|_| stdout.flush())
-        .context("cannot write to stdout")
+    output::print(text)
 }
 
 fn init_logging(level: &str) {

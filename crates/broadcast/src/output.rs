@@ -2,28 +2,46 @@
 
 use std::fmt::Write as _;
 
-use crate::sync::{ChangeKind, RunReport, TargetStatus};
+use crate::report::{ChangeKind, GroupStatus, RunReport, TargetStatus};
 
-/// Unified diff of one file (`None` for binary content or when one side is unknown).
-pub fn unified_diff(path: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> Option<String> {
-    let old = match old {
-        Some(o) => std::str::from_utf8(o).ok()?,
-        None => "",
-    };
-    let new = match new {
-        Some(n) => std::str::from_utf8(n).ok()?,
-        None => "",
-    };
-    if old.contains('\0') || new.contains('\0') {
-        return None;
+/// `s` with every control character (C0 but tab, DEL, C1) escaped as `\n`, `\r`, `\t` or
+/// `\u{..}`, so that a file name cannot move the cursor, recolour the terminal or forge a line.
+/// Borrowed (no allocation) when there is nothing to escape.
+pub fn escape_control(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
     }
-    let diff = similar::TextDiff::from_lines(old, new);
-    Some(
-        diff.unified_diff()
-            .context_radius(3)
-            .header(&format!("a/{path}"), &format!("b/{path}"))
-            .to_string(),
-    )
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Writes `text` to stdout through the redactor: reports quote git's and GitHub's error text.
+///
+/// Errors when stdout is closed (see [`crate::is_broken_pipe`]).
+pub fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let text = broadcast_redact::redact(text);
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+        .map_err(|e| anyhow::Error::new(e).context("cannot write to stdout"))
+}
+
+/// A progress note for the person at the terminal: one line on stderr, redacted.
+pub fn note(message: &str) {
+    eprintln!("{}", broadcast_redact::redact(message));
 }
 
 fn size(n: Option<u64>) -> String {
@@ -99,7 +117,7 @@ pub fn render_table(report: &RunReport) -> String {
             format!("{}/{}/{}", t.files_added, t.files_modified, t.files_deleted)
         };
         let branch = match (&t.pull_request, &t.branch) {
-            (Some(pr), _) => format!("#{} {} ({})", pr.number, pr.url, pr.action),
+            (Some(pr), _) => format!("#{} {} ({})", pr.number, pr.url, pr.action.label()),
             (None, Some(b)) => b.clone(),
             _ => "-".to_owned(),
         };
@@ -139,8 +157,8 @@ pub fn render_table(report: &RunReport) -> String {
         }
     }
     for g in &report.groups {
-        if let (Some(e), true) = (&g.error, g.status != "ok") {
-            let _ = writeln!(out, "group {} {}: {e}", g.id, g.status);
+        if let (Some(e), true) = (&g.error, g.status != GroupStatus::Ok) {
+            let _ = writeln!(out, "group {} {}: {e}", g.id, g.status.label());
         }
     }
     let count = |s: TargetStatus| report.targets.iter().filter(|t| t.status == s).count();

@@ -83,15 +83,23 @@ pub enum MappingPlan {
         preserve_structure: bool,
         /// Copy paths with a component starting with `.`.
         include_hidden: bool,
+        /// Delete files under `dest` that this mapping owns (they pass its filters) and that
+        /// the source no longer has (`delete_orphaned: true`, a broadcast extension).
+        delete_orphaned: bool,
         /// Transform to apply (text files only).
         transform: TransformSpec,
     },
-    /// Delete every file under a directory in the target.
+    /// Delete files under a directory in the target: every file, or with filters only those
+    /// they select (excluded paths are kept).
     DeleteDirectory {
         /// Field path in the config.
         field: String,
         /// Normalized destination directory.
         dest: String,
+        /// Paths (relative to `dest`) to keep; `None` = keep nothing.
+        exclude: Option<Vec<String>>,
+        /// When not empty, only matching paths are deleted.
+        include_only: Vec<String>,
     },
 }
 
@@ -124,6 +132,9 @@ pub struct TargetPlan {
     pub mappings: Vec<MappingPlan>,
     /// Pull-request metadata.
     pub pr: PrMetadata,
+    /// Notes about the target's config for every report of it (e.g. a target-level transform
+    /// that directory mappings do not inherit).
+    pub warnings: Vec<String>,
 }
 
 /// Filters applied when building a plan (the CLI's `--groups`, `--skip-groups` and positional targets).
@@ -179,21 +190,61 @@ fn transform_spec(t: &config::Transform, group: &Group, target: &Target) -> Tran
     }
 }
 
-fn dir_plan(field: String, d: &DirectoryMapping, group: &Group, target: &Target) -> MappingPlan {
-    let dest = config::normalize_path(&d.dest, true).expect("validated");
+/// A path validation accepted, normalized; an error naming the field for a config that was not
+/// validated (so no input can make `build` panic).
+fn path(field: &str, key: &str, raw: &str, dir: bool) -> anyhow::Result<String> {
+    config::normalize_path(raw, dir).map_err(|e| anyhow::anyhow!("{field}.{key}: {e}"))
+}
+
+fn dir_plan(
+    field: String,
+    d: &DirectoryMapping,
+    group: &Group,
+    target: &Target,
+) -> anyhow::Result<MappingPlan> {
+    let dest = path(&field, "dest", &d.dest, true)?;
     if d.delete {
-        return MappingPlan::DeleteDirectory { field, dest };
+        return Ok(MappingPlan::DeleteDirectory {
+            field,
+            dest,
+            exclude: d.exclude.clone(),
+            include_only: d.include_only.clone(),
+        });
     }
-    MappingPlan::Directory {
+    Ok(MappingPlan::Directory {
+        src: path(&field, "src", &d.src, true)?,
         field,
-        src: config::normalize_path(&d.src, true).expect("validated"),
         dest,
         exclude: d.exclude.clone(),
         include_only: d.include_only.clone(),
         preserve_structure: d.preserve_structure.unwrap_or(true),
         include_hidden: d.include_hidden.unwrap_or(true),
+        delete_orphaned: d.delete_orphaned,
         transform: transform_spec(&d.transform, group, target),
+    })
+}
+
+/// go-broadcast semantics: a target-level `transform` applies to `files:` only. Users expect
+/// otherwise, so a target with variables (or `repo_name`) and a directory mapping without a
+/// transform of its own gets one warning.
+fn inherit_warning(field: &str, target: &Target) -> Option<String> {
+    let t = &target.transform;
+    if t.variables.is_empty() && !t.repo_name {
+        return None;
     }
+    let bare: Vec<String> = target
+        .directories
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.delete && d.transform.variables.is_empty() && !d.transform.repo_name)
+        .map(|(i, _)| format!("directories[{i}]"))
+        .collect();
+    (!bare.is_empty()).then(|| {
+        format!(
+            "{field}.transform applies to files: only, not to {} (go-broadcast semantics); give the directory mapping its own transform",
+            bare.join(", ")
+        )
+    })
 }
 
 /// Builds the plan of a validated config. Disabled groups and groups or targets outside `scope`
@@ -239,13 +290,13 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
             let mut mappings = Vec::new();
             for (fi, f) in t.files.iter().enumerate() {
                 let field = format!("groups[{gi}].targets[{ti}].files[{fi}]");
-                let dest = config::normalize_path(&f.dest, false).expect("validated");
+                let dest = path(&field, "dest", &f.dest, false)?;
                 if f.delete {
                     mappings.push(MappingPlan::DeleteFile { field, dest });
                 } else {
                     mappings.push(MappingPlan::File {
+                        src: path(&field, "src", &f.src, false)?,
                         field,
-                        src: config::normalize_path(&f.src, false).expect("validated"),
                         dest,
                         transform: transform_spec(&t.transform, g, t),
                     });
@@ -253,15 +304,17 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
             }
             for (di, d) in t.directories.iter().enumerate() {
                 let field = format!("groups[{gi}].targets[{ti}].directories[{di}]");
-                mappings.push(dir_plan(field, d, g, t));
+                mappings.push(dir_plan(field, d, g, t)?);
             }
             let default_labels = if g.defaults.pr_labels.is_empty() {
                 vec![DEFAULT_LABEL.to_owned()]
             } else {
                 g.defaults.pr_labels.clone()
             };
+            let field = format!("groups[{gi}].targets[{ti}]");
             targets.push(TargetPlan {
-                field: format!("groups[{gi}].targets[{ti}]"),
+                warnings: inherit_warning(&field, t).into_iter().collect(),
+                field,
                 repo: RepoRef::parse(&t.repo, base_dir).map_err(anyhow::Error::msg)?,
                 display: t.repo.clone(),
                 base_branch: t.branch.clone().filter(|b| !b.is_empty()),

@@ -99,6 +99,15 @@ impl RepoRef {
         self.slug().1
     }
 
+    /// The [`Forge::kind`](crate::forge::Forge::kind) that serves this repository: `github` or
+    /// `local`.
+    pub fn forge_kind(&self) -> &'static str {
+        match self {
+            RepoRef::GitHub { .. } => "github",
+            RepoRef::Local { .. } => "local",
+        }
+    }
+
     /// True for GitHub repositories.
     pub fn is_github(&self) -> bool {
         matches!(self, RepoRef::GitHub { .. })

@@ -4,15 +4,9 @@
 use broadcast_git_batch::ObjectId;
 use serde::{Deserialize, Serialize};
 
+pub use crate::commit::{TRAILER_GROUP, TRAILER_SOURCE, TRAILER_SOURCE_COMMIT};
 use crate::plan::{GroupPlan, TargetPlan};
-use crate::sync::{ChangeKind, FileChange};
-
-/// Trailer naming the source repository of a sync commit.
-pub const TRAILER_SOURCE: &str = "Broadcast-Source";
-/// Trailer holding the full source commit id.
-pub const TRAILER_SOURCE_COMMIT: &str = "Broadcast-Source-Commit";
-/// Trailer holding the group id.
-pub const TRAILER_GROUP: &str = "Broadcast-Group";
+use crate::report::FileChange;
 
 /// Opening marker of the metadata block (go-broadcast's, so its tooling recognises our PRs).
 pub const METADATA_START: &str = "<!-- go-broadcast-metadata";
@@ -50,11 +44,7 @@ pub fn pull_request_body(
         group.id
     ));
     for c in changes.iter().take(300) {
-        let kind = match c.kind {
-            ChangeKind::Added => "added",
-            ChangeKind::Modified => "modified",
-            ChangeKind::Deleted => "deleted",
-        };
+        let kind = c.kind.past();
         body.push_str(&format!("- `{}` ({kind})\n", c.path.replace('`', "'")));
     }
     if changes.len() > 300 {

@@ -223,9 +223,14 @@ pub struct DirectoryMapping {
     /// go-broadcast's module-aware sync: accepted, not implemented (a warning says so).
     #[serde(default)]
     pub module: Option<ModuleConfig>,
-    /// Delete every file under `dest` in the target.
+    /// Delete every file under `dest` in the target (with `exclude` / `include_only`: only the
+    /// files they select; excluded paths are kept).
     #[serde(default)]
     pub delete: bool,
+    /// broadcast extension (not in go-broadcast v1): delete files under `dest` that this mapping
+    /// owns (they pass its filters) and that the source no longer has.
+    #[serde(default)]
+    pub delete_orphaned: bool,
 }
 
 /// go-broadcast module settings (accepted for compatibility).

@@ -23,7 +23,10 @@ use super::{Forge, GitRemote, PullRequest, PullRequestAction, PullRequestSpec, R
 use crate::repo::RepoRef;
 
 mod model;
+mod preflight;
 mod transport;
+
+pub use preflight::PreflightPolicy;
 
 pub use transport::TransportError;
 use transport::{Method, Transport};
@@ -555,6 +558,7 @@ pub struct GitHubForge {
     /// `owner/name` -> repository facts for the run (single-flight across worker threads).
     repos: Cache<String, RepoInfo>,
     login: Mutex<Option<String>>,
+    preflight: PreflightPolicy,
 }
 
 impl fmt::Debug for GitHubForge {
@@ -600,7 +604,15 @@ impl GitHubForge {
                 .build()
                 .expect("a non-zero bound and no durations cannot fail"),
             login: Mutex::new(None),
+            preflight: PreflightPolicy::default(),
         })
+    }
+
+    /// Sets what [`Forge::preflight`] does before a group's writes (default: check, refuse
+    /// when the budget is short).
+    pub fn with_preflight(mut self, policy: PreflightPolicy) -> GitHubForge {
+        self.preflight = policy;
+        self
     }
 
     /// The latest rate limit seen in any response's headers. No I/O.
@@ -886,6 +898,10 @@ impl GitHubForge {
 impl Forge for GitHubForge {
     fn kind(&self) -> &'static str {
         "github"
+    }
+
+    fn preflight(&self, group_id: &str, targets_needing_writes: usize) -> anyhow::Result<()> {
+        self.check_budget(group_id, targets_needing_writes)
     }
 
     fn git_remote(&self, repo: &RepoRef) -> anyhow::Result<GitRemote> {

@@ -5,6 +5,8 @@
 //! remote (URL plus git config such as an auth header, passed through the environment) and the pull
 //! request operations. Reads that the engine can do with git (`ls-remote`) never go through a forge.
 
+use std::sync::Arc;
+
 use crate::repo::RepoRef;
 
 pub mod github;
@@ -72,16 +74,7 @@ pub struct PullRequest {
     pub created_at: Option<String>,
 }
 
-/// What `upsert_pull_request` did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PullRequestAction {
-    /// A new pull request was opened.
-    Created,
-    /// The open pull request for the head branch got a new title/body.
-    Updated,
-    /// The open pull request already matched.
-    Unchanged,
-}
+pub use crate::report::PullRequestAction;
 
 /// A forge adapter. Implementations are thin: typed requests, no sync logic.
 pub trait Forge: Send + Sync {
@@ -108,5 +101,74 @@ pub trait Forge: Send + Sync {
     /// True when this forge has pull requests at all (`local` does not).
     fn has_pull_requests(&self) -> bool {
         true
+    }
+
+    /// Called once per group after every target was read and before the first write, with the
+    /// number of targets on this forge that need writes. An error refuses the group's writes
+    /// (its targets are reported skipped with the message). GitHub checks its rate-limit budget
+    /// here; the default accepts.
+    fn preflight(&self, _group_id: &str, _targets_needing_writes: usize) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// The forges of a run, one per kind ([`Forge::kind`]); a repository reference names its kind
+/// ([`RepoRef::forge_kind`]). The local forge is always there.
+///
+/// Adding a forge: a module implementing [`Forge`], a [`RepoRef`] form that names its kind, and
+/// one [`Forges::register`] call where the CLI builds the set.
+#[derive(Clone)]
+pub struct Forges {
+    list: Vec<Arc<dyn Forge>>,
+}
+
+impl Default for Forges {
+    fn default() -> Self {
+        Forges {
+            list: vec![Arc::new(local::LocalForge)],
+        }
+    }
+}
+
+impl std::fmt::Debug for Forges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.list.iter().map(|x| x.kind()))
+            .finish()
+    }
+}
+
+impl Forges {
+    /// Adds (or replaces) the forge of `forge.kind()`.
+    pub fn register(&mut self, forge: Arc<dyn Forge>) -> &mut Self {
+        self.list.retain(|f| f.kind() != forge.kind());
+        self.list.push(forge);
+        self
+    }
+
+    /// The forge that serves `repo`.
+    ///
+    /// Errors when none of its kind is registered (for GitHub: no token was found), naming the
+    /// repository.
+    pub fn for_repo(&self, repo: &RepoRef) -> anyhow::Result<Arc<dyn Forge>> {
+        let kind = repo.forge_kind();
+        self.list
+            .iter()
+            .find(|f| f.kind() == kind)
+            .cloned()
+            .ok_or_else(|| {
+                let hint = match kind {
+                    "github" => " (set GH_TOKEN or GITHUB_TOKEN)",
+                    _ => "",
+                };
+                anyhow::anyhow!(
+                    "{repo} is a {kind} repository, but no {kind} forge is configured{hint}"
+                )
+            })
+    }
+
+    /// Every registered forge.
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<dyn Forge>> {
+        self.list.iter()
     }
 }

@@ -1,0 +1,471 @@
+//! The desired state of one target: a pure function of the target's mappings, the source tree
+//! (with the contents of its mapped blobs) and the target's base tree.
+//!
+//! No I/O happens here: git is read before ([`super::source`], [`super::target`]) and written
+//! after ([`super::write`]). Everything this module decides is covered by the table tests below:
+//! ownership and orphan deletion, file/directory conflicts, `delete` with filters, case-only
+//! clashes, transforms and their warnings.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use anyhow::{Context, anyhow, bail};
+use broadcast_git_batch::{ObjectId, TreeEntry, blob_oid};
+use broadcast_transform::{PathFilter, RepoSlug, TransformSpec, Transformer};
+use bytes::Bytes;
+
+use crate::plan::MappingPlan;
+
+/// git tree mode of a subdirectory (git-ls-tree(1)).
+pub(crate) const MODE_TREE: u32 = 0o040000;
+/// git tree mode of a submodule commit (gitlink).
+pub(crate) const MODE_GITLINK: u32 = 0o160000;
+/// git tree mode of a symbolic link.
+pub(crate) const MODE_SYMLINK: u32 = 0o120000;
+
+/// The source side of a group, as the desired state needs it.
+pub(crate) struct SourceTree {
+    /// Source commit (for messages).
+    pub commit: ObjectId,
+    /// Source repository as written in the config (for messages).
+    pub display: String,
+    /// Every entry of the source commit's tree (`ls-tree -r`), by path.
+    pub entries: BTreeMap<String, TreeEntry>,
+    /// Contents of every blob a mapping selects.
+    pub blobs: HashMap<ObjectId, Bytes>,
+    /// `owner/name` of the source, for `repo_name` transforms.
+    pub slug: RepoSlug,
+}
+
+impl SourceTree {
+    /// The entries under directory `dir` (`""` = every entry), in path order.
+    pub(crate) fn entries_under<'a>(&'a self, dir: &str) -> impl Iterator<Item = &'a TreeEntry> {
+        under(&self.entries, dir).map(|(_, e)| e)
+    }
+
+    fn short_commit(&self) -> String {
+        self.commit.to_string()[..7].to_owned()
+    }
+}
+
+/// The `(path, entry)` pairs of `entries` strictly under directory `dir` (`""` = all).
+pub(crate) fn under<'a, V>(
+    entries: &'a BTreeMap<String, V>,
+    dir: &str,
+) -> impl Iterator<Item = (&'a String, &'a V)> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    entries
+        .range(prefix.clone()..)
+        .take_while(move |(p, _)| p.starts_with(&prefix))
+}
+
+/// The entry a target should have at a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Desired {
+    /// git tree mode (`0o100644`, `0o100755`, `0o120000`).
+    pub mode: u32,
+    /// Blob id of the content the target should have.
+    pub oid: ObjectId,
+    /// Content when a transform produced new bytes (else the source blob is used as is).
+    pub data: Option<Bytes>,
+    /// The source blob, for sizes and diffs.
+    pub src_oid: ObjectId,
+}
+
+/// What a target should look like relative to its base tree.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct DesiredState {
+    /// Paths the target should have, with their content.
+    pub entries: BTreeMap<String, Desired>,
+    /// Paths of the base tree to remove (never a key of `entries`).
+    pub deletes: BTreeSet<String>,
+    /// Non-fatal notes for the report, sorted, without duplicates.
+    pub warnings: Vec<String>,
+}
+
+/// A directory a mapping owns: base files under `dest` that pass `filter` and that the source no
+/// longer maps are deleted (`delete_orphaned: true`).
+struct OwnedScope {
+    dest: String,
+    filter: PathFilter,
+    flatten: bool,
+}
+
+/// Mapping outputs by destination path: (source entry, transformer index, mapping field).
+type Items<'a> = BTreeMap<String, (&'a TreeEntry, usize, &'a str)>;
+
+/// Records `item` at `dest`; a different mapping already there loses, with a warning.
+fn place<'a>(
+    items: &mut Items<'a>,
+    warnings: &mut Vec<String>,
+    dest: String,
+    item: (&'a TreeEntry, usize, &'a str),
+) {
+    if let Some(prev) = items.get(&dest)
+        && prev.2 != item.2
+    {
+        warnings.push(format!(
+            "{dest}: mapped by {} and {}; {} wins",
+            prev.2, item.2, item.2
+        ));
+    }
+    items.insert(dest, item);
+}
+
+/// Computes the desired state of one target.
+///
+/// `mappings` apply in order (a later mapping wins on the same destination path, with a
+/// warning); `base` is the target's base tree (`ls-tree -r`, blobs and gitlinks only) and is
+/// empty for an empty repository.
+///
+/// Errors name the mapping's field: a missing source path, a file mapping naming a directory or
+/// submodule, an invalid glob, a flattening collision, a path that would be both a file and a
+/// directory in the result.
+pub(crate) fn desired_state(
+    mappings: &[MappingPlan],
+    source: &SourceTree,
+    base: &BTreeMap<String, TreeEntry>,
+    target_slug: &RepoSlug,
+) -> anyhow::Result<DesiredState> {
+    let mut warnings: Vec<String> = Vec::new();
+    let mut deletes: BTreeSet<String> = BTreeSet::new();
+    let mut transformers = Transformers::new(&source.slug, target_slug);
+    // dest -> (source entry, transformer index, field of the mapping that produced it)
+    let mut items: Items<'_> = BTreeMap::new();
+    let mut owned: Vec<OwnedScope> = Vec::new();
+    for m in mappings {
+        match m {
+            MappingPlan::File {
+                field,
+                src,
+                dest,
+                transform,
+            } => {
+                let e = source.entries.get(src).ok_or_else(|| {
+                    anyhow!(
+                        "{field}.src: '{src}' not found in source {} at {}",
+                        source.display,
+                        source.short_commit()
+                    )
+                })?;
+                match e.mode {
+                    MODE_GITLINK => bail!(
+                        "{field}.src: '{src}' is a submodule (a gitlink), not a file; submodules are not synced"
+                    ),
+                    MODE_TREE => {
+                        bail!("{field}.src: '{src}' is a directory, not a file (use directories:)")
+                    }
+                    _ => {}
+                }
+                let ti = transformers.index(transform)?;
+                deletes.remove(dest);
+                place(&mut items, &mut warnings, dest.clone(), (e, ti, field));
+            }
+            MappingPlan::Directory {
+                field,
+                src,
+                dest,
+                exclude,
+                include_only,
+                preserve_structure,
+                include_hidden,
+                delete_orphaned,
+                transform,
+            } => {
+                let filter = PathFilter::new(exclude.as_deref(), include_only, *include_hidden)
+                    .with_context(|| format!("{field}: invalid glob"))?;
+                let ti = transformers.index(transform)?;
+                let prefix_len = if src.is_empty() { 0 } else { src.len() + 1 };
+                let mut any = false;
+                let mut flat_seen: HashMap<String, String> = HashMap::new();
+                for e in source.entries_under(src) {
+                    any = true;
+                    let rel = &e.path[prefix_len..];
+                    if !filter.is_included(rel) {
+                        continue;
+                    }
+                    if e.mode == MODE_GITLINK {
+                        warnings.push(format!("{field}: submodule '{}' is not synced", e.path));
+                        continue;
+                    }
+                    let out_rel = if *preserve_structure {
+                        rel.to_owned()
+                    } else {
+                        let base = rel.rsplit('/').next().unwrap_or(rel).to_owned();
+                        if let Some(prev) = flat_seen.insert(base.clone(), rel.to_owned()) {
+                            bail!(
+                                "{field}: preserve_structure: false maps both '{prev}' and '{rel}' to '{base}'"
+                            );
+                        }
+                        base
+                    };
+                    let dest_path = join(dest, &out_rel);
+                    deletes.remove(&dest_path);
+                    place(&mut items, &mut warnings, dest_path, (e, ti, field));
+                }
+                if !any {
+                    bail!(
+                        "{field}.src: directory '{src}' not found (or empty) in source {} at {}",
+                        source.display,
+                        source.short_commit()
+                    );
+                }
+                if *delete_orphaned {
+                    owned.push(OwnedScope {
+                        dest: dest.clone(),
+                        filter,
+                        flatten: !*preserve_structure,
+                    });
+                }
+            }
+            MappingPlan::DeleteFile { dest, .. } => {
+                items.remove(dest);
+                if base.contains_key(dest) {
+                    deletes.insert(dest.clone());
+                }
+            }
+            MappingPlan::DeleteDirectory {
+                field,
+                dest,
+                exclude,
+                include_only,
+            } => {
+                // Without filters everything under `dest` goes; with them, only the paths the
+                // filters select (excluded paths are kept).
+                let filter = if exclude.is_none() && include_only.is_empty() {
+                    None
+                } else {
+                    let exclude = exclude.clone().unwrap_or_default();
+                    Some(
+                        PathFilter::new(Some(&exclude), include_only, true)
+                            .with_context(|| format!("{field}: invalid glob"))?,
+                    )
+                };
+                let selected = |rel: &str| {
+                    filter
+                        .as_ref()
+                        .is_none_or(|f: &PathFilter| f.is_included(rel))
+                };
+                let prefix_len = dest.len() + 1;
+                items.retain(|p, _| {
+                    !(p.len() > prefix_len
+                        && p.starts_with(dest.as_str())
+                        && p.as_bytes()[dest.len()] == b'/'
+                        && selected(&p[prefix_len..]))
+                });
+                for (p, _) in under(base, dest) {
+                    if selected(&p[prefix_len..]) {
+                        deletes.insert(p.clone());
+                    }
+                }
+            }
+        }
+    }
+
+    let mut entries: BTreeMap<String, Desired> = BTreeMap::new();
+    for (dest, (e, ti, _)) in &items {
+        let d = desired_entry(dest, e, &transformers.list[*ti], source, &mut warnings)?;
+        entries.insert(dest.clone(), d);
+    }
+
+    // Orphans: owned paths of the base tree that no mapping produces any more.
+    for scope in &owned {
+        let prefix_len = if scope.dest.is_empty() {
+            0
+        } else {
+            scope.dest.len() + 1
+        };
+        for (p, _) in under(base, &scope.dest) {
+            let rel = &p[prefix_len..];
+            let owned = (!scope.flatten || !rel.contains('/')) && scope.filter.is_included(rel);
+            if owned && !entries.contains_key(p) {
+                deletes.insert(p.clone());
+            }
+        }
+    }
+
+    resolve_conflicts(&entries, &items, base, &mut deletes, &mut warnings)?;
+    deletes.retain(|p| !entries.contains_key(p));
+    warn_case_clashes(&entries, base, &deletes, &mut warnings);
+    warnings.sort();
+    warnings.dedup();
+    Ok(DesiredState {
+        entries,
+        deletes,
+        warnings,
+    })
+}
+
+fn join(dir: &str, rel: &str) -> String {
+    if dir.is_empty() {
+        rel.to_owned()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+/// The distinct transformers of one target, compiled once each.
+struct Transformers<'a> {
+    source: &'a RepoSlug,
+    target: &'a RepoSlug,
+    list: Vec<(TransformSpec, Transformer)>,
+}
+
+impl<'a> Transformers<'a> {
+    fn new(source: &'a RepoSlug, target: &'a RepoSlug) -> Self {
+        Transformers {
+            source,
+            target,
+            list: Vec::new(),
+        }
+    }
+
+    fn index(&mut self, spec: &TransformSpec) -> anyhow::Result<usize> {
+        if let Some(i) = self.list.iter().position(|(s, _)| s == spec) {
+            return Ok(i);
+        }
+        let t = Transformer::new(spec, self.source, self.target)?;
+        self.list.push((spec.clone(), t));
+        Ok(self.list.len() - 1)
+    }
+}
+
+/// The entry for one mapped source file: the source blob as is, or the transform's output.
+fn desired_entry(
+    dest: &str,
+    e: &TreeEntry,
+    (spec, t): &(TransformSpec, Transformer),
+    source: &SourceTree,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<Desired> {
+    let as_is = Desired {
+        mode: e.mode,
+        oid: e.oid,
+        data: None,
+        src_oid: e.oid,
+    };
+    if e.mode == MODE_SYMLINK {
+        return Ok(as_is);
+    }
+    let content = source.blobs.get(&e.oid).ok_or_else(|| {
+        anyhow!(
+            "internal error: blob {} of '{}' was not read",
+            e.oid,
+            e.path
+        )
+    })?;
+    if t.is_identity() {
+        return Ok(as_is);
+    }
+    if looks_like_utf16(content) {
+        warnings.push(format!(
+            "{dest}: UTF-16 text; transforms are not applied to it (copied as is)"
+        ));
+        return Ok(as_is);
+    }
+    let out = t
+        .apply(dest, content)
+        .with_context(|| format!("transform of '{}' -> '{dest}'", e.path))?;
+    if !spec.variables.is_empty() {
+        for v in t.unreplaced_variables(&out) {
+            warnings.push(format!("{dest}: placeholder '{v}' has no value"));
+        }
+    }
+    Ok(match out {
+        std::borrow::Cow::Borrowed(_) => as_is,
+        std::borrow::Cow::Owned(v) => Desired {
+            mode: e.mode,
+            oid: blob_oid(&v),
+            data: Some(Bytes::from(v)),
+            src_oid: e.oid,
+        },
+    })
+}
+
+/// UTF-16 text: a byte-order mark (`FF FE` or `FE FF`), the encoding Windows tools write.
+fn looks_like_utf16(content: &[u8]) -> bool {
+    content.starts_with(&[0xFF, 0xFE]) || content.starts_with(&[0xFE, 0xFF])
+}
+
+/// File/directory conflicts between the desired entries and the base tree, and among the desired
+/// entries themselves.
+///
+/// - A base file where the result needs a directory (`docs` in the base, `docs/a.md` desired) is
+///   deleted, with a warning.
+/// - Base files under a path the result needs as a file (`docs/a.md` in the base, `docs`
+///   desired) are deleted, with a warning.
+/// - Two desired entries `p` and `p/…` cannot both exist: an error naming both mappings.
+fn resolve_conflicts(
+    entries: &BTreeMap<String, Desired>,
+    items: &Items<'_>,
+    base: &BTreeMap<String, TreeEntry>,
+    deletes: &mut BTreeSet<String>,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    for path in entries.keys() {
+        // Every ancestor directory of `path` must not be a file.
+        let mut end = 0;
+        while let Some(i) = path[end..].find('/') {
+            let dir = &path[..end + i];
+            if entries.contains_key(dir) {
+                bail!(
+                    "'{dir}' is both a file ({}) and a directory holding '{path}' ({})",
+                    items[dir].2,
+                    items[path].2
+                );
+            }
+            if base.contains_key(dir) && deletes.insert(dir.to_owned()) {
+                warnings.push(format!(
+                    "{dir}: a file in the target where the source has a directory; replaced"
+                ));
+            }
+            end += i + 1;
+        }
+        // `path` must not be a directory of the base tree.
+        let mut replaced = false;
+        for (p, _) in under(base, path) {
+            deletes.insert(p.clone());
+            replaced = true;
+        }
+        if replaced {
+            warnings.push(format!(
+                "{path}: a directory in the target where the source has a file; replaced"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Paths of the result that differ only in letter case, where at least one is written by this
+/// sync: they cannot both be checked out on case-insensitive file systems (macOS, Windows).
+fn warn_case_clashes(
+    entries: &BTreeMap<String, Desired>,
+    base: &BTreeMap<String, TreeEntry>,
+    deletes: &BTreeSet<String>,
+    warnings: &mut Vec<String>,
+) {
+    let result = base
+        .keys()
+        .filter(|p| !deletes.contains(*p) && !entries.contains_key(*p))
+        .chain(entries.keys());
+    let mut by_lower: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for p in result {
+        by_lower.entry(p.to_lowercase()).or_default().push(p);
+    }
+    for paths in by_lower.values_mut() {
+        if paths.len() > 1 && paths.iter().any(|p| entries.contains_key(*p)) {
+            paths.sort_unstable();
+            warnings.push(format!(
+                "{}: paths differ only in case; checkouts on macOS and Windows will break",
+                paths.join(" and ")
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "desired_tests.rs"]
+mod tests;

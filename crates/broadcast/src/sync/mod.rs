@@ -1,0 +1,328 @@
+//! Per-group and per-target sync orchestration over `git-batch` and `transform`.
+//!
+//! One group: the source is read once ([`source`]); then every target runs on its own, in
+//! parallel, isolated from the others, in two phases:
+//! - read ([`target`]): the target's refs (`ls-remote`) and base tree, the desired state
+//!   ([`desired`], pure), the comparison ([`compare`], pure);
+//! - write ([`write`]), only when something differs: one commit with `fast-import` in a scratch
+//!   repository whose alternates are the source's and the target's object stores, a push of the
+//!   sync branch with a lease, and the pull request ([`pull_request`]).
+//!
+//! Between the phases every forge's [`preflight`](crate::forge::Forge::preflight) may refuse the
+//! group's writes. Each target's [`TargetReport`] is built once, from both phases' results.
+
+mod compare;
+pub(crate) mod desired;
+mod pull_request;
+mod source;
+mod target;
+mod write;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use broadcast_git_batch::Git;
+use broadcast_worker::WorkerPool;
+
+pub use crate::forge::Forges;
+use crate::plan::{GroupPlan, Plan, TargetPlan};
+pub use crate::report::{
+    ChangeKind, FileChange, GroupReport, GroupStatus, PullRequestReport, RunReport, TargetReport,
+    TargetStatus,
+};
+use source::SourceSnapshot;
+use target::{ReadOutcome, TargetCtx};
+
+/// Knobs of one run.
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    /// Compute and report, write nothing anywhere.
+    pub dry_run: bool,
+    /// With `dry_run`: include a unified diff per changed text file.
+    pub diff: bool,
+    /// Targets processed at once (at least 1).
+    pub jobs: usize,
+    /// Timeout of each git process.
+    pub git_timeout: Duration,
+    /// The forges repositories are served by (the local forge is always there).
+    pub forges: Forges,
+    /// Commit author and committer; `None` = from the environment / git config.
+    pub identity: Option<Identity>,
+    /// Status mode (with `dry_run`): also look up the open pull request of each existing sync
+    /// branch, and whether the repository is archived (one REST read each, forges with pull
+    /// requests only).
+    pub status: bool,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            dry_run: false,
+            diff: false,
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            git_timeout: Duration::from_secs(600),
+            forges: Forges::default(),
+            identity: None,
+            status: false,
+        }
+    }
+}
+
+/// A commit author or committer: name and email (git's `user.name` / `user.email`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Name.
+    pub name: String,
+    /// Email address.
+    pub email: String,
+}
+
+/// What every group and target of a run shares.
+pub(crate) struct Engine {
+    pub opts: SyncOptions,
+    pub identity: Identity,
+}
+
+impl Engine {
+    /// A git runner with the run's timeout and `config` (a forge's auth header, say).
+    pub(crate) fn git(&self, config: &[(String, String)]) -> Git {
+        let mut git = Git::new().with_timeout(self.opts.git_timeout);
+        for (k, v) in config {
+            git = git.with_config(k, v);
+        }
+        git
+    }
+}
+
+/// Runs a plan. Groups run one after another; a group whose dependency failed is skipped.
+///
+/// Errors only when the run cannot start (no scratch directory, no worker threads); everything
+/// that goes wrong with a group or a target is in the report.
+pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
+    let started = Instant::now();
+    let scratch = tempfile::Builder::new()
+        .prefix("broadcast-run-")
+        .tempdir()
+        .context("cannot create a temporary directory for the run")?;
+    let engine = Arc::new(Engine {
+        identity: opts.identity.clone().unwrap_or_else(resolve_identity),
+        opts: opts.clone(),
+    });
+    let jobs = opts.jobs.max(1);
+    let pool = WorkerPool::new(jobs, jobs * 2).context("cannot start the worker threads")?;
+    let mut targets = Vec::new();
+    let mut groups = Vec::new();
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    for (gi, group) in plan.groups.iter().enumerate() {
+        let (report, target_reports) =
+            if let Some(dep) = group.depends_on.iter().find(|d| failed.contains(*d)) {
+                skipped_group(group, format!("dependency group '{dep}' did not succeed"))
+            } else {
+                let dir = scratch.path().join(format!("g{gi}"));
+                run_group(group, &engine, &dir, &pool)
+            };
+        if report.status != GroupStatus::Ok || target_reports.iter().any(|t| t.status.is_failure())
+        {
+            failed.insert(group.id.clone());
+        }
+        groups.push(report);
+        targets.extend(target_reports);
+    }
+    Ok(RunReport {
+        targets,
+        groups,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        dry_run: opts.dry_run,
+    })
+}
+
+fn target_report(group: &GroupPlan, t: &TargetPlan, status: TargetStatus) -> TargetReport {
+    TargetReport::new(&group.id, &t.display, t.repo.to_string(), status)
+}
+
+fn group_report(group: &GroupPlan, status: GroupStatus, error: Option<String>) -> GroupReport {
+    GroupReport {
+        id: group.id.clone(),
+        source: group.source_display.clone(),
+        source_commit: None,
+        git_spawns: 0,
+        status,
+        error,
+    }
+}
+
+/// Every target of `group` skipped (or failed) with `why`.
+fn every_target(group: &GroupPlan, status: TargetStatus, why: &str) -> Vec<TargetReport> {
+    group
+        .targets
+        .iter()
+        .map(|t| {
+            let mut r = target_report(group, t, status);
+            r.error = Some(why.to_owned());
+            r
+        })
+        .collect()
+}
+
+fn skipped_group(group: &GroupPlan, why: String) -> (GroupReport, Vec<TargetReport>) {
+    let targets = every_target(group, TargetStatus::Skipped, &why);
+    (
+        group_report(group, GroupStatus::Skipped, Some(why)),
+        targets,
+    )
+}
+
+fn failed_group(group: &GroupPlan, why: String) -> (GroupReport, Vec<TargetReport>) {
+    let targets = every_target(group, TargetStatus::Failed, &format!("source: {why}"));
+    (group_report(group, GroupStatus::Failed, Some(why)), targets)
+}
+
+/// Everything the tasks of one group share.
+pub(crate) struct GroupRun {
+    pub engine: Arc<Engine>,
+    pub group: GroupPlan,
+    pub source: SourceSnapshot,
+    pub dir: PathBuf,
+}
+
+impl GroupRun {
+    /// The context of target `i`.
+    fn target(&self, i: usize) -> TargetCtx<'_> {
+        TargetCtx {
+            engine: &self.engine,
+            group: &self.group,
+            target: &self.group.targets[i],
+            source: &self.source,
+            dir: self.dir.join(format!("t{i}")),
+        }
+    }
+}
+
+fn run_group(
+    group: &GroupPlan,
+    engine: &Arc<Engine>,
+    dir: &Path,
+    pool: &WorkerPool,
+) -> (GroupReport, Vec<TargetReport>) {
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        return failed_group(group, format!("cannot create {}: {e}", dir.display()));
+    }
+    let source = match source::read_source(group, engine, dir) {
+        Ok(s) => s,
+        Err(e) => return failed_group(group, format!("{e:#}")),
+    };
+    let mut report = group_report(group, GroupStatus::Ok, None);
+    report.source_commit = Some(source.tree.commit.to_string());
+    report.git_spawns = source.git_spawns;
+    let run = Arc::new(GroupRun {
+        engine: Arc::clone(engine),
+        group: group.clone(),
+        source,
+        dir: dir.to_path_buf(),
+    });
+    let n = group.targets.len();
+
+    // Read phase: every target, in parallel.
+    let task_run = Arc::clone(&run);
+    let read = pool.map(0..n, move |i| target::read(&task_run.target(i)));
+    let read: Vec<Option<ReadOutcome>> = match read {
+        Ok(results) => results.into_iter().map(Result::ok).collect(),
+        Err(e) => return failed_group(group, format!("worker pool: {e}")),
+    };
+
+    // Between the phases: each forge may refuse the group's writes.
+    let refused = preflight(&run, &read);
+    if let Some(why) = &refused {
+        report.status = GroupStatus::Failed;
+        report.error = Some(why.clone());
+    }
+
+    // Write phase.
+    let items: Vec<(usize, Option<ReadOutcome>)> = read.into_iter().enumerate().collect();
+    let task_run = Arc::clone(&run);
+    let finished = pool.map(items, move |(i, read)| {
+        read.map(|r| target::finish(&task_run.target(i), r, refused.as_deref()))
+    });
+    let finished: Vec<Option<TargetReport>> = match finished {
+        Ok(results) => results.into_iter().map(|r| r.ok().flatten()).collect(),
+        Err(_) => vec![None; n],
+    };
+    let targets = finished
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|| {
+                let ctx = run.target(i);
+                let _ = std::fs::remove_dir_all(&ctx.dir);
+                let mut r = target_report(group, ctx.target, TargetStatus::Failed);
+                r.error =
+                    Some("internal error: the target's task panicked (see stderr)".to_owned());
+                r
+            })
+        })
+        .collect();
+    (report, targets)
+}
+
+/// Asks every forge with pending writes whether the group may write; the first refusal wins.
+fn preflight(run: &GroupRun, read: &[Option<ReadOutcome>]) -> Option<String> {
+    for forge in run.engine.opts.forges.iter() {
+        let writes = read
+            .iter()
+            .flatten()
+            .filter_map(|r| r.pending.as_ref())
+            .filter(|p| p.forge.kind() == forge.kind() && p.forge.has_pull_requests())
+            .count();
+        if writes > 0
+            && let Err(e) = forge.preflight(&run.group.id, writes)
+        {
+            return Some(format!("{e:#}"));
+        }
+    }
+    None
+}
+
+/// The git directory of a local repository: `<path>/.git` for a work tree, else the path itself.
+pub(crate) fn local_git_dir(path: &Path) -> PathBuf {
+    let dot_git = path.join(".git");
+    if dot_git.is_dir() {
+        dot_git
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Commit identity: `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL`, else git's configured
+/// `user.name`/`user.email`, else `broadcast <broadcast@localhost>`.
+fn resolve_identity() -> Identity {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let (mut name, mut email) = (env("GIT_AUTHOR_NAME"), env("GIT_AUTHOR_EMAIL"));
+    if name.is_none() || email.is_none() {
+        // One process for both keys: `user.name <value>` and `user.email <value>` lines.
+        let out = std::process::Command::new("git")
+            .args(["config", "--get-regexp", r"^user\.(name|email)$"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        for line in out.lines() {
+            match line.split_once(' ') {
+                Some(("user.name", v)) if name.is_none() && !v.trim().is_empty() => {
+                    name = Some(v.trim().to_owned());
+                }
+                Some(("user.email", v)) if email.is_none() && !v.trim().is_empty() => {
+                    email = Some(v.trim().to_owned());
+                }
+                _ => {}
+            }
+        }
+    }
+    Identity {
+        name: name.unwrap_or_else(|| "broadcast".to_owned()),
+        email: email.unwrap_or_else(|| "broadcast@localhost".to_owned()),
+    }
+}

@@ -1,0 +1,383 @@
+//! One target: the read phase (refs, base tree, desired state, comparison; writes nothing) and
+//! the report built from its results and the write phase's.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use broadcast_git_batch::{FetchOptions, Git, ObjectId, Repo, TreeChange, TreeEntry};
+use broadcast_transform::RepoSlug;
+
+use super::compare::{compare, result_tree};
+use super::desired::{DesiredState, desired_state};
+use super::source::SourceSnapshot;
+use super::write::{Pending, WriteOutcome};
+use super::{Engine, local_git_dir};
+use crate::forge::Forge;
+use crate::plan::{GroupPlan, TargetPlan};
+use crate::repo::RepoRef;
+use crate::report::{
+    ChangeKind, FileChange, PullRequestAction, PullRequestReport, TargetReport, TargetStatus,
+};
+
+/// Everything one target's phases need.
+pub(crate) struct TargetCtx<'a> {
+    pub engine: &'a Engine,
+    pub group: &'a GroupPlan,
+    pub target: &'a TargetPlan,
+    pub source: &'a SourceSnapshot,
+    /// Scratch directory of this target (removed when it is done).
+    pub dir: PathBuf,
+}
+
+/// What the read phase found, for the report.
+#[derive(Debug)]
+pub(crate) struct Findings {
+    pub status: TargetStatus,
+    pub base: Option<String>,
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    pub pull_request: Option<PullRequestReport>,
+    pub warnings: Vec<String>,
+    pub changes: Vec<FileChange>,
+    pub error: Option<String>,
+}
+
+impl Findings {
+    fn new() -> Self {
+        Findings {
+            status: TargetStatus::Failed,
+            base: None,
+            branch: None,
+            commit: None,
+            pull_request: None,
+            warnings: Vec::new(),
+            changes: Vec::new(),
+            error: None,
+        }
+    }
+}
+
+/// A target between the read and the write phase.
+pub(crate) struct ReadOutcome {
+    pub findings: Findings,
+    pub started: Instant,
+    pub git: Option<Git>,
+    /// What the write phase has to do, if anything.
+    pub pending: Option<Pending>,
+}
+
+/// Read phase of one target. Never fails: an error is a finding.
+pub(crate) fn read(ctx: &TargetCtx<'_>) -> ReadOutcome {
+    let started = Instant::now();
+    let mut findings = Findings::new();
+    let mut git = None;
+    let result = (|| {
+        let forge = ctx.engine.opts.forges.for_repo(&ctx.target.repo)?;
+        let remote = forge.git_remote(&ctx.target.repo)?;
+        let g = git.insert(ctx.engine.git(&remote.config));
+        read_target(ctx, &mut findings, forge, &remote.url, g)
+    })();
+    let pending = result.unwrap_or_else(|e| {
+        findings.status = TargetStatus::Failed;
+        findings.error = Some(format!("{e:#}"));
+        None
+    });
+    ReadOutcome {
+        findings,
+        started,
+        git,
+        pending,
+    }
+}
+
+/// Write phase (when the read phase left work) and the target's report.
+pub(crate) fn finish(
+    ctx: &TargetCtx<'_>,
+    read: ReadOutcome,
+    refused: Option<&str>,
+) -> TargetReport {
+    let ReadOutcome {
+        findings: f,
+        started,
+        git,
+        pending,
+    } = read;
+    let mut r = TargetReport::new(
+        &ctx.group.id,
+        &ctx.target.display,
+        ctx.target.repo.to_string(),
+        f.status,
+    );
+    r.base = f.base;
+    r.branch = f.branch;
+    r.commit = f.commit;
+    r.pull_request = f.pull_request;
+    r.warnings = f.warnings;
+    r.error = f.error;
+    r.set_changes(f.changes);
+    if let (Some(p), Some(git)) = (pending, &git) {
+        match refused {
+            Some(why) => {
+                r.status = TargetStatus::Skipped;
+                r.error = Some(why.to_owned());
+            }
+            None => match super::write::write(ctx, git, p, &r.changes) {
+                Ok(WriteOutcome {
+                    status,
+                    commit,
+                    pull_request,
+                    error,
+                }) => {
+                    r.status = status;
+                    r.commit = commit.or(r.commit);
+                    r.pull_request = pull_request.or(r.pull_request);
+                    r.error = error;
+                }
+                Err(e) => {
+                    r.status = TargetStatus::Failed;
+                    r.error = Some(format!("{e:#}"));
+                }
+            },
+        }
+    }
+    r.git_spawns = git.map_or(0, |g| g.spawn_count());
+    r.elapsed_ms = started.elapsed().as_millis() as u64;
+    if let Some(e) = &mut r.error {
+        *e = broadcast_redact::redact(e).into_owned();
+    }
+    // Scratch repositories are not needed once the target is done.
+    let _ = std::fs::remove_dir_all(&ctx.dir);
+    r
+}
+
+/// The target's refs: its base branch (configured or default) and the sync branch.
+struct Refs {
+    base_branch: Option<String>,
+    base_oid: Option<ObjectId>,
+    sync_oid: Option<ObjectId>,
+}
+
+/// One `ls-remote` round trip: HEAD (the default branch), the sync branch, and the configured
+/// base branch.
+fn read_refs(ctx: &TargetCtx<'_>, git: &Git, url: &str) -> anyhow::Result<Refs> {
+    let target = ctx.target;
+    let sync_ref = format!("refs/heads/{}", ctx.group.sync_branch);
+    let mut patterns = vec![sync_ref.as_str()];
+    let configured_base = target
+        .base_branch
+        .as_ref()
+        .map(|b| format!("refs/heads/{b}"));
+    if let Some(b) = &configured_base {
+        patterns.push(b);
+    }
+    let (head, refs) = git
+        .ls_remote_with_head(url, &patterns)
+        .with_context(|| format!("cannot read {}", target.display))?;
+    let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.oid);
+    let (base_branch, base_oid) = match (&target.base_branch, &configured_base) {
+        (Some(b), Some(r)) => {
+            let oid = find(r);
+            if oid.is_none() {
+                bail!("branch '{b}' not found in {}", target.display);
+            }
+            (Some(b.clone()), oid)
+        }
+        // The default branch; no id when the repository is empty (unborn HEAD).
+        _ => (head, find("HEAD")),
+    };
+    Ok(Refs {
+        base_branch,
+        base_oid,
+        sync_oid: find(&sync_ref),
+    })
+}
+
+/// The repository the target's objects are read from: the target itself when local, else a
+/// scratch repository with the base and sync branches fetched without blobs.
+fn open_reader(
+    ctx: &TargetCtx<'_>,
+    git: &Git,
+    url: &str,
+    refs: &Refs,
+) -> anyhow::Result<(Repo, Option<Repo>)> {
+    match &ctx.target.repo {
+        RepoRef::Local { path } => Ok((git.open(&local_git_dir(path)), None)),
+        RepoRef::GitHub { .. } => {
+            let scratch = git.create_bare(&ctx.dir.join("target.git"))?;
+            let mut refspecs = Vec::new();
+            if let Some(b) = &refs.base_branch
+                && refs.base_oid.is_some()
+            {
+                refspecs.push(format!("+refs/heads/{b}:refs/remotes/base"));
+            }
+            if refs.sync_oid.is_some() {
+                refspecs.push(format!(
+                    "+refs/heads/{}:refs/remotes/sync",
+                    ctx.group.sync_branch
+                ));
+            }
+            if !refspecs.is_empty() {
+                scratch.fetch(
+                    url,
+                    &refspecs,
+                    &FetchOptions {
+                        depth: Some(1),
+                        filter: Some("blob:none".to_owned()),
+                        no_tags: true,
+                    },
+                )?;
+            }
+            Ok((scratch.clone(), Some(scratch)))
+        }
+    }
+}
+
+/// Status mode: the archived flag and the open pull request of the sync branch. `false` when
+/// the target is archived (nothing more to look at).
+fn read_status(
+    ctx: &TargetCtx<'_>,
+    f: &mut Findings,
+    forge: &dyn Forge,
+    refs: &Refs,
+) -> anyhow::Result<bool> {
+    if forge.repository(&ctx.target.repo)?.archived {
+        f.status = TargetStatus::Skipped;
+        f.error = Some(format!("{} is archived", ctx.target.display));
+        return Ok(false);
+    }
+    if refs.sync_oid.is_some()
+        && let Some(pr) = forge.find_pull_request(&ctx.target.repo, &ctx.group.sync_branch)?
+    {
+        f.pull_request = Some(PullRequestReport {
+            number: pr.number,
+            url: pr.url,
+            action: PullRequestAction::Open,
+            created_at: pr.created_at,
+        });
+    }
+    Ok(true)
+}
+
+/// Read phase of one target: refs, base tree, desired state, comparison. Writes nothing.
+fn read_target(
+    ctx: &TargetCtx<'_>,
+    f: &mut Findings,
+    forge: Arc<dyn Forge>,
+    url: &str,
+    git: &Git,
+) -> anyhow::Result<Option<Pending>> {
+    let (target, opts) = (ctx.target, &ctx.engine.opts);
+    if let RepoRef::Local { path } = &target.repo
+        && !path.exists()
+    {
+        bail!(
+            "{}.repo: no repository at {} (relative paths resolve against the config file's directory)",
+            target.field,
+            path.display()
+        );
+    }
+    let refs = read_refs(ctx, git, url)?;
+    f.base = refs.base_branch.clone();
+    if opts.status && forge.has_pull_requests() && !read_status(ctx, f, &*forge, &refs)? {
+        return Ok(None);
+    }
+    let (reader, scratch) = open_reader(ctx, git, url, &refs)?;
+    let base: BTreeMap<String, TreeEntry> = match refs.base_oid {
+        Some(oid) => reader
+            .ls_tree(&oid.to_string())?
+            .into_iter()
+            .map(|e| (e.path.clone(), e))
+            .collect(),
+        None => BTreeMap::new(),
+    };
+    let (owner, name) = target.repo.slug();
+    let mut desired = desired_state(
+        &target.mappings,
+        &ctx.source.tree,
+        &base,
+        &RepoSlug { owner, name },
+    )?;
+    f.warnings = std::mem::take(&mut desired.warnings);
+    f.warnings.extend(target.warnings.iter().cloned());
+    let comparison = compare(&desired, &base, &ctx.source.tree.blobs);
+    if comparison.is_empty() {
+        f.status = TargetStatus::InSync;
+        return Ok(None);
+    }
+    f.changes = comparison.file_changes;
+    f.branch = Some(ctx.group.sync_branch.clone());
+    if opts.dry_run {
+        fill_old_sizes_and_diffs(ctx, &mut f.changes, &reader, &base, &desired);
+    }
+    let pending = |changes: Vec<TreeChange>, up_to_date: Option<ObjectId>| Pending {
+        forge: Arc::clone(&forge),
+        url: url.to_owned(),
+        reader: reader.clone(),
+        scratch: scratch.clone(),
+        base_branch: refs.base_branch.clone(),
+        base_oid: refs.base_oid,
+        sync_oid: refs.sync_oid,
+        changes,
+        up_to_date,
+    };
+    // Is the sync branch already exactly this (same base, same tree)?
+    if let Some(sync) = refs.sync_oid
+        && let Ok(commit) = reader.read_commit(&sync.to_string())
+        && commit.parents.first().copied() == refs.base_oid
+        && commit.tree == result_tree(&desired, &base)?
+    {
+        f.status = TargetStatus::UpToDate;
+        f.commit = Some(sync.to_string());
+        if !opts.dry_run && forge.has_pull_requests() {
+            // The pull request may still need opening or updating.
+            return Ok(Some(pending(Vec::new(), Some(sync))));
+        }
+        return Ok(None);
+    }
+    f.status = TargetStatus::WouldSync;
+    if opts.dry_run {
+        return Ok(None);
+    }
+    Ok(Some(pending(comparison.tree_changes, None)))
+}
+
+/// Dry runs: the old size of every modified or deleted file and, with `--diff`, a unified diff
+/// of each text file. Old contents are read with one `cat-file` (a blob-less fetch has none:
+/// sizes stay unknown).
+fn fill_old_sizes_and_diffs(
+    ctx: &TargetCtx<'_>,
+    changes: &mut [FileChange],
+    reader: &Repo,
+    base: &BTreeMap<String, TreeEntry>,
+    desired: &DesiredState,
+) {
+    let olds: Vec<ObjectId> = changes
+        .iter()
+        .filter(|c| c.kind != ChangeKind::Added)
+        .filter_map(|c| base.get(&c.path).map(|e| e.oid))
+        .collect();
+    let mut old_data: HashMap<ObjectId, Vec<u8>> = HashMap::new();
+    if !olds.is_empty()
+        && let Ok(mut cat) = reader.cat_file()
+        && let Ok(objs) = cat.read_many(&olds)
+    {
+        old_data = objs.into_iter().map(|o| (o.oid, o.data)).collect();
+    }
+    let blobs = &ctx.source.tree.blobs;
+    for c in changes {
+        let old = base.get(&c.path).and_then(|e| old_data.get(&e.oid));
+        c.old_bytes = old.map(|d| d.len() as u64);
+        if !ctx.engine.opts.diff {
+            continue;
+        }
+        let new: Option<&[u8]> = desired.entries.get(&c.path).and_then(|d| {
+            d.data
+                .as_deref()
+                .or_else(|| blobs.get(&d.src_oid).map(|b| &b[..]))
+        });
+        c.diff = crate::diff::unified_diff(&c.path, old.map(|v| &v[..]), new);
+    }
+}
