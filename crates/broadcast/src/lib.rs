@@ -53,6 +53,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 targets: args.targets.clone(),
             };
             let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
+            for w in config::ignored_settings(&loaded.config) {
+                output::note(&format!("warning: {w}"));
+            }
             let mut opts = SyncOptions {
                 dry_run: args.dry_run,
                 diff: args.diff,
@@ -64,13 +67,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             if let Some(gh) = github_forge(&plan, &args.github)? {
                 let policy = forge::github::PreflightPolicy {
-                    enabled: loaded
-                        .config
-                        .rate_limit_preflight
-                        .as_ref()
-                        .and_then(|r| r.enabled)
-                        .unwrap_or(true),
                     ignore_budget: args.github.ignore_rate_limit,
+                    ..forge::github::PreflightPolicy::from_config(
+                        loaded.config.rate_limit_preflight.as_ref(),
+                    )
                 };
                 opts.forges.register(Arc::new(gh.with_preflight(policy)));
             }
@@ -112,6 +112,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 ..plan::Scope::default()
             };
             let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
+            for w in config::ignored_settings(&loaded.config) {
+                output::note(&format!("warning: {w}"));
+            }
             let mut opts = SyncOptions {
                 dry_run: true,
                 status: true,
@@ -268,6 +271,13 @@ fn validate_summary(loaded: &config::LoadedConfig, plan: &plan::Plan) -> String 
         .collect();
     if !disabled.is_empty() {
         out.push_str(&format!("disabled groups: {}\n", disabled.join(", ")));
+    }
+    for w in config::ignored_settings(&loaded.config).iter().chain(
+        plan.groups
+            .iter()
+            .flat_map(|g| g.targets.iter().flat_map(|t| &t.warnings)),
+    ) {
+        out.push_str(&format!("warning: {w}\n"));
     }
     out
 }

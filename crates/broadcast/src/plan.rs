@@ -428,4 +428,59 @@ mod tests {
         assert_eq!(merge_unique(&s(&[]), &s(&[" "]), &s(&["d"])), s(&["d"]));
         assert_eq!(merge_unique(&s(&[]), &s(&["x"]), &s(&["d"])), s(&["x"]));
     }
+
+    fn plan_of(yaml: &str) -> anyhow::Result<Plan> {
+        let config =
+            config::parse_str(yaml, Path::new("/")).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        build(&config, Path::new("/"), &Scope::default())
+    }
+
+    #[test]
+    fn a_target_transform_not_inherited_by_directories_warns_once() {
+        let yaml = |dirs: &str| {
+            format!(
+                "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {{repo: ./t}}\n    targets:\n      - repo: ./a\n        transform: {{variables: {{NAME: a}}}}\n        files: [{{src: f, dest: f}}]\n        directories: {dirs}\n"
+            )
+        };
+        let rows = [
+            (
+                "[{src: x, dest: x}, {src: y, dest: y}]",
+                Some("directories[0], directories[1]"),
+            ),
+            ("[{src: x, dest: x, transform: {repo_name: true}}]", None),
+            ("[{dest: old, delete: true}]", None),
+            ("[]", None),
+        ];
+        for (dirs, want) in rows {
+            let plan = plan_of(&yaml(dirs)).unwrap();
+            let w = &plan.groups[0].targets[0].warnings;
+            match want {
+                Some(names) => {
+                    assert_eq!(w.len(), 1, "{dirs}: {w:?}");
+                    assert!(
+                        w[0].starts_with(
+                            "groups[0].targets[0].transform applies to files: only, not to "
+                        ),
+                        "{w:?}"
+                    );
+                    assert!(w[0].contains(names), "{dirs}: {w:?}");
+                }
+                None => assert!(w.is_empty(), "{dirs}: {w:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn build_reports_bad_paths_of_an_unvalidated_config_instead_of_panicking() {
+        let yaml = "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {repo: ./t}\n    targets: [{repo: ./a, files: [{src: ../x, dest: y}]}]\n";
+        // Straight from serde: no validation ran.
+        let config: Config = serde_saphyr::from_str(yaml).unwrap();
+        let err = build(&config, Path::new("/"), &Scope::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("groups[0].targets[0].files[0].src: "),
+            "{err}"
+        );
+    }
 }

@@ -4,12 +4,14 @@
 //! either a line and column (YAML syntax and type errors, from the parser) or a field path such as
 //! `groups[1].targets[0].files[2].dest` (semantic errors), and say what is expected.
 
+mod ignored;
 mod model;
 mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use ignored::ignored_settings;
 pub use model::*;
 pub use validate::{normalize_path, validate_branch};
 

@@ -343,7 +343,11 @@ fn cases() -> Vec<Case> {
             source: &[("a", "1"), ("b", "2")],
             base: &[],
             mappings: vec![file("a", "x"), file("b", "x")],
-            want: Want::Ok(&["x"], &[], &["x: mapped by files[a] and files[b]; files[b] wins"]),
+            want: Want::Ok(
+                &["x"],
+                &[],
+                &["x: mapped by files[a] and files[b]; files[b] wins"],
+            ),
         },
         Case {
             name: "missing: a file mapping whose source is absent fails naming the field",

@@ -2,6 +2,7 @@
 
 mod config;
 mod fixtures;
+mod rules;
 mod sync;
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;

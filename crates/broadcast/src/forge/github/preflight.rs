@@ -2,15 +2,20 @@
 //! estimate of the requests the group needs and how long pacing takes, and refuse when the
 //! primary budget cannot hold them.
 
-use anyhow::Context;
-
 use super::GitHubForge;
 
-/// What the preflight does (config `rate_limit_preflight.enabled`, flag `--ignore-rate-limit`).
+/// What the preflight does: the config's `rate_limit_preflight` section (go-broadcast's keys and
+/// defaults) and the `--ignore-rate-limit` flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PreflightPolicy {
-    /// Check at all. `false`: no request, no estimate.
+    /// Check at all (`enabled`, default true). `false`: no request, no estimate.
     pub enabled: bool,
+    /// Share of the remaining primary budget kept in reserve, percent
+    /// (`primary_margin_percent`, 0..=100, default 20).
+    pub margin_percent: u8,
+    /// Refuse the writes when the budget cannot be read (`fail_closed`, default false: warn and
+    /// go on). A rejected token always refuses.
+    pub fail_closed: bool,
     /// Print the estimate but write even when the budget looks short.
     pub ignore_budget: bool,
 }
@@ -19,8 +24,31 @@ impl Default for PreflightPolicy {
     fn default() -> Self {
         PreflightPolicy {
             enabled: true,
+            margin_percent: 20,
+            fail_closed: false,
             ignore_budget: false,
         }
+    }
+}
+
+impl PreflightPolicy {
+    /// The policy of a config's `rate_limit_preflight` section (`None`: the defaults); a `0` is
+    /// go-broadcast's "use the default".
+    pub fn from_config(section: Option<&crate::config::RateLimitPreflight>) -> PreflightPolicy {
+        let mut p = PreflightPolicy::default();
+        if let Some(s) = section {
+            p.enabled = s.enabled.unwrap_or(true);
+            if (1..=100).contains(&s.primary_margin_percent) {
+                p.margin_percent = s.primary_margin_percent as u8;
+            }
+            p.fail_closed = s.fail_closed;
+        }
+        p
+    }
+
+    /// The part of `remaining` requests a run may spend: `remaining` less the margin.
+    pub fn usable(&self, remaining: u64) -> u64 {
+        remaining - remaining * u64::from(self.margin_percent.min(100)) / 100
     }
 }
 
@@ -34,10 +62,25 @@ impl GitHubForge {
         if !self.preflight.enabled {
             return Ok(());
         }
-        let limit = self
-            .rate_limit()
-            .context("cannot read the GitHub rate limit (is the token valid?)")?;
+        let limit = match self.rate_limit() {
+            Ok(l) => l,
+            Err(e @ super::GitHubError::TokenRejected { .. }) => return Err(e.into()),
+            Err(e) if self.preflight.fail_closed => {
+                return Err(anyhow::Error::new(e).context(
+                    "cannot read the GitHub rate limit (rate_limit_preflight.fail_closed is set)",
+                ));
+            }
+            Err(e) => {
+                crate::output::note(&format!(
+                    "group {group_id}: cannot read the GitHub rate limit ({e}); writing without the preflight (set rate_limit_preflight.fail_closed to refuse instead)"
+                ));
+                return Ok(());
+            }
+        };
         let est = self.plan_writes(targets);
+        let needed = est.write_calls + est.read_calls;
+        let usable = est.remaining.map(|r| self.preflight.usable(r));
+        let fits = usable.is_none_or(|u| needed <= u);
         let remaining = match (est.remaining, limit) {
             (Some(r), Some(l)) => format!(
                 "{r} requests remaining, reset in {} s",
@@ -54,13 +97,57 @@ impl GitHubForge {
             est.read_calls,
             est.pacing.as_secs()
         ));
-        if !est.fits && !self.preflight.ignore_budget {
+        if !fits && !self.preflight.ignore_budget {
             anyhow::bail!(
-                "rate-limit preflight: group {group_id} needs up to {} requests but only {} remain; wait for the reset or re-run with --ignore-rate-limit",
-                est.write_calls + est.read_calls,
-                est.remaining.unwrap_or(0)
+                "rate-limit preflight: group {group_id} needs up to {needed} requests but only {} of the {} remaining may be spent (primary_margin_percent {} keeps the rest); wait for the reset or re-run with --ignore-rate-limit",
+                usable.unwrap_or(0),
+                est.remaining.unwrap_or(0),
+                self.preflight.margin_percent
             );
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RateLimitPreflight;
+
+    #[test]
+    fn policy_follows_go_broadcast_defaults_and_zero_means_default() {
+        assert_eq!(
+            PreflightPolicy::from_config(None),
+            PreflightPolicy::default()
+        );
+        let section = RateLimitPreflight {
+            enabled: Some(false),
+            primary_margin_percent: 0,
+            secondary_reserve: 0,
+            fail_closed: true,
+        };
+        let p = PreflightPolicy::from_config(Some(&section));
+        assert!(!p.enabled && p.fail_closed);
+        assert_eq!(p.margin_percent, 20);
+        let section = RateLimitPreflight {
+            primary_margin_percent: 50,
+            ..section
+        };
+        assert_eq!(
+            PreflightPolicy::from_config(Some(&section)).margin_percent,
+            50
+        );
+    }
+
+    #[test]
+    fn usable_keeps_the_margin() {
+        let p = PreflightPolicy::default();
+        assert_eq!(p.usable(5000), 4000);
+        assert_eq!(p.usable(0), 0);
+        let none = PreflightPolicy {
+            margin_percent: 0,
+            ..p
+        };
+        assert_eq!(none.usable(7), 7);
     }
 }
