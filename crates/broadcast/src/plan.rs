@@ -287,57 +287,7 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
                 continue;
             }
             matched_targets.insert(t.repo.clone());
-            let mut mappings = Vec::new();
-            for (fi, f) in t.files.iter().enumerate() {
-                let field = format!("groups[{gi}].targets[{ti}].files[{fi}]");
-                let dest = path(&field, "dest", &f.dest, false)?;
-                if f.delete {
-                    mappings.push(MappingPlan::DeleteFile { field, dest });
-                } else {
-                    mappings.push(MappingPlan::File {
-                        src: path(&field, "src", &f.src, false)?,
-                        field,
-                        dest,
-                        transform: transform_spec(&t.transform, g, t),
-                    });
-                }
-            }
-            for (di, d) in t.directories.iter().enumerate() {
-                let field = format!("groups[{gi}].targets[{ti}].directories[{di}]");
-                mappings.push(dir_plan(field, d, g, t)?);
-            }
-            let default_labels = if g.defaults.pr_labels.is_empty() {
-                vec![DEFAULT_LABEL.to_owned()]
-            } else {
-                g.defaults.pr_labels.clone()
-            };
-            let field = format!("groups[{gi}].targets[{ti}]");
-            targets.push(TargetPlan {
-                warnings: inherit_warning(&field, t).into_iter().collect(),
-                field,
-                repo: RepoRef::parse(&t.repo, base_dir).map_err(anyhow::Error::msg)?,
-                display: t.repo.clone(),
-                base_branch: t.branch.clone().filter(|b| !b.is_empty()),
-                mappings,
-                pr: PrMetadata {
-                    labels: merge_unique(&g.global.pr_labels, &t.pr_labels, &default_labels),
-                    assignees: merge_unique(
-                        &g.global.pr_assignees,
-                        &t.pr_assignees,
-                        &g.defaults.pr_assignees,
-                    ),
-                    reviewers: merge_unique(
-                        &g.global.pr_reviewers,
-                        &t.pr_reviewers,
-                        &g.defaults.pr_reviewers,
-                    ),
-                    team_reviewers: merge_unique(
-                        &g.global.pr_team_reviewers,
-                        &t.pr_team_reviewers,
-                        &g.defaults.pr_team_reviewers,
-                    ),
-                },
-            });
+            targets.push(target_plan(g, gi, t, ti, base_dir)?);
         }
         if targets.is_empty() {
             continue;
@@ -371,6 +321,67 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
     }
     Ok(Plan {
         groups: order_groups(groups),
+    })
+}
+
+/// The plan of target `t` (index `ti`) of group `g` (index `gi`).
+fn target_plan(
+    g: &Group,
+    gi: usize,
+    t: &Target,
+    ti: usize,
+    base_dir: &Path,
+) -> anyhow::Result<TargetPlan> {
+    let mut mappings = Vec::new();
+    for (fi, f) in t.files.iter().enumerate() {
+        let field = format!("groups[{gi}].targets[{ti}].files[{fi}]");
+        let dest = path(&field, "dest", &f.dest, false)?;
+        if f.delete {
+            mappings.push(MappingPlan::DeleteFile { field, dest });
+        } else {
+            mappings.push(MappingPlan::File {
+                src: path(&field, "src", &f.src, false)?,
+                field,
+                dest,
+                transform: transform_spec(&t.transform, g, t),
+            });
+        }
+    }
+    for (di, d) in t.directories.iter().enumerate() {
+        let field = format!("groups[{gi}].targets[{ti}].directories[{di}]");
+        mappings.push(dir_plan(field, d, g, t)?);
+    }
+    let default_labels = if g.defaults.pr_labels.is_empty() {
+        vec![DEFAULT_LABEL.to_owned()]
+    } else {
+        g.defaults.pr_labels.clone()
+    };
+    let field = format!("groups[{gi}].targets[{ti}]");
+    Ok(TargetPlan {
+        warnings: inherit_warning(&field, t).into_iter().collect(),
+        field,
+        repo: RepoRef::parse(&t.repo, base_dir).map_err(anyhow::Error::msg)?,
+        display: t.repo.clone(),
+        base_branch: t.branch.clone().filter(|b| !b.is_empty()),
+        mappings,
+        pr: PrMetadata {
+            labels: merge_unique(&g.global.pr_labels, &t.pr_labels, &default_labels),
+            assignees: merge_unique(
+                &g.global.pr_assignees,
+                &t.pr_assignees,
+                &g.defaults.pr_assignees,
+            ),
+            reviewers: merge_unique(
+                &g.global.pr_reviewers,
+                &t.pr_reviewers,
+                &g.defaults.pr_reviewers,
+            ),
+            team_reviewers: merge_unique(
+                &g.global.pr_team_reviewers,
+                &t.pr_team_reviewers,
+                &g.defaults.pr_team_reviewers,
+            ),
+        },
     })
 }
 

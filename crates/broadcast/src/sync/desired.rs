@@ -97,24 +97,6 @@ struct OwnedScope {
 /// Mapping outputs by destination path: (source entry, transformer index, mapping field).
 type Items<'a> = BTreeMap<String, (&'a TreeEntry, usize, &'a str)>;
 
-/// Records `item` at `dest`; a different mapping already there loses, with a warning.
-fn place<'a>(
-    items: &mut Items<'a>,
-    warnings: &mut Vec<String>,
-    dest: String,
-    item: (&'a TreeEntry, usize, &'a str),
-) {
-    if let Some(prev) = items.get(&dest)
-        && prev.2 != item.2
-    {
-        warnings.push(format!(
-            "{dest}: mapped by {} and {}; {} wins",
-            prev.2, item.2, item.2
-        ));
-    }
-    items.insert(dest, item);
-}
-
 /// Computes the desired state of one target.
 ///
 /// `mappings` apply in order (a later mapping wins on the same destination path, with a
@@ -130,12 +112,15 @@ pub(crate) fn desired_state(
     base: &BTreeMap<String, TreeEntry>,
     target_slug: &RepoSlug,
 ) -> anyhow::Result<DesiredState> {
-    let mut warnings: Vec<String> = Vec::new();
-    let mut deletes: BTreeSet<String> = BTreeSet::new();
-    let mut transformers = Transformers::new(&source.slug, target_slug);
-    // dest -> (source entry, transformer index, field of the mapping that produced it)
-    let mut items: Items<'_> = BTreeMap::new();
-    let mut owned: Vec<OwnedScope> = Vec::new();
+    let mut b = Builder {
+        source,
+        base,
+        transformers: Transformers::new(&source.slug, target_slug),
+        items: BTreeMap::new(),
+        deletes: BTreeSet::new(),
+        owned: Vec::new(),
+        warnings: Vec::new(),
+    };
     for m in mappings {
         match m {
             MappingPlan::File {
@@ -143,88 +128,12 @@ pub(crate) fn desired_state(
                 src,
                 dest,
                 transform,
-            } => {
-                let e = source.entries.get(src).ok_or_else(|| {
-                    anyhow!(
-                        "{field}.src: '{src}' not found in source {} at {}",
-                        source.display,
-                        source.short_commit()
-                    )
-                })?;
-                match e.mode {
-                    MODE_GITLINK => bail!(
-                        "{field}.src: '{src}' is a submodule (a gitlink), not a file; submodules are not synced"
-                    ),
-                    MODE_TREE => {
-                        bail!("{field}.src: '{src}' is a directory, not a file (use directories:)")
-                    }
-                    _ => {}
-                }
-                let ti = transformers.index(transform)?;
-                deletes.remove(dest);
-                place(&mut items, &mut warnings, dest.clone(), (e, ti, field));
-            }
-            MappingPlan::Directory {
-                field,
-                src,
-                dest,
-                exclude,
-                include_only,
-                preserve_structure,
-                include_hidden,
-                delete_orphaned,
-                transform,
-            } => {
-                let filter = PathFilter::new(exclude.as_deref(), include_only, *include_hidden)
-                    .with_context(|| format!("{field}: invalid glob"))?;
-                let ti = transformers.index(transform)?;
-                let prefix_len = if src.is_empty() { 0 } else { src.len() + 1 };
-                let mut any = false;
-                let mut flat_seen: HashMap<String, String> = HashMap::new();
-                for e in source.entries_under(src) {
-                    any = true;
-                    let rel = &e.path[prefix_len..];
-                    if !filter.is_included(rel) {
-                        continue;
-                    }
-                    if e.mode == MODE_GITLINK {
-                        warnings.push(format!("{field}: submodule '{}' is not synced", e.path));
-                        continue;
-                    }
-                    let out_rel = if *preserve_structure {
-                        rel.to_owned()
-                    } else {
-                        let base = rel.rsplit('/').next().unwrap_or(rel).to_owned();
-                        if let Some(prev) = flat_seen.insert(base.clone(), rel.to_owned()) {
-                            bail!(
-                                "{field}: preserve_structure: false maps both '{prev}' and '{rel}' to '{base}'"
-                            );
-                        }
-                        base
-                    };
-                    let dest_path = join(dest, &out_rel);
-                    deletes.remove(&dest_path);
-                    place(&mut items, &mut warnings, dest_path, (e, ti, field));
-                }
-                if !any {
-                    bail!(
-                        "{field}.src: directory '{src}' not found (or empty) in source {} at {}",
-                        source.display,
-                        source.short_commit()
-                    );
-                }
-                if *delete_orphaned {
-                    owned.push(OwnedScope {
-                        dest: dest.clone(),
-                        filter,
-                        flatten: !*preserve_structure,
-                    });
-                }
-            }
+            } => b.file(field, src, dest, transform)?,
+            MappingPlan::Directory { .. } => b.directory(m)?,
             MappingPlan::DeleteFile { dest, .. } => {
-                items.remove(dest);
+                b.items.remove(dest);
                 if base.contains_key(dest) {
-                    deletes.insert(dest.clone());
+                    b.deletes.insert(dest.clone());
                 }
             }
             MappingPlan::DeleteDirectory {
@@ -232,71 +141,198 @@ pub(crate) fn desired_state(
                 dest,
                 exclude,
                 include_only,
-            } => {
-                // Without filters everything under `dest` goes; with them, only the paths the
-                // filters select (excluded paths are kept).
-                let filter = if exclude.is_none() && include_only.is_empty() {
-                    None
-                } else {
-                    let exclude = exclude.clone().unwrap_or_default();
-                    Some(
-                        PathFilter::new(Some(&exclude), include_only, true)
-                            .with_context(|| format!("{field}: invalid glob"))?,
-                    )
-                };
-                let selected = |rel: &str| {
-                    filter
-                        .as_ref()
-                        .is_none_or(|f: &PathFilter| f.is_included(rel))
-                };
-                let prefix_len = dest.len() + 1;
-                items.retain(|p, _| {
-                    !(p.len() > prefix_len
-                        && p.starts_with(dest.as_str())
-                        && p.as_bytes()[dest.len()] == b'/'
-                        && selected(&p[prefix_len..]))
-                });
-                for (p, _) in under(base, dest) {
-                    if selected(&p[prefix_len..]) {
-                        deletes.insert(p.clone());
-                    }
+            } => b.delete_directory(field, dest, exclude.as_deref(), include_only)?,
+        }
+    }
+    b.finish()
+}
+
+/// The state of [`desired_state`] while it walks the mappings.
+struct Builder<'a> {
+    source: &'a SourceTree,
+    base: &'a BTreeMap<String, TreeEntry>,
+    transformers: Transformers<'a>,
+    items: Items<'a>,
+    deletes: BTreeSet<String>,
+    owned: Vec<OwnedScope>,
+    warnings: Vec<String>,
+}
+
+impl<'a> Builder<'a> {
+    /// Records `item` at `dest`; a different mapping already there loses, with a warning.
+    fn place(&mut self, dest: String, item: (&'a TreeEntry, usize, &'a str)) {
+        self.deletes.remove(&dest);
+        if let Some(prev) = self.items.get(&dest)
+            && prev.2 != item.2
+        {
+            self.warnings.push(format!(
+                "{dest}: mapped by {} and {}; {} wins",
+                prev.2, item.2, item.2
+            ));
+        }
+        self.items.insert(dest, item);
+    }
+
+    fn file(
+        &mut self,
+        field: &'a str,
+        src: &str,
+        dest: &str,
+        transform: &TransformSpec,
+    ) -> anyhow::Result<()> {
+        let source = self.source;
+        let e = source.entries.get(src).ok_or_else(|| {
+            anyhow!(
+                "{field}.src: '{src}' not found in source {} at {}",
+                source.display,
+                source.short_commit()
+            )
+        })?;
+        match e.mode {
+            MODE_GITLINK => bail!(
+                "{field}.src: '{src}' is a submodule (a gitlink), not a file; submodules are not synced"
+            ),
+            MODE_TREE => {
+                bail!("{field}.src: '{src}' is a directory, not a file (use directories:)")
+            }
+            _ => {}
+        }
+        let ti = self.transformers.index(transform)?;
+        self.place(dest.to_owned(), (e, ti, field));
+        Ok(())
+    }
+
+    fn directory(&mut self, m: &'a MappingPlan) -> anyhow::Result<()> {
+        let MappingPlan::Directory {
+            field,
+            src,
+            dest,
+            exclude,
+            include_only,
+            preserve_structure,
+            include_hidden,
+            delete_orphaned,
+            transform,
+        } = m
+        else {
+            unreachable!("called for directory mappings only");
+        };
+        let source = self.source;
+        let filter = PathFilter::new(exclude.as_deref(), include_only, *include_hidden)
+            .with_context(|| format!("{field}: invalid glob"))?;
+        let ti = self.transformers.index(transform)?;
+        let prefix_len = if src.is_empty() { 0 } else { src.len() + 1 };
+        let mut any = false;
+        let mut flat_seen: HashMap<String, String> = HashMap::new();
+        for e in source.entries_under(src) {
+            any = true;
+            let rel = &e.path[prefix_len..];
+            if !filter.is_included(rel) {
+                continue;
+            }
+            if e.mode == MODE_GITLINK {
+                self.warnings
+                    .push(format!("{field}: submodule '{}' is not synced", e.path));
+                continue;
+            }
+            let out_rel = if *preserve_structure {
+                rel.to_owned()
+            } else {
+                let base = rel.rsplit('/').next().unwrap_or(rel).to_owned();
+                if let Some(prev) = flat_seen.insert(base.clone(), rel.to_owned()) {
+                    bail!(
+                        "{field}: preserve_structure: false maps both '{prev}' and '{rel}' to '{base}'"
+                    );
+                }
+                base
+            };
+            self.place(join(dest, &out_rel), (e, ti, field));
+        }
+        if !any {
+            bail!(
+                "{field}.src: directory '{src}' not found (or empty) in source {} at {}",
+                source.display,
+                source.short_commit()
+            );
+        }
+        if *delete_orphaned {
+            self.owned.push(OwnedScope {
+                dest: dest.clone(),
+                filter,
+                flatten: !*preserve_structure,
+            });
+        }
+        Ok(())
+    }
+
+    /// Without filters everything under `dest` goes; with them, only the paths the filters
+    /// select (excluded paths are kept).
+    fn delete_directory(
+        &mut self,
+        field: &str,
+        dest: &str,
+        exclude: Option<&[String]>,
+        include_only: &[String],
+    ) -> anyhow::Result<()> {
+        let filter = if exclude.is_none() && include_only.is_empty() {
+            None
+        } else {
+            Some(
+                PathFilter::new(Some(exclude.unwrap_or_default()), include_only, true)
+                    .with_context(|| format!("{field}: invalid glob"))?,
+            )
+        };
+        let selected = |rel: &str| filter.as_ref().is_none_or(|f| f.is_included(rel));
+        let prefix = if dest.is_empty() {
+            String::new()
+        } else {
+            format!("{dest}/")
+        };
+        self.items
+            .retain(|p, _| !(p.starts_with(&prefix) && selected(&p[prefix.len()..])));
+        for (p, _) in under(self.base, dest) {
+            if selected(&p[prefix.len()..]) {
+                self.deletes.insert(p.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Transforms, orphans, conflicts, case clashes: the final state.
+    fn finish(mut self) -> anyhow::Result<DesiredState> {
+        let mut entries: BTreeMap<String, Desired> = BTreeMap::new();
+        for (dest, (e, ti, _)) in &self.items {
+            let t = &self.transformers.list[*ti];
+            let d = desired_entry(dest, e, t, self.source, &mut self.warnings)?;
+            entries.insert(dest.clone(), d);
+        }
+        // Orphans: owned paths of the base tree that no mapping produces any more.
+        for scope in &self.owned {
+            let prefix_len = if scope.dest.is_empty() {
+                0
+            } else {
+                scope.dest.len() + 1
+            };
+            for (p, _) in under(self.base, &scope.dest) {
+                let rel = &p[prefix_len..];
+                let owned = (!scope.flatten || !rel.contains('/')) && scope.filter.is_included(rel);
+                if owned && !entries.contains_key(p) {
+                    self.deletes.insert(p.clone());
                 }
             }
         }
+        let (base, items) = (self.base, &self.items);
+        resolve_conflicts(&entries, items, base, &mut self.deletes, &mut self.warnings)?;
+        self.deletes.retain(|p| !entries.contains_key(p));
+        warn_case_clashes(&entries, base, &self.deletes, &mut self.warnings);
+        self.warnings.sort();
+        self.warnings.dedup();
+        Ok(DesiredState {
+            entries,
+            deletes: self.deletes,
+            warnings: self.warnings,
+        })
     }
-
-    let mut entries: BTreeMap<String, Desired> = BTreeMap::new();
-    for (dest, (e, ti, _)) in &items {
-        let d = desired_entry(dest, e, &transformers.list[*ti], source, &mut warnings)?;
-        entries.insert(dest.clone(), d);
-    }
-
-    // Orphans: owned paths of the base tree that no mapping produces any more.
-    for scope in &owned {
-        let prefix_len = if scope.dest.is_empty() {
-            0
-        } else {
-            scope.dest.len() + 1
-        };
-        for (p, _) in under(base, &scope.dest) {
-            let rel = &p[prefix_len..];
-            let owned = (!scope.flatten || !rel.contains('/')) && scope.filter.is_included(rel);
-            if owned && !entries.contains_key(p) {
-                deletes.insert(p.clone());
-            }
-        }
-    }
-
-    resolve_conflicts(&entries, &items, base, &mut deletes, &mut warnings)?;
-    deletes.retain(|p| !entries.contains_key(p));
-    warn_case_clashes(&entries, base, &deletes, &mut warnings);
-    warnings.sort();
-    warnings.dedup();
-    Ok(DesiredState {
-        entries,
-        deletes,
-        warnings,
-    })
 }
 
 fn join(dir: &str, rel: &str) -> String {
