@@ -56,8 +56,9 @@ pub struct SyncArgs {
     /// Leave out these groups (ids or names, comma-separated); wins over --groups.
     #[arg(long, value_delimiter = ',')]
     pub skip_groups: Vec<String>,
-    /// Targets processed in parallel (default: number of CPUs).
-    #[arg(long, short = 'j')]
+    /// Targets processed in parallel (default: number of CPUs); at least 1, and never more
+    /// threads than targets.
+    #[arg(long, short = 'j', value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub jobs: Option<usize>,
     /// Print the report as JSON on stdout instead of the table.
     #[arg(long)]

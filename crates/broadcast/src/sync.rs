@@ -37,7 +37,7 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// With `dry_run`: include a unified diff per changed text file.
     pub diff: bool,
-    /// Targets processed at once.
+    /// Targets processed at once; clamped to 1 ..= the largest group's target count.
     pub jobs: usize,
     /// Timeout of each git process.
     pub git_timeout: Duration,
@@ -259,8 +259,11 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
         .tempdir()
         .context("cannot create a temporary directory for the run")?;
     let identity = resolve_identity(opts);
-    let pool = WorkerPool::new(opts.jobs.max(1), opts.jobs.max(1) * 2)
-        .context("cannot start the worker threads")?;
+    // No more threads than the largest group has targets: every thread is an OS thread with
+    // its own stack, and `--jobs 100000` must not try to start 100000 of them.
+    let most_targets = plan.groups.iter().map(|g| g.targets.len()).max();
+    let jobs = opts.jobs.min(most_targets.unwrap_or(1)).max(1);
+    let pool = WorkerPool::new(jobs, jobs * 2).context("cannot start the worker threads")?;
     let mut targets = Vec::new();
     let mut groups = Vec::new();
     let mut failed: BTreeSet<String> = BTreeSet::new();

@@ -143,3 +143,27 @@ fn stale_lease_rejection_says_another_run_updated_the_branch() -> Result {
     assert_eq!(sb.rev(&a, BRANCH), sb.rev(&a, "main"));
     Ok(())
 }
+
+#[test]
+fn jobs_is_clamped_to_the_targets_and_zero_is_a_usage_error() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("template", &[("README.md", b"# template\n")]);
+    let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    let cfg = config(&sb, &src, &[&a], README);
+    let (code, report) = sb.sync_json(&cfg, &["--dry-run", "--jobs", "100000"])?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(target(&report, "a.git")["status"], "would_sync");
+
+    let out = sb.broadcast(&[
+        "sync",
+        "--config",
+        cfg.to_str().ok_or("utf8")?,
+        "--dry-run",
+        "--jobs",
+        "0",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--jobs"), "{stderr}");
+    Ok(())
+}
