@@ -259,7 +259,11 @@ fn status_table(report: &RunReport) -> String {
             }
             TargetStatus::Synced => "synced".to_owned(),
         };
-        out.push_str(&format!("{}  {}  {state}\n", t.group, t.target));
+        out.push_str(&format!(
+            "{}  {}  {state}\n",
+            t.group,
+            output::escape_control(&t.target)
+        ));
     }
     let mut out = output::align_columns(&out);
     for t in &report.targets {
@@ -267,10 +271,10 @@ fn status_table(report: &RunReport) -> String {
             // One line per error, below the table, so the columns stay aligned.
             out.push_str(&format!(
                 "{} [{}] {}: {}\n",
-                t.target,
+                output::escape_control(&t.target),
                 t.group,
                 t.status.label(),
-                e.replace('\n', " ")
+                output::escape_control(&e.replace('\n', " "))
             ));
         }
     }

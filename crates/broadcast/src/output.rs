@@ -1,11 +1,53 @@
 //! Human and JSON output of a run.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::sync::{ChangeKind, RunReport, TargetStatus};
 
-/// Unified diff of one file (`None` for binary content or when one side is unknown).
+/// `text` safe to print on a terminal: every control character (C0 `U+0000..=U+001F`, DEL
+/// `U+007F`, C1 `U+0080..=U+009F`) is written as an escape: `\n`, `\r`, `\t`, `\x1b` (other C0
+/// and DEL as `\xNN`), C1 as `\u{NN}`. Nothing else changes, so clean text comes back borrowed.
+/// A file name can hold any of them (git allows every byte but NUL and `/`), and a raw ESC or CR
+/// would let a template repository rewrite what the terminal shows.
+pub fn escape_control(text: &str) -> Cow<'_, str> {
+    escape_control_keeping(text, &[])
+}
+
+/// [`escape_control`], leaving the characters of `keep` raw (for example `\n` and `\t` in
+/// multi-line text whose layout they are).
+pub fn escape_control_keeping<'a>(text: &'a str, keep: &[char]) -> Cow<'a, str> {
+    let is_control =
+        |c: char| (c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)) && !keep.contains(&c);
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !is_control(c) {
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Unified diff of one file (`None` for binary content or when one side is unknown). The
+/// path in the `---`/`+++` headers is escaped with [`escape_control`]; the content lines are
+/// as in the files (escape them when printing).
 pub fn unified_diff(path: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> Option<String> {
+    let path = escape_control(path);
     let old = match old {
         Some(o) => std::str::from_utf8(o).ok()?,
         None => "",
@@ -55,26 +97,26 @@ pub fn render_changes(report: &RunReport, with_diff: bool) -> String {
         let _ = writeln!(
             out,
             "{} [{}] -> branch {} (changes against {})",
-            t.target,
+            escape_control(&t.target),
             t.group,
             t.branch.as_deref().unwrap_or("-"),
             t.base.as_deref().unwrap_or("an empty repository")
         );
         for c in &t.changes {
+            let path = escape_control(&c.path);
             let line = match c.kind {
-                ChangeKind::Added => format!("  added     {} ({})", c.path, size(c.new_bytes)),
+                ChangeKind::Added => format!("  added     {path} ({})", size(c.new_bytes)),
                 ChangeKind::Modified => format!(
-                    "  modified  {} ({} -> {})",
-                    c.path,
+                    "  modified  {path} ({} -> {})",
                     size(c.old_bytes),
                     size(c.new_bytes)
                 ),
-                ChangeKind::Deleted => format!("  deleted   {} ({})", c.path, size(c.old_bytes)),
+                ChangeKind::Deleted => format!("  deleted   {path} ({})", size(c.old_bytes)),
             };
             let _ = writeln!(out, "{line}");
             if with_diff && let Some(d) = &c.diff {
                 for l in d.lines() {
-                    let _ = writeln!(out, "    {l}");
+                    let _ = writeln!(out, "    {}", escape_control_keeping(l, &['\t']));
                 }
             }
         }
@@ -105,7 +147,7 @@ pub fn render_table(report: &RunReport) -> String {
         };
         rows.push([
             t.group.clone(),
-            t.target.clone(),
+            escape_control(&t.target).into_owned(),
             t.status.label().to_owned(),
             files,
             branch,
@@ -131,15 +173,19 @@ pub fn render_table(report: &RunReport) -> String {
         let _ = writeln!(out, "{}", line.trim_end());
     }
     for t in &report.targets {
+        let target = escape_control(&t.target);
         if let Some(e) = &t.error {
-            let _ = writeln!(out, "{} [{}] {}: {e}", t.target, t.group, t.status.label());
+            // An error may span lines (a remote's messages); anything else is escaped.
+            let e = escape_control_keeping(e, &['\n']);
+            let _ = writeln!(out, "{target} [{}] {}: {e}", t.group, t.status.label());
         }
         for w in &t.warnings {
-            let _ = writeln!(out, "{} [{}] warning: {w}", t.target, t.group);
+            let _ = writeln!(out, "{target} [{}] warning: {}", t.group, escape_control(w));
         }
     }
     for g in &report.groups {
         if let (Some(e), true) = (&g.error, g.status != "ok") {
+            let e = escape_control_keeping(e, &['\n']);
             let _ = writeln!(out, "group {} {}: {e}", g.id, g.status);
         }
     }
@@ -247,6 +293,19 @@ pub fn human_age(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert!(matches!(
+            escape_control("plain/ünicöde.md"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_control("a\u{1b}[31m\r\n\t\u{0}\u{7f}\u{85}\u{9b}z"),
+            "a\\x1b[31m\\r\\n\\t\\x00\\x7f\\u{85}\\u{9b}z"
+        );
+        assert_eq!(escape_control_keeping("a\tb\nc\r", &['\t']), "a\tb\\nc\\r");
+    }
 
     #[test]
     fn rfc3339_parsing_matches_known_epochs() {

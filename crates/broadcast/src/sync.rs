@@ -1240,13 +1240,20 @@ fn fill_old_sizes_and_diffs(
 
 fn commit_message(group: &GroupPlan, source: &SourceSnapshot, report: &TargetReport) -> String {
     let n = report.changes.len();
+    // Paths are escaped (`crate::output::escape_control`): a file name with ESC or a newline
+    // must not reach a terminal through `git log`, nor break the message's lines.
+    let escape = crate::output::escape_control;
     let subject = if n == 1 {
         format!(
             "sync: update {} from {}",
-            report.changes[0].path, group.source_display
+            escape(&report.changes[0].path),
+            escape(&group.source_display)
         )
     } else {
-        format!("sync: update {n} files from {}", group.source_display)
+        format!(
+            "sync: update {n} files from {}",
+            escape(&group.source_display)
+        )
     };
     let mut body = String::new();
     for c in report.changes.iter().take(50) {
@@ -1255,7 +1262,7 @@ fn commit_message(group: &GroupPlan, source: &SourceSnapshot, report: &TargetRep
             ChangeKind::Modified => "update",
             ChangeKind::Deleted => "delete",
         };
-        body.push_str(&format!("- {verb} {}\n", c.path));
+        body.push_str(&format!("- {verb} {}\n", escape(&c.path)));
     }
     if n > 50 {
         body.push_str(&format!("- ... and {} more\n", n - 50));
@@ -1263,7 +1270,7 @@ fn commit_message(group: &GroupPlan, source: &SourceSnapshot, report: &TargetRep
     format!(
         "{subject}\n\n{body}\n{}: {}\n{}: {}\n{}: {}\n",
         crate::state::TRAILER_SOURCE,
-        group.source_display.replace('\n', " "),
+        escape(&group.source_display),
         crate::state::TRAILER_SOURCE_COMMIT,
         source.commit,
         crate::state::TRAILER_GROUP,

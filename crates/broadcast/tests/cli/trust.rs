@@ -167,3 +167,73 @@ fn jobs_is_clamped_to_the_targets_and_zero_is_a_usage_error() -> Result {
     assert!(stderr.contains("--jobs"), "{stderr}");
     Ok(())
 }
+
+/// Control characters in `bytes` other than the line layout's `\n` and `\t`: C0, DEL and C1
+/// (the latter as UTF-8 `C2 80..=C2 9F`).
+fn raw_controls(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    text.char_indices()
+        .filter(|(_, c)| {
+            (c.is_control() && *c != '\n' && *c != '\t') || ('\u{80}'..='\u{9f}').contains(c)
+        })
+        .map(|(i, c)| format!("{c:?} at {i}"))
+        .collect()
+}
+
+#[test]
+fn control_characters_in_file_names_are_escaped_in_changes_diffs_and_commits() -> Result {
+    let sb = Sandbox::new();
+    let evil = "evil\u{1b}[31mred\nline\r\u{7f}\u{9b}.txt";
+    let src = sb.work_repo(
+        "template",
+        &[
+            ("README.md", b"# template\n"),
+            (&format!("d/{evil}"), b"x\x1b[2J\tcleared\n"),
+        ],
+    );
+    let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    let cfg = config(
+        &sb,
+        &src,
+        &[&a],
+        "        directories: [{src: d, dest: d}]\n",
+    );
+    let cfg_arg = cfg.to_str().ok_or("utf8")?;
+    let out = sb.broadcast(&["sync", "--config", cfg_arg, "--dry-run", "--diff"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(
+        raw_controls(&out.stdout),
+        Vec::<String>::new(),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains(r"d/evil\x1b[31mred\nline\r\x7f\u{9b}.txt"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(r"+x\x1b[2J"), "{stdout}");
+
+    let out = sb.broadcast(&["sync", "--config", cfg_arg]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(raw_controls(&out.stdout), Vec::<String>::new());
+    // The file itself keeps its real name; only what is shown is escaped.
+    assert!(sb.tree(&a, BRANCH).contains_key(&format!("d/{evil}")));
+    let message = sb.git(
+        sb.path(),
+        &[
+            "--git-dir",
+            a.to_str().ok_or("utf8")?,
+            "log",
+            "-1",
+            "--format=%B",
+            BRANCH,
+        ],
+    );
+    assert_eq!(
+        raw_controls(message.as_bytes()),
+        Vec::<String>::new(),
+        "{message:?}"
+    );
+    assert!(message.contains(r"evil\x1b[31mred\nline"), "{message}");
+    Ok(())
+}
