@@ -11,6 +11,7 @@ pub mod forge;
 pub mod output;
 pub mod plan;
 pub mod repo;
+pub mod scratch;
 pub mod state;
 pub mod sync;
 

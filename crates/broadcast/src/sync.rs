@@ -254,10 +254,8 @@ impl RunReport {
 /// Runs a plan. Groups run one after another; a group whose dependency failed is skipped.
 pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
     let started = Instant::now();
-    let scratch = tempfile::Builder::new()
-        .prefix("broadcast-run-")
-        .tempdir()
-        .context("cannot create a temporary directory for the run")?;
+    // Owned by this run (a lock file); what killed runs left behind is removed first.
+    let scratch = crate::scratch::ScratchDir::create()?;
     let identity = resolve_identity(opts);
     // No more threads than the largest group has targets: every thread is an OS thread with
     // its own stack, and `--jobs 100000` must not try to start 100000 of them.

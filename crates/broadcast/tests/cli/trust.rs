@@ -237,3 +237,171 @@ fn control_characters_in_file_names_are_escaped_in_changes_diffs_and_commits() -
     assert!(message.contains(r"evil\x1b[31mred\nline"), "{message}");
     Ok(())
 }
+
+/// A `pre-receive` hook that says it started (touches `started`) and then waits until the
+/// test creates `release`: the push is in flight for as long as the test wants, with no
+/// sleeps to tune.
+fn gate_hook(sb: &Sandbox, repo: &Path) -> (PathBuf, PathBuf) {
+    let (started, release) = (sb.path().join("started"), sb.path().join("release"));
+    hook(
+        repo,
+        "pre-receive",
+        &format!(
+            "#!/bin/sh\ncat >/dev/null\ntouch \"{}\"\nwhile [ ! -e \"{}\" ]; do sleep 0.05; done\n",
+            started.display(),
+            release.display()
+        ),
+    );
+    (started, release)
+}
+
+/// Blocks until `path` exists (the child is polled so a crash does not hang the test).
+fn wait_for(path: &Path, child: &mut std::process::Child) -> Result {
+    while !path.exists() {
+        if let Some(status) = child.try_wait()? {
+            return Err(format!("broadcast exited early with {status}").into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+fn run_dirs(tmp: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(tmp)
+        .expect("read tmp")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("broadcast-run-"))
+        .collect();
+    names.sort();
+    names
+}
+
+fn kill(signal: &str, child: &std::process::Child) -> Result {
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()?;
+    assert!(status.success(), "kill {signal}");
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn scratch_directory_of_a_killed_run_is_removed_by_the_next_run_but_a_live_one_is_kept() -> Result {
+    let sb = Sandbox::new();
+    let tmp = sb.path().join("tmp");
+    std::fs::create_dir_all(&tmp)?;
+    let src = sb.work_repo("template", &[("README.md", b"# template\n")]);
+    let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    let (started, release) = gate_hook(&sb, &a);
+    let cfg = config(&sb, &src, &[&a], README);
+    let cfg_arg = cfg.to_str().ok_or("utf8")?;
+
+    let mut child = sb
+        .broadcast_command(&["sync", "--config", cfg_arg])
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    wait_for(&started, &mut child)?;
+    kill("-KILL", &child)?;
+    child.wait()?;
+    std::fs::write(&release, "")?;
+    let left = run_dirs(&tmp);
+    assert_eq!(
+        left.len(),
+        1,
+        "the killed run leaves its scratch directory: {left:?}"
+    );
+
+    // A concurrent run's directory: its owner lock is held (here by this test).
+    let live = tmp.join("broadcast-run-live");
+    std::fs::create_dir_all(&live)?;
+    let lock = std::fs::File::create(live.join("owner.lock"))?;
+    lock.lock()?;
+
+    let out = sb
+        .broadcast_command(&["sync", "--config", cfg_arg, "--dry-run"])
+        .env("TMPDIR", &tmp)
+        .output()?;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(run_dirs(&tmp), ["broadcast-run-live"]);
+    drop(lock);
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn interrupted_run_finishes_the_push_in_flight_skips_the_rest_and_exits_130() -> Result {
+    let sb = Sandbox::new();
+    let tmp = sb.path().join("tmp");
+    std::fs::create_dir_all(&tmp)?;
+    let src = sb.work_repo("template", &[("README.md", b"# template\n")]);
+    let targets: Vec<PathBuf> = (1..=4)
+        .map(|i| sb.bare_repo(&format!("t{i}"), &[("keep.txt", b"k\n")]))
+        .collect();
+    let mut release = PathBuf::new();
+    let mut started = PathBuf::new();
+    for t in &targets {
+        (started, release) = gate_hook(&sb, t);
+    }
+    let refs: Vec<&Path> = targets.iter().map(PathBuf::as_path).collect();
+    let cfg = config(&sb, &src, &refs, README);
+    let report_path = sb.path().join("report.json");
+    let mut child = sb
+        .broadcast_command(&[
+            "sync",
+            "--config",
+            cfg.to_str().ok_or("utf8")?,
+            "--jobs",
+            "1",
+            "--report",
+            report_path.to_str().ok_or("utf8")?,
+        ])
+        .env("TMPDIR", &tmp)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    wait_for(&started, &mut child)?;
+    kill("-INT", &child)?;
+    // The push in flight is let through.
+    std::fs::write(&release, "")?;
+    let out = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        stdout.contains(
+            "4 target(s): 1 synced, 0 up to date, 0 in sync, 0 would sync, 3 skipped, 0 failed"
+        ),
+        "{stdout}"
+    );
+    // The first target is complete, the others untouched.
+    let first = sb.tree(&targets[0], BRANCH);
+    assert!(
+        first.contains_key("README.md") && first.contains_key("keep.txt"),
+        "{first:?}"
+    );
+    for t in &targets[1..] {
+        assert_eq!(sb.rev(t, BRANCH), None, "{} was written", t.display());
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path)?)?;
+    assert_eq!(report["interrupted"], true, "{report:#}");
+    let statuses: Vec<&str> = report["targets"]
+        .as_array()
+        .ok_or("targets")?
+        .iter()
+        .filter_map(|t| t["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["synced", "skipped", "skipped", "skipped"]);
+    let why = report["targets"][1]["error"].as_str().ok_or("error")?;
+    assert!(why.contains("interrupted"), "{why}");
+    assert_eq!(run_dirs(&tmp), Vec::<String>::new());
+    Ok(())
+}
