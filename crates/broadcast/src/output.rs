@@ -190,6 +190,17 @@ pub fn render_table(report: &RunReport) -> String {
         }
     }
     let count = |s: TargetStatus| report.targets.iter().filter(|t| t.status == s).count();
+    if report.interrupted {
+        let not_started = report
+            .targets
+            .iter()
+            .filter(|t| t.error.as_deref() == Some(crate::sync::INTERRUPTED))
+            .count();
+        let _ = writeln!(
+            out,
+            "interrupted: {not_started} target(s) not started (skipped); re-run to finish"
+        );
+    }
     let _ = writeln!(
         out,
         "{} target(s): {} synced, {} up to date, {} in sync, {} would sync, {} skipped, {} failed; {} ms{}",

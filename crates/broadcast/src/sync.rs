@@ -18,7 +18,7 @@ use broadcast_git_batch::{
     Signature, TreeChange, TreeEntry, blob_oid, tree_oid,
 };
 use broadcast_transform::{PathFilter, RepoSlug, Transformer};
-use broadcast_worker::WorkerPool;
+use broadcast_worker::{CancelToken, TaskError, WorkerPool};
 use bytes::Bytes;
 use serde::Serialize;
 
@@ -53,7 +53,14 @@ pub struct SyncOptions {
     /// number of targets whose forge has pull requests and that need writes. An error refuses
     /// the group's writes (the targets are reported skipped with the message).
     pub before_writes: Option<BeforeWrites>,
+    /// Cancelled when the run is interrupted (Ctrl-C): no new target or group starts, targets
+    /// in progress finish (a push is never cut short), and the ones not started are reported
+    /// [`TargetStatus::Skipped`] with [`INTERRUPTED`].
+    pub cancel: CancelToken,
 }
+
+/// Why a target or group was not started: the run was interrupted.
+pub const INTERRUPTED: &str = "not started: the run was interrupted";
 
 /// See [`SyncOptions::before_writes`].
 pub type BeforeWrites = Arc<dyn Fn(&GroupPlan, usize) -> anyhow::Result<()> + Send + Sync>;
@@ -69,6 +76,7 @@ impl Default for SyncOptions {
             identity: None,
             before_writes: None,
             status: false,
+            cancel: CancelToken::new(),
         }
     }
 }
@@ -87,7 +95,8 @@ pub enum TargetStatus {
     WouldSync,
     /// Something failed; see `error`.
     Failed,
-    /// Not attempted (a dependency group failed, or the repository is archived).
+    /// Not attempted (a dependency group failed, the repository is archived, or the run was
+    /// interrupted before the target started).
     Skipped,
 }
 
@@ -222,6 +231,8 @@ pub struct RunReport {
     pub elapsed_ms: u64,
     /// Whether nothing was written.
     pub dry_run: bool,
+    /// The run was interrupted (Ctrl-C, SIGTERM): targets not started are skipped.
+    pub interrupted: bool,
 }
 
 /// Result of one group.
@@ -261,13 +272,19 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
     // its own stack, and `--jobs 100000` must not try to start 100000 of them.
     let most_targets = plan.groups.iter().map(|g| g.targets.len()).max();
     let jobs = opts.jobs.min(most_targets.unwrap_or(1)).max(1);
-    let pool = WorkerPool::new(jobs, jobs * 2).context("cannot start the worker threads")?;
+    let pool = WorkerPool::with_cancel_token(jobs, jobs * 2, opts.cancel.clone())
+        .context("cannot start the worker threads")?;
     let mut targets = Vec::new();
     let mut groups = Vec::new();
     let mut failed: BTreeSet<String> = BTreeSet::new();
     for (gi, group) in plan.groups.iter().enumerate() {
-        if let Some(dep) = group.depends_on.iter().find(|d| failed.contains(*d)) {
-            let why = format!("dependency group '{dep}' did not succeed");
+        let interrupted = opts.cancel.is_cancelled().then(|| INTERRUPTED.to_owned());
+        let dependency = group
+            .depends_on
+            .iter()
+            .find(|d| failed.contains(*d))
+            .map(|dep| format!("dependency group '{dep}' did not succeed"));
+        if let Some(why) = interrupted.or(dependency) {
             for t in &group.targets {
                 let mut r = TargetReport::new(&group.id, t, TargetStatus::Skipped);
                 r.error = Some(why.clone());
@@ -301,6 +318,7 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
         groups,
         elapsed_ms: started.elapsed().as_millis() as u64,
         dry_run: opts.dry_run,
+        interrupted: opts.cancel.is_cancelled(),
     })
 }
 
@@ -525,8 +543,17 @@ fn run_group(
     // Read phase: every target, in parallel.
     let task_run = Arc::clone(&run);
     let prepared = pool.map(0..n, move |i| prepare_target(&task_run, i));
+    // Targets whose task never ran: the run was interrupted first.
+    let mut not_started = vec![false; n];
     let mut prepared: Vec<Option<Prepared>> = match prepared {
-        Ok(results) => results.into_iter().map(Result::ok).collect(),
+        Ok(results) => results
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                not_started[i] = matches!(r, Err(TaskError::Cancelled));
+                r.ok()
+            })
+            .collect(),
         Err(e) => {
             let targets = failed_all(&mut report, format!("worker pool: {e}"));
             return (report, targets);
@@ -542,7 +569,9 @@ fn run_group(
         })
         .count();
     let refused = match (&opts.before_writes, writes) {
-        (Some(hook), n) if n > 0 => hook(group, n).err().map(|e| format!("{e:#}")),
+        (Some(hook), n) if n > 0 && !opts.cancel.is_cancelled() => {
+            hook(group, n).err().map(|e| format!("{e:#}"))
+        }
         _ => None,
     };
     if let Some(why) = &refused {
@@ -552,13 +581,29 @@ fn run_group(
     // Write phase.
     let items: Vec<(usize, Option<Prepared>)> =
         prepared.iter_mut().map(Option::take).enumerate().collect();
-    let task_run = Arc::clone(&run);
-    let finished = pool.map(items, move |(i, p)| {
-        p.map(|p| finish_target(&task_run, i, p, refused.as_deref()))
-    });
-    let finished: Vec<Option<TargetReport>> = match finished {
-        Ok(results) => results.into_iter().map(|r| r.ok().flatten()).collect(),
-        Err(_) => vec![None; n],
+    let finished: Vec<Option<TargetReport>> = if opts.cancel.is_cancelled() {
+        // Interrupted after reading: nothing is written. Finishing here (no git runs) keeps
+        // what the read phase found (in sync, the changes) in the report.
+        items
+            .into_iter()
+            .map(|(i, p)| p.map(|p| finish_target(&run, i, p, Some(INTERRUPTED))))
+            .collect()
+    } else {
+        let task_run = Arc::clone(&run);
+        let finished = pool.map(items, move |(i, p)| {
+            p.map(|p| finish_target(&task_run, i, p, refused.as_deref()))
+        });
+        match finished {
+            Ok(results) => results
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    not_started[i] |= matches!(r, Err(TaskError::Cancelled));
+                    r.ok().flatten()
+                })
+                .collect(),
+            Err(_) => vec![None; n],
+        }
     };
     let targets = finished
         .into_iter()
@@ -567,6 +612,11 @@ fn run_group(
         .map(|(i, (r, t))| {
             r.unwrap_or_else(|| {
                 let _ = std::fs::remove_dir_all(run.target_dir(i));
+                if not_started[i] {
+                    let mut r = TargetReport::new(&group.id, t, TargetStatus::Skipped);
+                    r.error = Some(INTERRUPTED.to_owned());
+                    return r;
+                }
                 let mut r = TargetReport::new(&group.id, t, TargetStatus::Failed);
                 r.error =
                     Some("internal error: the target's task panicked (see stderr)".to_owned());

@@ -170,6 +170,11 @@ impl Git {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C at the terminal reaches the whole foreground group,
+        // and would kill a push half-way; the caller decides what an interrupt stops (git is
+        // still bounded by the timeout, and never reads the terminal: GIT_TERMINAL_PROMPT=0).
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd
     }
 
