@@ -107,7 +107,7 @@ mod tests {
         File::create(other.join(OWNER_LOCK)).expect("other lock");
         let held = File::create(live.join(OWNER_LOCK)).expect("live lock");
         held.lock().expect("lock");
-        assert_eq!(remove_abandoned(tmp.path()), [stale.clone()]);
+        assert_eq!(remove_abandoned(tmp.path()), std::slice::from_ref(&stale));
         assert!(!stale.exists());
         assert!(live.exists() && unowned.exists() && other.exists());
         drop(held);
