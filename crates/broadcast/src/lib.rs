@@ -252,7 +252,7 @@ fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> an
         {
             text.push_str(&format!(
                 "\nInspect a synced branch: git -C {} log --stat -1 {b}\n",
-                t.location
+                output::escape_control(&t.location)
             ));
         }
     }
