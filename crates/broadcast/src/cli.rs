@@ -56,8 +56,9 @@ pub struct SyncArgs {
     /// Leave out these groups (ids or names, comma-separated); wins over --groups.
     #[arg(long, value_delimiter = ',')]
     pub skip_groups: Vec<String>,
-    /// Targets processed in parallel (default: number of CPUs).
-    #[arg(long, short = 'j')]
+    /// Targets processed in parallel (default: number of CPUs); at least 1, and never more
+    /// threads than targets.
+    #[arg(long, short = 'j', value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Print the report as JSON on stdout instead of the table.
     #[arg(long)]
@@ -76,6 +77,15 @@ pub struct SyncArgs {
     pub github: GitHubArgs,
     /// Only these targets (the repo strings exactly as written in the config).
     pub targets: Vec<String>,
+}
+
+/// `--jobs`: a whole number of at least 1.
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e} (expected a whole number of at least 1)")),
+    }
 }
 
 /// GitHub connection flags.

@@ -28,7 +28,7 @@ pub fn commit_message(
     changes: &[FileChange],
 ) -> String {
     let n = changes.len();
-    let source_line = source_display.replace(['\n', '\r'], " ");
+    let source_line = crate::output::escape_control(source_display);
     let subject = if n == 1 {
         format!(
             "sync: update {} from {source_line}",

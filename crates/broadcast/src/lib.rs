@@ -14,6 +14,7 @@ pub mod output;
 pub mod plan;
 pub mod repo;
 pub mod report;
+pub mod scratch;
 pub mod state;
 pub mod sync;
 
@@ -33,6 +34,9 @@ pub enum Outcome {
     Success,
     /// At least one target or group failed (exit code 1).
     TargetsFailed,
+    /// The run was interrupted (SIGINT, SIGTERM, SIGHUP) and stopped early; the summary and
+    /// `--report` cover what was done (exit code 130, as a shell reports death by SIGINT).
+    Interrupted,
 }
 
 /// Runs a parsed command line. Errors are usage, config or fatal errors (exit code 2).
@@ -65,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             if let Some(j) = args.jobs {
                 opts.jobs = j.max(1);
             }
+            on_interrupt(opts.cancel.clone());
             if let Some(gh) = github_forge(&plan, &args.github)? {
                 let policy = forge::github::PreflightPolicy {
                     ignore_budget: args.github.ignore_rate_limit,
@@ -99,7 +104,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     .with_context(|| format!("cannot write the report to {}", path.display()))?;
             }
             print_report(&report, args.json, args.dry_run, args.diff)?;
-            Ok(if report.has_failures() {
+            Ok(if report.interrupted {
+                Outcome::Interrupted
+            } else if report.has_failures() {
                 Outcome::TargetsFailed
             } else {
                 Outcome::Success
@@ -136,6 +143,30 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             })
         }
         Command::Demo(args) => demo::run(args.dir.as_deref()),
+    }
+}
+
+/// Installs the SIGINT / SIGTERM / SIGHUP handler of a sync (the `ctrlc` crate, `termination`
+/// feature). The first signal cancels `cancel`: no new target starts, targets in progress
+/// finish (git runs in its own process group, so a Ctrl-C at the terminal does not cut a push
+/// short), then the summary and report are written. A second signal exits at once with 130;
+/// the scratch directory left behind is removed by the next run.
+fn on_interrupt(cancel: broadcast_worker::CancelToken) {
+    let mut signals = 0u32;
+    let installed = ctrlc::set_handler(move || {
+        signals += 1;
+        if signals == 1 {
+            cancel.cancel();
+            eprintln!(
+                "interrupted: finishing the targets in progress, starting no new ones (interrupt again to stop at once)"
+            );
+        } else {
+            eprintln!("interrupted again: stopping now");
+            std::process::exit(130);
+        }
+    });
+    if let Err(e) = installed {
+        tracing::warn!("cannot install the interrupt handler: {e}");
     }
 }
 
@@ -185,7 +216,7 @@ fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> an
         {
             text.push_str(&format!(
                 "\nInspect a synced branch: git -C {} log --stat -1 {b}\n",
-                t.location
+                output::escape_control(&t.location)
             ));
         }
     }
@@ -223,7 +254,11 @@ fn status_table(report: &RunReport) -> String {
             }
             TargetStatus::Synced => "synced".to_owned(),
         };
-        out.push_str(&format!("{}  {}  {state}\n", t.group, t.target));
+        out.push_str(&format!(
+            "{}  {}  {state}\n",
+            t.group,
+            output::escape_control(&t.target)
+        ));
     }
     let mut out = output::align_columns(&out);
     for t in &report.targets {
@@ -231,10 +266,10 @@ fn status_table(report: &RunReport) -> String {
             // One line per error, below the table, so the columns stay aligned.
             out.push_str(&format!(
                 "{} [{}] {}: {}\n",
-                t.target,
+                output::escape_control(&t.target),
                 t.group,
                 t.status.label(),
-                e.replace('\n', " ")
+                output::escape_control(&e.replace('\n', " "))
             ));
         }
     }

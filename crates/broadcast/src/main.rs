@@ -13,6 +13,7 @@ fn main() -> ExitCode {
     match broadcast::run(cli) {
         Ok(broadcast::Outcome::Success) => ExitCode::SUCCESS,
         Ok(broadcast::Outcome::TargetsFailed) => ExitCode::from(1),
+        Ok(broadcast::Outcome::Interrupted) => ExitCode::from(130),
         Err(e) => {
             if broadcast::is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;

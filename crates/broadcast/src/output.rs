@@ -1,29 +1,46 @@
 //! Human and JSON output of a run.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::report::{ChangeKind, GroupStatus, RunReport, TargetStatus};
 
-/// `s` with every control character (C0 but tab, DEL, C1) escaped as `\n`, `\r`, `\t` or
-/// `\u{..}`, so that a file name cannot move the cursor, recolour the terminal or forge a line.
-/// Borrowed (no allocation) when there is nothing to escape.
-pub fn escape_control(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(s);
+/// `text` safe to print on a terminal: every control character (C0 `U+0000..=U+001F`, DEL
+/// `U+007F`, C1 `U+0080..=U+009F`) is written as an escape: `\n`, `\r`, `\t`, `\x1b` (other C0
+/// and DEL as `\xNN`), C1 as `\u{NN}`. Nothing else changes, so clean text comes back borrowed.
+/// A file name can hold any of them (git allows every byte but NUL and `/`), and a raw ESC or CR
+/// would let a template repository rewrite what the terminal shows.
+pub fn escape_control(text: &str) -> Cow<'_, str> {
+    escape_control_keeping(text, &[])
+}
+
+/// [`escape_control`], leaving the characters of `keep` raw (for example `\n` and `\t` in
+/// multi-line text whose layout they are).
+pub fn escape_control_keeping<'a>(text: &'a str, keep: &[char]) -> Cow<'a, str> {
+    let is_control =
+        |c: char| (c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)) && !keep.contains(&c);
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !is_control(c) {
+            out.push(c);
+            continue;
+        }
         match c {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
+            c if (c as u32) < 0x80 => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
-            c => out.push(c),
         }
     }
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
 }
 
 /// Writes `text` to stdout through the redactor: reports quote git's and GitHub's error text.
@@ -73,26 +90,26 @@ pub fn render_changes(report: &RunReport, with_diff: bool) -> String {
         let _ = writeln!(
             out,
             "{} [{}] -> branch {} (changes against {})",
-            t.target,
+            escape_control(&t.target),
             t.group,
             t.branch.as_deref().unwrap_or("-"),
             t.base.as_deref().unwrap_or("an empty repository")
         );
         for c in &t.changes {
+            let path = escape_control(&c.path);
             let line = match c.kind {
-                ChangeKind::Added => format!("  added     {} ({})", c.path, size(c.new_bytes)),
+                ChangeKind::Added => format!("  added     {path} ({})", size(c.new_bytes)),
                 ChangeKind::Modified => format!(
-                    "  modified  {} ({} -> {})",
-                    c.path,
+                    "  modified  {path} ({} -> {})",
                     size(c.old_bytes),
                     size(c.new_bytes)
                 ),
-                ChangeKind::Deleted => format!("  deleted   {} ({})", c.path, size(c.old_bytes)),
+                ChangeKind::Deleted => format!("  deleted   {path} ({})", size(c.old_bytes)),
             };
             let _ = writeln!(out, "{line}");
             if with_diff && let Some(d) = &c.diff {
                 for l in d.lines() {
-                    let _ = writeln!(out, "    {l}");
+                    let _ = writeln!(out, "    {}", escape_control_keeping(l, &['\t']));
                 }
             }
         }
@@ -123,7 +140,7 @@ pub fn render_table(report: &RunReport) -> String {
         };
         rows.push([
             t.group.clone(),
-            t.target.clone(),
+            escape_control(&t.target).into_owned(),
             t.status.label().to_owned(),
             files,
             branch,
@@ -149,19 +166,34 @@ pub fn render_table(report: &RunReport) -> String {
         let _ = writeln!(out, "{}", line.trim_end());
     }
     for t in &report.targets {
+        let target = escape_control(&t.target);
         if let Some(e) = &t.error {
-            let _ = writeln!(out, "{} [{}] {}: {e}", t.target, t.group, t.status.label());
+            // An error may span lines (a remote's messages); anything else is escaped.
+            let e = escape_control_keeping(e, &['\n']);
+            let _ = writeln!(out, "{target} [{}] {}: {e}", t.group, t.status.label());
         }
         for w in &t.warnings {
-            let _ = writeln!(out, "{} [{}] warning: {w}", t.target, t.group);
+            let _ = writeln!(out, "{target} [{}] warning: {}", t.group, escape_control(w));
         }
     }
     for g in &report.groups {
         if let (Some(e), true) = (&g.error, g.status != GroupStatus::Ok) {
+            let e = escape_control_keeping(e, &['\n']);
             let _ = writeln!(out, "group {} {}: {e}", g.id, g.status.label());
         }
     }
     let count = |s: TargetStatus| report.targets.iter().filter(|t| t.status == s).count();
+    if report.interrupted {
+        let not_started = report
+            .targets
+            .iter()
+            .filter(|t| t.error.as_deref() == Some(crate::report::INTERRUPTED))
+            .count();
+        let _ = writeln!(
+            out,
+            "interrupted: {not_started} target(s) not started (skipped); re-run to finish"
+        );
+    }
     let _ = writeln!(
         out,
         "{} target(s): {} synced, {} up to date, {} in sync, {} would sync, {} skipped, {} failed; {} ms{}",
@@ -265,6 +297,19 @@ pub fn human_age(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert!(matches!(
+            escape_control("plain/ünicöde.md"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            escape_control("a\u{1b}[31m\r\n\t\u{0}\u{7f}\u{85}\u{9b}z"),
+            "a\\x1b[31m\\r\\n\\t\\x00\\x7f\\u{85}\\u{9b}z"
+        );
+        assert_eq!(escape_control_keeping("a\tb\nc\r", &['\t']), "a\tb\\nc\\r");
+    }
 
     #[test]
     fn rfc3339_parsing_matches_known_epochs() {

@@ -19,7 +19,8 @@ pub enum TargetStatus {
     WouldSync,
     /// Something failed; see `error`.
     Failed,
-    /// Not attempted (a dependency group failed, or the repository is archived).
+    /// Not attempted (a dependency group failed, the repository is archived, or the run was
+    /// interrupted before the target started).
     Skipped,
 }
 
@@ -256,7 +257,12 @@ pub struct RunReport {
     pub elapsed_ms: u64,
     /// Whether nothing was written.
     pub dry_run: bool,
+    /// The run was interrupted (Ctrl-C, SIGTERM): targets not started are skipped.
+    pub interrupted: bool,
 }
+
+/// Why a target or group was not started: the run was interrupted.
+pub const INTERRUPTED: &str = "not started: the run was interrupted";
 
 impl RunReport {
     /// True when any target failed or any group could not run.

@@ -21,6 +21,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 /// Longest git stderr kept in an error, in bytes (the tail is kept: git prints `fatal:` last).
 pub const STDERR_CAP_BYTES: usize = 4096;
 
+/// Shortest configured value (or word of one) that [`Git::scrub`] removes from error text.
+const SCRUB_MIN_LEN: usize = 8;
+
 /// Environment variables that locate a repository; removed from every child so that a caller
 /// running inside a git hook cannot redirect our commands (set them again with
 /// [`Git::with_env`] if wanted).
@@ -167,6 +170,11 @@ impl Git {
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C at the terminal reaches the whole foreground group,
+        // and would kill a push half-way; the caller decides what an interrupt stops (git is
+        // still bounded by the timeout, and never reads the terminal: GIT_TERMINAL_PROMPT=0).
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd
     }
 
@@ -180,15 +188,17 @@ impl Git {
         out
     }
 
-    /// Removes URL credentials and every configured value from `text`.
+    /// Removes URL credentials and every configured value from `text`. Values (and words of
+    /// values) shorter than [`SCRUB_MIN_LEN`] bytes are left alone: `0` or `true` are no
+    /// secrets, and replacing them would garble every message (`GH006` -> `GH******6`).
     pub(crate) fn scrub(&self, text: &str) -> String {
         let mut s = redact_url_credentials(text);
         for (_, value) in &self.inner.config {
-            if !value.is_empty() && s.contains(value.as_str()) {
+            if value.len() >= SCRUB_MIN_LEN && s.contains(value.as_str()) {
                 s = s.replace(value.as_str(), "***");
             }
             for word in value.split_whitespace() {
-                if word.len() >= 8 && s.contains(word) {
+                if word.len() >= SCRUB_MIN_LEN && s.contains(word) {
                     s = s.replace(word, "***");
                 }
             }
@@ -426,6 +436,12 @@ mod tests {
         let got =
             git.scrub("bad value 'Authorization: Bearer ghp_abcdefgh12345' and ghp_abcdefgh12345");
         assert!(!got.contains("ghp_abcdefgh12345"), "{got}");
+        // Short values such as `pack.window=0` are no secrets and stay readable.
+        let git = git.with_config("pack.window", "0");
+        assert_eq!(
+            git.scrub("remote: GH006: refused"),
+            "remote: GH006: refused"
+        );
         assert!(!format!("{git:?}").contains("ghp_"));
     }
 }

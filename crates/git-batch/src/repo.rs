@@ -64,6 +64,23 @@ pub struct PushedRef {
     pub status: PushStatus,
     /// git's summary text (`[new branch]`, `abc..def`, `[rejected] (stale info)`).
     pub summary: String,
+    /// What the remote printed during the push: the text of git's `remote: ` stderr lines,
+    /// prefix removed, in order (a hook's message, a forge's `GH006: Protected branch update
+    /// failed ...`). git prints them once per push, so every ref of one push carries the same
+    /// lines. URL credentials and configured values are scrubbed like any stderr; control
+    /// characters are kept as sent.
+    pub remote_messages: Vec<String>,
+}
+
+impl PushedRef {
+    /// True when our side refused the ref because the remote moved under the lease: git's
+    /// `[rejected] (stale info)` (a `--force-with-lease` expectation no longer holds) or
+    /// `[rejected] (fetch first)` (git-push(1) "OUTPUT"). Re-reading the remote and retrying
+    /// can succeed; other rejections (hooks, branch protection) need a person.
+    pub fn is_stale_lease(&self) -> bool {
+        self.status == PushStatus::Rejected
+            && (self.summary.contains("stale info") || self.summary.contains("fetch first"))
+    }
 }
 
 /// Per-ref push status.
@@ -515,7 +532,11 @@ impl Repo {
             args.push(format!("{}:{}", r.src, r.dst).into());
         }
         let out = self.git.run(Some(&self.git_dir), &args, Vec::new())?;
-        let refs = parse_push_porcelain(&out.stdout);
+        let mut refs = parse_push_porcelain(&out.stdout);
+        let remote = remote_lines(&self.git.scrub(&String::from_utf8_lossy(&out.stderr)));
+        for r in &mut refs {
+            r.remote_messages = remote.clone();
+        }
         if refs.is_empty() && !out.status.success() {
             return Err(self.git.command_error(
                 Some(&self.git_dir),
@@ -553,9 +574,26 @@ fn parse_push_porcelain(stdout: &[u8]) -> Vec<PushedRef> {
             dst,
             status,
             summary,
+            remote_messages: Vec::new(),
         });
     }
     refs
+}
+
+/// The text of git's `remote: ` stderr lines (what the remote's hooks and the forge said),
+/// prefix removed. Trailing whitespace and the `ESC [ K` (clear to end of line) git appends on
+/// a terminal are dropped; blank lines are skipped.
+fn remote_lines(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("remote:"))
+        .map(|l| {
+            let l = l.strip_prefix(' ').unwrap_or(l);
+            l.replace("\u{1b}[K", "")
+        })
+        .map(|l| l.trim_end().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -586,6 +624,31 @@ mod tests {
         for ((d, s), (wd, ws)) in got.iter().zip(want) {
             assert_eq!((d.as_str(), *s), (wd, ws));
         }
+    }
+
+    #[test]
+    fn remote_lines_and_stale_leases() {
+        let stderr = "To file:///tmp/r.git\n\
+                      remote: GH006: Protected branch update failed for refs/heads/x.\u{1b}[K\n\
+                      remote: \n\
+                      remote:   indented  \n\
+                      error: failed to push some refs\n";
+        assert_eq!(
+            remote_lines(stderr),
+            [
+                "GH006: Protected branch update failed for refs/heads/x.",
+                "  indented"
+            ]
+        );
+        let out = "!\ta:refs/heads/a\t[rejected] (stale info)\n\
+                   !\ta:refs/heads/b\t[rejected] (fetch first)\n\
+                   !\ta:refs/heads/c\t[remote rejected] (pre-receive hook declined)\n\
+                   *\ta:refs/heads/d\t[new branch]\n";
+        let stale: Vec<bool> = parse_push_porcelain(out.as_bytes())
+            .iter()
+            .map(PushedRef::is_stale_lease)
+            .collect();
+        assert_eq!(stale, [true, true, false, false]);
     }
 
     #[test]

@@ -151,12 +151,25 @@ impl WorkerPool {
     /// [`Error::ZeroWorkers`]; [`Error::SpawnWorker`] when a thread cannot be started (the
     /// threads already started are shut down).
     pub fn new(workers: usize, queue_capacity: usize) -> Result<Self> {
+        Self::with_cancel_token(workers, queue_capacity, CancelToken::new())
+    }
+
+    /// [`WorkerPool::new`] with a token made elsewhere (for example by a signal handler that
+    /// exists before the pool): cancelling any clone of `token` cancels the pool.
+    ///
+    /// # Errors
+    /// As [`WorkerPool::new`].
+    pub fn with_cancel_token(
+        workers: usize,
+        queue_capacity: usize,
+        token: CancelToken,
+    ) -> Result<Self> {
         if workers == 0 {
             return Err(Error::ZeroWorkers);
         }
         let (tx, rx) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let shared = Arc::new(Shared {
-            token: CancelToken::new(),
+            token,
             processed: AtomicU64::new(0),
             panicked: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
@@ -688,6 +701,16 @@ mod tests {
             assert_eq!(h.join(), Err(TaskError::Cancelled));
         }
         assert_eq!(pool.stats().cancelled, 3);
+    }
+
+    #[test]
+    fn external_token_cancels_the_pool() {
+        let token = CancelToken::new();
+        let pool = WorkerPool::with_cancel_token(1, 8, token.clone()).expect("pool starts");
+        token.cancel();
+        assert!(pool.cancel_token().is_cancelled());
+        let h = pool.submit(|| 1).expect("pool is running");
+        assert_eq!(h.join(), Err(TaskError::Cancelled));
     }
 
     #[test]

@@ -25,13 +25,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use broadcast_git_batch::Git;
-use broadcast_worker::WorkerPool;
+use broadcast_worker::{CancelToken, TaskError, WorkerPool};
 
 pub use crate::forge::Forges;
 use crate::plan::{GroupPlan, Plan, TargetPlan};
 pub use crate::report::{
-    ChangeKind, FileChange, GroupReport, GroupStatus, PullRequestReport, RunReport, TargetReport,
-    TargetStatus,
+    ChangeKind, FileChange, GroupReport, GroupStatus, INTERRUPTED, PullRequestReport, RunReport,
+    TargetReport, TargetStatus,
 };
 use source::SourceSnapshot;
 use target::{ReadOutcome, TargetCtx};
@@ -43,7 +43,7 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// With `dry_run`: include a unified diff per changed text file.
     pub diff: bool,
-    /// Targets processed at once (at least 1).
+    /// Targets processed at once; clamped to 1 ..= the largest group's target count.
     pub jobs: usize,
     /// Timeout of each git process.
     pub git_timeout: Duration,
@@ -55,6 +55,10 @@ pub struct SyncOptions {
     /// branch, and whether the repository is archived (one REST read each, forges with pull
     /// requests only).
     pub status: bool,
+    /// Cancelled when the run is interrupted (Ctrl-C): no new target or group starts, targets
+    /// in progress finish (a push is never cut short), and the ones not started are reported
+    /// [`TargetStatus::Skipped`] with [`INTERRUPTED`].
+    pub cancel: CancelToken,
 }
 
 impl Default for SyncOptions {
@@ -67,6 +71,7 @@ impl Default for SyncOptions {
             forges: Forges::default(),
             identity: None,
             status: false,
+            cancel: CancelToken::new(),
         }
     }
 }
@@ -103,27 +108,34 @@ impl Engine {
 /// that goes wrong with a group or a target is in the report.
 pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
     let started = Instant::now();
-    let scratch = tempfile::Builder::new()
-        .prefix("broadcast-run-")
-        .tempdir()
-        .context("cannot create a temporary directory for the run")?;
+    // Owned by this run (a lock file); what killed runs left behind is removed first.
+    let scratch = crate::scratch::ScratchDir::create()?;
     let engine = Arc::new(Engine {
         identity: opts.identity.clone().unwrap_or_else(resolve_identity),
         opts: opts.clone(),
     });
-    let jobs = opts.jobs.max(1);
-    let pool = WorkerPool::new(jobs, jobs * 2).context("cannot start the worker threads")?;
+    // No more threads than the largest group has targets: every thread is an OS thread with
+    // its own stack, and `--jobs 100000` must not try to start 100000 of them.
+    let most_targets = plan.groups.iter().map(|g| g.targets.len()).max();
+    let jobs = opts.jobs.min(most_targets.unwrap_or(1)).max(1);
+    let pool = WorkerPool::with_cancel_token(jobs, jobs * 2, opts.cancel.clone())
+        .context("cannot start the worker threads")?;
     let mut targets = Vec::new();
     let mut groups = Vec::new();
     let mut failed: BTreeSet<String> = BTreeSet::new();
     for (gi, group) in plan.groups.iter().enumerate() {
-        let (report, target_reports) =
-            if let Some(dep) = group.depends_on.iter().find(|d| failed.contains(*d)) {
-                skipped_group(group, format!("dependency group '{dep}' did not succeed"))
-            } else {
-                let dir = scratch.path().join(format!("g{gi}"));
-                run_group(group, &engine, &dir, &pool)
-            };
+        let interrupted = opts.cancel.is_cancelled().then(|| INTERRUPTED.to_owned());
+        let dependency = group
+            .depends_on
+            .iter()
+            .find(|d| failed.contains(*d))
+            .map(|dep| format!("dependency group '{dep}' did not succeed"));
+        let (report, target_reports) = if let Some(why) = interrupted.or(dependency) {
+            skipped_group(group, why)
+        } else {
+            let dir = scratch.path().join(format!("g{gi}"));
+            run_group(group, &engine, &dir, &pool)
+        };
         if report.status != GroupStatus::Ok || target_reports.iter().any(|t| t.status.is_failure())
         {
             failed.insert(group.id.clone());
@@ -136,6 +148,7 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
         groups,
         elapsed_ms: started.elapsed().as_millis() as u64,
         dry_run: opts.dry_run,
+        interrupted: opts.cancel.is_cancelled(),
     })
 }
 
@@ -228,13 +241,27 @@ fn run_group(
     // Read phase: every target, in parallel.
     let task_run = Arc::clone(&run);
     let read = pool.map(0..n, move |i| target::read(&task_run.target(i)));
+    // Targets whose task never ran: the run was interrupted first.
+    let mut not_started = vec![false; n];
     let read: Vec<Option<ReadOutcome>> = match read {
-        Ok(results) => results.into_iter().map(Result::ok).collect(),
+        Ok(results) => results
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                not_started[i] = matches!(r, Err(TaskError::Cancelled));
+                r.ok()
+            })
+            .collect(),
         Err(e) => return failed_group(group, format!("worker pool: {e}")),
     };
+    let cancel = &engine.opts.cancel;
 
     // Between the phases: each forge may refuse the group's writes.
-    let refused = preflight(&run, &read);
+    let refused = if cancel.is_cancelled() {
+        None
+    } else {
+        preflight(&run, &read)
+    };
     if let Some(why) = &refused {
         report.status = GroupStatus::Failed;
         report.error = Some(why.clone());
@@ -242,13 +269,29 @@ fn run_group(
 
     // Write phase.
     let items: Vec<(usize, Option<ReadOutcome>)> = read.into_iter().enumerate().collect();
-    let task_run = Arc::clone(&run);
-    let finished = pool.map(items, move |(i, read)| {
-        read.map(|r| target::finish(&task_run.target(i), r, refused.as_deref()))
-    });
-    let finished: Vec<Option<TargetReport>> = match finished {
-        Ok(results) => results.into_iter().map(|r| r.ok().flatten()).collect(),
-        Err(_) => vec![None; n],
+    let finished: Vec<Option<TargetReport>> = if cancel.is_cancelled() {
+        // Interrupted after reading: nothing is written. Finishing here (no git runs) keeps
+        // what the read phase found (in sync, the changes) in the report.
+        items
+            .into_iter()
+            .map(|(i, r)| r.map(|r| target::finish(&run.target(i), r, Some(INTERRUPTED))))
+            .collect()
+    } else {
+        let task_run = Arc::clone(&run);
+        let finished = pool.map(items, move |(i, read)| {
+            read.map(|r| target::finish(&task_run.target(i), r, refused.as_deref()))
+        });
+        match finished {
+            Ok(results) => results
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    not_started[i] |= matches!(r, Err(TaskError::Cancelled));
+                    r.ok().flatten()
+                })
+                .collect(),
+            Err(_) => vec![None; n],
+        }
     };
     let targets = finished
         .into_iter()
@@ -257,6 +300,11 @@ fn run_group(
             r.unwrap_or_else(|| {
                 let ctx = run.target(i);
                 let _ = std::fs::remove_dir_all(&ctx.dir);
+                if not_started[i] {
+                    let mut r = target_report(group, ctx.target, TargetStatus::Skipped);
+                    r.error = Some(INTERRUPTED.to_owned());
+                    return r;
+                }
                 let mut r = target_report(group, ctx.target, TargetStatus::Failed);
                 r.error =
                     Some("internal error: the target's task panicked (see stderr)".to_owned());

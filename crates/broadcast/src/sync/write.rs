@@ -166,8 +166,20 @@ fn commit_and_push(
         .with_context(|| format!("cannot push {} to {}", group.sync_branch, target.display))?;
     for r in &pushed {
         if !matches!(r.status, PushStatus::Ok | PushStatus::UpToDate) {
+            // Only a stale lease is worth retrying; a hook, branch protection or a ruleset
+            // refuses again until a person acts on what the remote said (quoted below).
+            let hint = if r.is_stale_lease() {
+                " (another run may have updated the branch; re-run to retry)"
+            } else {
+                ""
+            };
+            let remote: String = r
+                .remote_messages
+                .iter()
+                .map(|l| format!("\nremote: {l}"))
+                .collect();
             bail!(
-                "push of {} to {} was rejected: {} (another run may have updated the branch; re-run to retry)",
+                "push of {} to {} was rejected: {}{hint}{remote}",
                 group.sync_branch,
                 target.display,
                 r.summary

@@ -154,6 +154,15 @@ impl Sandbox {
         cmd.output().expect("run broadcast")
     }
 
+    /// The broadcast command with the sandbox's environment, not started (for tests that set
+    /// more environment, or signal the running process).
+    pub(crate) fn broadcast_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_broadcast"));
+        cmd.args(args).current_dir(self.path());
+        self.env(&mut cmd);
+        cmd
+    }
+
     /// Runs `broadcast sync --config CONFIG --json [extra]` and returns (exit code, JSON).
     pub(crate) fn sync_json(
         &self,

@@ -4,5 +4,6 @@ mod config;
 mod fixtures;
 mod rules;
 mod sync;
+mod trust;
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;
