@@ -321,13 +321,42 @@ fn print_out(text: &str) -> anyhow::Result<()> {
         .context("cannot write to stdout")
 }
 
+/// Log targets never shown at any level, whatever `--log-level` or `RUST_LOG` ask: the HTTP and
+/// TLS libraries log requests with their headers (ureq's trace level dumps each request in hex
+/// and ASCII, `Authorization` included), which no redactor can recognise.
+const HIDDEN_LOG_TARGETS: &[&str] = &[
+    "ureq",
+    "ureq_proto",
+    "rustls",
+    "rustls_pki_types",
+    "webpki",
+    "http",
+    "httparse",
+    "hyper",
+    "h2",
+    "native_tls",
+];
+
+fn is_hidden_log_target(target: &str) -> bool {
+    HIDDEN_LOG_TARGETS.iter().any(|t| {
+        target
+            .strip_prefix(t)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
 fn init_logging(level: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(broadcast_redact::tracing::RedactingMakeWriter::new(
-            std::io::stderr,
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::filter_fn(|meta| {
+            !is_hidden_log_target(meta.target())
+        }))
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(
+            broadcast_redact::tracing::RedactingMakeWriter::new(std::io::stderr),
         ))
         .try_init();
 }
