@@ -59,7 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             if let Some(j) = args.jobs {
                 opts.jobs = j.max(1);
             }
-            if let Some(gh) = github_forge(&plan, &args.github)? {
+            if let Some(gh) = github_forge(&plan, &args.github, &loaded.config)? {
                 let preflight = loaded
                     .config
                     .rate_limit_preflight
@@ -115,7 +115,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let opts = SyncOptions {
                 dry_run: true,
                 status: true,
-                github: github_forge(&plan, &args.github)?.map(|g| g as Arc<dyn forge::Forge>),
+                github: github_forge(&plan, &args.github, &loaded.config)?
+                    .map(|g| g as Arc<dyn forge::Forge>),
                 ..SyncOptions::default()
             };
             let report = sync::run(&plan, &opts)?;
@@ -134,12 +135,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
-/// The GitHub forge when the plan has `owner/name` repositories: options from the environment
-/// (`GITHUB_API_URL`, `GITHUB_SERVER_URL`, `GH_TOKEN` / `GITHUB_TOKEN` / `gh auth token`), URLs
-/// overridden by the flags. A missing token is an error here, before anything is read or written.
+/// The GitHub forge when the plan has `owner/name` repositories: URLs from the flags, else the
+/// environment (`GITHUB_API_URL`, `GITHUB_SERVER_URL`), then the token for that host
+/// (`GitHubOptions::from_vars_with_urls`), write pacing from the flag, else the config. A missing
+/// token is an error here, before anything is read or written.
 fn github_forge(
     plan: &plan::Plan,
     args: &cli::GitHubArgs,
+    config: &config::Config,
 ) -> anyhow::Result<Option<Arc<forge::github::GitHubForge>>> {
     let needs = plan
         .groups
@@ -148,14 +151,18 @@ fn github_forge(
     if !needs {
         return Ok(None);
     }
-    let mut options = forge::github::GitHubOptions::from_env()
-        .context("the config has GitHub repositories (owner/name)")?;
-    if let Some(u) = &args.github_api_url {
-        options.api_url = u.clone();
-    }
-    if let Some(u) = &args.github_url {
-        options.web_url = u.clone();
-    }
+    let mut options = forge::github::GitHubOptions::from_env_with_urls(
+        args.github_api_url.as_deref(),
+        args.github_url.as_deref(),
+    )
+    .context("the config has GitHub repositories (owner/name)")?;
+    options.write_pacing = forge::github::Pacing::from_settings(
+        args.write_interval_ms,
+        config
+            .rate_limit_preflight
+            .as_ref()
+            .and_then(|r| r.write_interval_ms),
+    );
     Ok(Some(Arc::new(forge::github::GitHubForge::new(options)?)))
 }
 

@@ -49,16 +49,14 @@ pub fn pull_request_body(
         source_commit,
         group.id
     ));
-    for c in changes.iter().take(300) {
+    // Every change is listed; the forge fits the body to its own length limit.
+    for c in changes {
         let kind = match c.kind {
             ChangeKind::Added => "added",
             ChangeKind::Modified => "modified",
             ChangeKind::Deleted => "deleted",
         };
         body.push_str(&format!("- `{}` ({kind})\n", c.path.replace('`', "'")));
-    }
-    if changes.len() > 300 {
-        body.push_str(&format!("- ... and {} more\n", changes.len() - 300));
     }
     let meta = SyncMetadata {
         group_id: group.id.clone(),

@@ -645,6 +645,13 @@ fn finish_target(
     }
     report.git_spawns = git.map_or(0, |g| g.spawn_count());
     report.elapsed_ms = started.elapsed().as_millis() as u64;
+    if let Some(e) = &mut report.error
+        && let Some(why) = forge_for(&run.group.targets[i].repo, &run.opts)
+            .ok()
+            .and_then(|f| f.explain_failure(&run.group.targets[i].repo, e))
+    {
+        *e = why;
+    }
     if let Some(e) = &mut report.error {
         *e = broadcast_redact::redact(e).into_owned();
     }
@@ -1098,6 +1105,7 @@ fn write_target(
             return Ok(());
         }
     }
+    forge.check_files(&target.repo, &report.changes)?;
     let sync_ref = format!("refs/heads/{}", group.sync_branch);
     let scratch = match p.scratch {
         Some(s) => s,
