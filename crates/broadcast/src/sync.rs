@@ -509,7 +509,12 @@ fn run_group(
             s
         }
         Err(e) => {
-            let targets = failed_all(&mut report, format!("{e:#}"));
+            let msg = format!("{e:#}");
+            let msg = forge_for(&group.source, opts)
+                .ok()
+                .and_then(|f| f.explain_failure(&group.source, &msg))
+                .unwrap_or(msg);
+            let targets = failed_all(&mut report, msg);
             return (report, targets);
         }
     };

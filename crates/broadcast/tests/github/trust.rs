@@ -204,6 +204,39 @@ fn wrong_token_is_reported_as_rejected_for_git() -> Result {
         "{error}"
     );
     assert!(!error.contains("WRONGtoken"), "{error}");
+
+    // The same for reading a source repository on GitHub.
+    let local = w.tmp.path().join("local.git");
+    std::fs::create_dir_all(&local)?;
+    crate::git_http::git_ok(
+        &w.home,
+        &local,
+        None,
+        &["init", "-q", "--bare", "-b", "main"],
+    )?;
+    let config = w.tmp.path().join("from-github.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 1\ngroups:\n  - name: G\n    id: g\n    source: {{repo: acme/alpha, branch: main}}\n    targets:\n      - repo: \"{}\"\n        files:\n          - {{src: README.md, dest: README.md}}\n",
+            local.display()
+        ),
+    )?;
+    let out = w.run(
+        &config,
+        &api,
+        &[],
+        &[(
+            "GH_ENTERPRISE_TOKEN",
+            Some("ghp_WRONGtoken9999999999999999999999999"),
+        )],
+    )?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let error = report["targets"][0]["error"].as_str().ok_or("error")?;
+    assert!(
+        error.contains("github token rejected") && error.contains("acme/alpha"),
+        "{error}"
+    );
     Ok(())
 }
 
