@@ -499,8 +499,10 @@ impl GitHubOptions {
     /// the way the `gh` CLI binds tokens to hosts: for github.com (and `*.ghe.com`) `GH_TOKEN`,
     /// then `GITHUB_TOKEN`; for any other host (GitHub Enterprise Server) `GH_ENTERPRISE_TOKEN`,
     /// then `GITHUB_ENTERPRISE_TOKEN`; then `gh auth token --hostname HOST` when `gh` is on
-    /// `PATH` (one process spawned, only in that last case). A token is never looked up for one
-    /// host and sent to another.
+    /// `PATH` (one process spawned, only in that last case). Inside GitHub Actions
+    /// (`GITHUB_ACTIONS=true`) `GITHUB_TOKEN` counts only for the host of `GITHUB_SERVER_URL`,
+    /// the instance that issued it (github.com or an Enterprise Server). A token is never looked
+    /// up for one host and sent to another.
     ///
     /// Errors: [`GitHubError::HostMismatch`] when the API URL is on another host than the web URL
     /// (other than `api.` plus the web host), [`GitHubError::MissingToken`] when no source gives a
@@ -526,17 +528,26 @@ impl GitHubOptions {
                 web_host: host,
             });
         }
-        let (first, second, vars_text) = if is_github_cloud(&host) {
-            ("GH_TOKEN", "GITHUB_TOKEN", "GH_TOKEN or GITHUB_TOKEN")
+        // In GitHub Actions, GITHUB_TOKEN was issued by the instance in GITHUB_SERVER_URL (which
+        // may be an Enterprise Server), so it belongs to that host and to no other.
+        let actions_host = (var("GITHUB_ACTIONS").as_deref() == Some("true"))
+            .then(|| var("GITHUB_SERVER_URL"))
+            .flatten()
+            .map(|u| host_name(&u).to_ascii_lowercase());
+        let cloud = is_github_cloud(&host);
+        let github_token_fits = actions_host.map_or(cloud, |h| h == host);
+        let (first, second, vars_text) = if cloud {
+            ("GH_TOKEN", None, "GH_TOKEN or GITHUB_TOKEN")
         } else {
             (
                 "GH_ENTERPRISE_TOKEN",
-                "GITHUB_ENTERPRISE_TOKEN",
+                Some("GITHUB_ENTERPRISE_TOKEN"),
                 "GH_ENTERPRISE_TOKEN or GITHUB_ENTERPRISE_TOKEN",
             )
         };
         let token = var(first)
-            .or_else(|| var(second))
+            .or_else(|| second.and_then(var))
+            .or_else(|| github_token_fits.then(|| var("GITHUB_TOKEN")).flatten())
             .or_else(|| gh_auth_token(var("PATH").as_deref(), &host))
             .ok_or(GitHubError::MissingToken {
                 host,
@@ -1300,6 +1311,25 @@ mod tests {
         )
         .expect_err("host mismatch");
         assert!(matches!(e, GitHubError::HostMismatch { .. }), "{e}");
+        // In Actions, GITHUB_TOKEN belongs to the runner's instance, whichever it is.
+        let actions: &'static [(&str, &str)] = &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_SERVER_URL", "https://ghe.example"),
+            ("GITHUB_API_URL", "https://ghe.example/api/v3"),
+            ("GITHUB_TOKEN", "runner"),
+        ];
+        let o = GitHubOptions::from_vars_with_urls(vars(actions), None, None).expect("token");
+        assert_eq!(
+            (o.token.expose(), o.web_url.as_str()),
+            ("runner", "https://ghe.example")
+        );
+        let e = GitHubOptions::from_vars_with_urls(
+            vars(actions),
+            Some(DEFAULT_API_URL),
+            Some(DEFAULT_WEB_URL),
+        )
+        .expect_err("the runner's token is not github.com's");
+        assert!(matches!(e, GitHubError::MissingToken { .. }), "{e}");
         assert_eq!(host_name("http://127.0.0.1:8080/x"), "127.0.0.1");
         assert_eq!(host_name("https://u@ghe.example:443"), "ghe.example");
         assert!(is_github_cloud("acme.ghe.com") && !is_github_cloud("ghe.example"));
