@@ -243,7 +243,7 @@ fn wrong_token_is_reported_as_rejected_for_git() -> Result {
 #[test]
 fn pull_request_body_is_capped_at_65536_characters_with_the_metadata_whole() -> Result {
     // 400 files with long paths: listed in full they would make a body GitHub refuses.
-    let long = "a-rather-long-directory-name-for-testing/".repeat(4);
+    let long = "a-rather-long-directory-name-for-testing/".repeat(6);
     let files: Vec<(String, String)> = (0..400)
         .map(|i| (format!("{long}file-{i:04}.txt"), format!("{i}\n")))
         .collect();
