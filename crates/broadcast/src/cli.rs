@@ -101,6 +101,11 @@ pub struct GitHubArgs {
     /// Proceed even when the estimated API writes exceed the remaining rate-limit budget.
     #[arg(long)]
     pub ignore_rate_limit: bool,
+    /// Minimum time between two GitHub content-creating requests (POST/PATCH), in milliseconds,
+    /// shared by all jobs; default from the config's rate_limit_preflight.write_interval_ms, else
+    /// 1000 (GitHub's guidance). 0 turns the spacing off.
+    #[arg(long, value_name = "MS")]
+    pub write_interval_ms: Option<u64>,
 }
 
 /// Flags of `status`.

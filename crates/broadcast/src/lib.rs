@@ -70,7 +70,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 opts.jobs = j.max(1);
             }
             on_interrupt(opts.cancel.clone());
-            if let Some(gh) = github_forge(&plan, &args.github)? {
+            if let Some(gh) = github_forge(&plan, &args.github, &loaded.config)? {
                 let policy = forge::github::PreflightPolicy {
                     ignore_budget: args.github.ignore_rate_limit,
                     ..forge::github::PreflightPolicy::from_config(
@@ -127,7 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 status: true,
                 ..SyncOptions::default()
             };
-            if let Some(gh) = github_forge(&plan, &args.github)? {
+            if let Some(gh) = github_forge(&plan, &args.github, &loaded.config)? {
                 opts.forges.register(Arc::new(gh));
             }
             let report = sync::run(&plan, &opts)?;
@@ -170,12 +170,14 @@ fn on_interrupt(cancel: broadcast_worker::CancelToken) {
     }
 }
 
-/// The GitHub forge when the plan has `owner/name` repositories: options from the environment
-/// (`GITHUB_API_URL`, `GITHUB_SERVER_URL`, `GH_TOKEN` / `GITHUB_TOKEN` / `gh auth token`), URLs
-/// overridden by the flags. A missing token is an error here, before anything is read or written.
+/// The GitHub forge when the plan has `owner/name` repositories: URLs from the flags, else the
+/// environment (`GITHUB_API_URL`, `GITHUB_SERVER_URL`), then the token for that host
+/// (`GitHubOptions::from_vars_with_urls`), write pacing from the flag, else the config. A missing
+/// token is an error here, before anything is read or written.
 fn github_forge(
     plan: &plan::Plan,
     args: &cli::GitHubArgs,
+    config: &config::Config,
 ) -> anyhow::Result<Option<forge::github::GitHubForge>> {
     let needs = plan
         .groups
@@ -184,14 +186,18 @@ fn github_forge(
     if !needs {
         return Ok(None);
     }
-    let mut options = forge::github::GitHubOptions::from_env()
-        .context("the config has GitHub repositories (owner/name)")?;
-    if let Some(u) = &args.github_api_url {
-        options.api_url = u.clone();
-    }
-    if let Some(u) = &args.github_url {
-        options.web_url = u.clone();
-    }
+    let mut options = forge::github::GitHubOptions::from_env_with_urls(
+        args.github_api_url.as_deref(),
+        args.github_url.as_deref(),
+    )
+    .context("the config has GitHub repositories (owner/name)")?;
+    options.write_pacing = forge::github::Pacing::from_settings(
+        args.write_interval_ms,
+        config
+            .rate_limit_preflight
+            .as_ref()
+            .and_then(|r| r.write_interval_ms),
+    );
     Ok(Some(forge::github::GitHubForge::new(options)?))
 }
 
@@ -321,13 +327,42 @@ fn print_out(text: &str) -> anyhow::Result<()> {
     output::print(text)
 }
 
+/// Log targets never shown at any level, whatever `--log-level` or `RUST_LOG` ask: the HTTP and
+/// TLS libraries log requests with their headers (ureq's trace level dumps each request in hex
+/// and ASCII, `Authorization` included), which no redactor can recognise.
+const HIDDEN_LOG_TARGETS: &[&str] = &[
+    "ureq",
+    "ureq_proto",
+    "rustls",
+    "rustls_pki_types",
+    "webpki",
+    "http",
+    "httparse",
+    "hyper",
+    "h2",
+    "native_tls",
+];
+
+fn is_hidden_log_target(target: &str) -> bool {
+    HIDDEN_LOG_TARGETS.iter().any(|t| {
+        target
+            .strip_prefix(t)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
 fn init_logging(level: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(broadcast_redact::tracing::RedactingMakeWriter::new(
-            std::io::stderr,
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::filter_fn(|meta| {
+            !is_hidden_log_target(meta.target())
+        }))
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(
+            broadcast_redact::tracing::RedactingMakeWriter::new(std::io::stderr),
         ))
         .try_init();
 }

@@ -43,12 +43,10 @@ pub fn pull_request_body(
         source_commit,
         group.id
     ));
-    for c in changes.iter().take(300) {
+    // Every change is listed; the forge fits the body to its own length limit.
+    for c in changes {
         let kind = c.kind.past();
         body.push_str(&format!("- `{}` ({kind})\n", c.path.replace('`', "'")));
-    }
-    if changes.len() > 300 {
-        body.push_str(&format!("- ... and {} more\n", changes.len() - 300));
     }
     let meta = SyncMetadata {
         group_id: group.id.clone(),

@@ -119,13 +119,54 @@ pub enum ParseError {
     Invalid(Vec<Issue>),
 }
 
+/// Hides the values of secret-like keys (`token`, `secret`, `password`, `key`, `auth`, …) in the
+/// source lines a parse error quotes (`12 |     api_token: value`), and any other occurrence of
+/// those values in the message, then passes the result through the global redactor.
+fn redact_snippet(message: &str) -> String {
+    static SNIPPET_LINE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static SECRET_PAIR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let snippet_line = SNIPPET_LINE
+        .get_or_init(|| regex::Regex::new(r"^(\s*\d+\s*\|)(.*)$").expect("a valid regex literal"));
+    let secret_pair = SECRET_PAIR.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?i)(["']?[A-Za-z0-9_.-]*(?:token|secret|passw|passphrase|pwd|key|auth|credential|cookie|private)[A-Za-z0-9_.-]*["']?[ \t]*:[ \t]+)("(?:[^"\\]|\\.)*"|'[^']*'|[^,}\]#\s][^,}\]#]*)"#,
+        )
+        .expect("a valid regex literal")
+    });
+    let mut values: Vec<String> = Vec::new();
+    let mut out: Vec<String> = message
+        .lines()
+        .map(|line| match snippet_line.captures(line) {
+            Some(c) => {
+                let code = secret_pair.replace_all(&c[2], |p: &regex::Captures<'_>| {
+                    let v = p[2].trim_end().trim_matches(['"', '\'']);
+                    if v.len() >= 3 {
+                        values.push(v.to_owned());
+                    }
+                    format!("{}***", &p[1])
+                });
+                format!("{}{code}", &c[1])
+            }
+            None => line.to_owned(),
+        })
+        .collect();
+    for line in &mut out {
+        for v in &values {
+            if line.contains(v.as_str()) {
+                *line = line.replace(v.as_str(), "***");
+            }
+        }
+    }
+    broadcast_redact::redact(&out.join("\n")).into_owned()
+}
+
 /// Parses YAML text, resolves list references and validates. `base_dir` resolves relative local
 /// repository paths.
 pub fn parse_str(text: &str, base_dir: &Path) -> Result<Config, ParseError> {
     let mut config: Config = serde_saphyr::from_str(text).map_err(|e| {
         let text = e.to_string();
         let text = text.strip_prefix("error: ").unwrap_or(&text);
-        ParseError::Syntax(text.trim_end().to_owned())
+        ParseError::Syntax(redact_snippet(text.trim_end()))
     })?;
     let mut issues = Vec::new();
     validate::resolve_lists(&mut config, &mut issues);
@@ -134,5 +175,48 @@ pub fn parse_str(text: &str, base_dir: &Path) -> Result<Config, ParseError> {
         Ok(config)
     } else {
         Err(ParseError::Invalid(issues))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_error_snippets_hide_secret_values() {
+        let check = |yaml: &str, secret: &str, kept: &str| {
+            let Err(ParseError::Syntax(msg)) = parse_str(yaml, Path::new(".")) else {
+                panic!("expected a syntax error for {yaml:?}");
+            };
+            assert!(!msg.contains(secret), "{secret} in {msg}");
+            assert!(msg.contains(kept), "{kept} missing from {msg}");
+        };
+        check(
+            "version: 1\nsome_token: s3cr3tvalue123\ngroups: []\n",
+            "s3cr3tvalue123",
+            "some_token: ***",
+        );
+        check(
+            "version: 1\ngroups:\n  - name: G\n    password: \"hunter2 hunter2\"\n    id: g\n",
+            "hunter2",
+            "password: ***",
+        );
+        check(
+            "version: 1\nextra: {api_key: abcdef123456, other: 1}\ngroups: []\n",
+            "abcdef123456",
+            "api_key: ***",
+        );
+        // The value quoted by the message itself (a wrong type) is hidden too.
+        check(
+            "version: 1\ngroups: []\nrate_limit_preflight: {secret_stuff: topsecretvalue}\n",
+            "topsecretvalue",
+            "secret_stuff",
+        );
+        // Ordinary keys keep their values.
+        check(
+            "version: 1\nbogus: plainvalue\n",
+            "nothing-secret-here",
+            "plainvalue",
+        );
     }
 }

@@ -315,4 +315,9 @@ pub struct RateLimitPreflight {
     /// Halt when the budget cannot be read.
     #[serde(default)]
     pub fail_closed: bool,
+    /// broadcast extension: minimum time between two GitHub content-creating requests, in
+    /// milliseconds (default 1000, GitHub's guidance; `0` turns the spacing off). For GitHub
+    /// Enterprise Server instances that publish other limits. `--write-interval-ms` wins.
+    #[serde(default)]
+    pub write_interval_ms: Option<u64>,
 }

@@ -21,6 +21,7 @@ use broadcast_cache::{Cache, CacheBuilder};
 
 use super::{Forge, GitRemote, PullRequest, PullRequestAction, PullRequestSpec, RepoInfo};
 use crate::repo::RepoRef;
+use crate::sync::FileChange;
 
 mod model;
 mod preflight;
@@ -39,6 +40,17 @@ pub const DEFAULT_WEB_URL: &str = "https://github.com";
 pub const MAX_WRITES_PER_TARGET: u32 = 4;
 /// Read calls per changed target: repository (cached per run) and the pull request lookup by head.
 pub const READS_PER_TARGET: u32 = 2;
+/// Default spacing of content-creating requests: GitHub's "Best practices for using the REST
+/// API" asks to "wait at least one second between each request" that creates content.
+pub const DEFAULT_WRITE_INTERVAL: Duration = Duration::from_secs(1);
+/// Longest pull request body GitHub accepts, in characters (a longer one is refused with 422
+/// "body is too long (maximum is 65536 characters)").
+pub const MAX_PULL_REQUEST_BODY_CHARS: usize = 65_536;
+/// Largest file GitHub accepts in a push, in bytes: 100 MiB (GitHub Docs, "About large files on
+/// GitHub": "GitHub blocks files larger than 100 MiB").
+pub const MAX_FILE_BYTES: u64 = 100 * 1024 * 1024;
+/// File size above which GitHub warns on push, in bytes: 50 MiB (same page).
+pub const WARN_FILE_BYTES: u64 = 50 * 1024 * 1024;
 
 /// Bound of the per-run repository cache (entries; a run has at most this many targets).
 const REPO_CACHE_ENTRIES: usize = 100_000;
@@ -50,13 +62,48 @@ pub type Result<T, E = GitHubError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GitHubError {
-    /// No token in `GH_TOKEN`, `GITHUB_TOKEN` or `gh auth token`.
+    /// No token for the web host: for github.com in `GH_TOKEN`, `GITHUB_TOKEN` or
+    /// `gh auth token --hostname github.com`; for another host (GitHub Enterprise Server) in
+    /// `GH_ENTERPRISE_TOKEN`, `GITHUB_ENTERPRISE_TOKEN` or `gh auth token --hostname HOST`.
     #[error(
-        "no github token: set GH_TOKEN or GITHUB_TOKEN, or log in with `gh auth login` (for {host})"
+        "no github token for {host}: set {vars}, or log in with `gh auth login --hostname {host}`"
     )]
     MissingToken {
         /// Web host the token was looked up for.
         host: String,
+        /// The variables read for that host, e.g. `GH_TOKEN or GITHUB_TOKEN`.
+        vars: &'static str,
+    },
+    /// The API URL is on another host than the web URL: one token cannot be meant for both.
+    #[error(
+        "github api url host {api_host} differs from the web url host {web_host}: a token is bound to the host that issued it, so it is not sent to both"
+    )]
+    HostMismatch {
+        /// Host of the API URL.
+        api_host: String,
+        /// Host of the web URL (the token's host).
+        web_host: String,
+    },
+    /// `GET /repos/{owner}/{repo}` has no default branch: the repository has no commit yet.
+    #[error(
+        "github repository {repo} is empty (no default branch): push a first commit to it, then re-run; broadcast does not push a sync branch there because GitHub would make it the default branch"
+    )]
+    EmptyRepository {
+        /// `owner/name`.
+        repo: String,
+    },
+    /// A file over [`MAX_FILE_BYTES`] bound for a GitHub repository (GitHub refuses the push).
+    #[error(
+        "{path} is {bytes} bytes ({mib:.1} MiB): over GitHub's 100 MiB file size limit, so {repo} would refuse the push; leave it out of this target's mappings (or store it with Git LFS)",
+        mib = *bytes as f64 / (1024.0 * 1024.0)
+    )]
+    FileTooLarge {
+        /// `owner/name`.
+        repo: String,
+        /// Path in the target.
+        path: String,
+        /// Size in bytes.
+        bytes: u64,
     },
     /// An API or web base URL that is not `http://` or `https://`.
     #[error("github {what} url '{url}' must start with https:// (or http:// for a local server)")]
@@ -228,14 +275,15 @@ impl fmt::Display for Token {
     }
 }
 
-/// Limits on content-creating requests (POST/PATCH/PUT/DELETE). Defaults follow GitHub's "Best
-/// practices for using the REST API" / secondary rate limits: 80 per minute, 500 per hour.
-/// Writes are spaced by `60 s / per_minute` and at most `per_hour` start in any sliding hour.
-/// `0` disables a limit.
+/// Limits on content-creating requests (POST/PATCH/PUT/DELETE), shared by every worker thread
+/// of one forge. Defaults follow GitHub's "Best practices for using the REST API": at least one
+/// second between content-creating requests ([`DEFAULT_WRITE_INTERVAL`]) and at most 500 per
+/// hour. Writes start at least `interval` apart and at most `per_hour` start in any sliding
+/// hour. A zero `interval` or `per_hour` disables that limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pacing {
-    /// Content-creating requests per minute (spacing `60 s / per_minute`).
-    pub per_minute: u32,
+    /// Minimum time between the starts of two content-creating requests.
+    pub interval: Duration,
     /// Content-creating requests per sliding hour.
     pub per_hour: u32,
 }
@@ -243,7 +291,7 @@ pub struct Pacing {
 impl Default for Pacing {
     fn default() -> Pacing {
         Pacing {
-            per_minute: 80,
+            interval: DEFAULT_WRITE_INTERVAL,
             per_hour: 500,
         }
     }
@@ -253,14 +301,27 @@ impl Pacing {
     /// No pacing at all (tests, servers without secondary limits).
     pub fn unlimited() -> Pacing {
         Pacing {
-            per_minute: 0,
+            interval: Duration::ZERO,
             per_hour: 0,
+        }
+    }
+
+    /// The default pacing with the interval from the `--write-interval-ms` flag if given, else
+    /// from the config key `rate_limit_preflight.write_interval_ms`, else
+    /// [`DEFAULT_WRITE_INTERVAL`]. Values are milliseconds; `0` turns the spacing off.
+    pub fn from_settings(flag_ms: Option<u64>, config_ms: Option<u64>) -> Pacing {
+        let interval = flag_ms
+            .or(config_ms)
+            .map_or(DEFAULT_WRITE_INTERVAL, Duration::from_millis);
+        Pacing {
+            interval,
+            ..Pacing::default()
         }
     }
 
     /// Spacing between two writes, `None` when unlimited.
     pub fn min_interval(&self) -> Option<Duration> {
-        (self.per_minute > 0).then(|| Duration::from_secs(60) / self.per_minute)
+        (!self.interval.is_zero()).then_some(self.interval)
     }
 }
 
@@ -413,26 +474,88 @@ impl GitHubOptions {
     }
 
     /// Resolves options from the process environment: `GITHUB_API_URL` (default
-    /// [`DEFAULT_API_URL`]), `GITHUB_SERVER_URL` (default [`DEFAULT_WEB_URL`]), the token from
-    /// `GH_TOKEN`, then `GITHUB_TOKEN`, then `gh auth token --hostname <web host>` when `gh` is on
-    /// `PATH` (one process spawned, only in that last case).
+    /// [`DEFAULT_API_URL`]), `GITHUB_SERVER_URL` (default [`DEFAULT_WEB_URL`]), and the token
+    /// for the web URL's host, as [`GitHubOptions::from_vars_with_urls`] describes.
     ///
     /// Errors with [`GitHubError::MissingToken`] when none gives a token.
     pub fn from_env() -> Result<GitHubOptions> {
         GitHubOptions::from_vars(|k| std::env::var(k).ok())
     }
 
+    /// [`GitHubOptions::from_env`] with the URLs given on the command line, which win over the
+    /// environment. The token is looked up for the host of the resulting web URL.
+    pub fn from_env_with_urls(
+        api_url: Option<&str>,
+        web_url: Option<&str>,
+    ) -> Result<GitHubOptions> {
+        GitHubOptions::from_vars_with_urls(|k| std::env::var(k).ok(), api_url, web_url)
+    }
+
     /// [`GitHubOptions::from_env`] with an explicit variable lookup (`PATH` included), for tests
     /// and embedding. Empty values count as unset.
     pub fn from_vars(vars: impl Fn(&str) -> Option<String>) -> Result<GitHubOptions> {
+        GitHubOptions::from_vars_with_urls(vars, None, None)
+    }
+
+    /// Resolves the URLs (`api_url`/`web_url` when given, else `GITHUB_API_URL` /
+    /// `GITHUB_SERVER_URL`, else the github.com defaults), then the token for the web URL's host,
+    /// the way the `gh` CLI binds tokens to hosts: for github.com (and `*.ghe.com`) `GH_TOKEN`,
+    /// then `GITHUB_TOKEN`; for any other host (GitHub Enterprise Server) `GH_ENTERPRISE_TOKEN`,
+    /// then `GITHUB_ENTERPRISE_TOKEN`; then `gh auth token --hostname HOST` when `gh` is on
+    /// `PATH` (one process spawned, only in that last case). Inside GitHub Actions
+    /// (`GITHUB_ACTIONS=true`) `GITHUB_TOKEN` counts only for the host of `GITHUB_SERVER_URL`,
+    /// the instance that issued it (github.com or an Enterprise Server). A token is never looked
+    /// up for one host and sent to another.
+    ///
+    /// Errors: [`GitHubError::HostMismatch`] when the API URL is on another host than the web URL
+    /// (other than `api.` plus the web host), [`GitHubError::MissingToken`] when no source gives a
+    /// token.
+    pub fn from_vars_with_urls(
+        vars: impl Fn(&str) -> Option<String>,
+        api_url: Option<&str>,
+        web_url: Option<&str>,
+    ) -> Result<GitHubOptions> {
         let var = |k: &str| vars(k).filter(|v| !v.trim().is_empty());
-        let api_url = var("GITHUB_API_URL").unwrap_or_else(|| DEFAULT_API_URL.to_owned());
-        let web_url = var("GITHUB_SERVER_URL").unwrap_or_else(|| DEFAULT_WEB_URL.to_owned());
-        let host = url_host(&web_url).to_owned();
-        let token = var("GH_TOKEN")
-            .or_else(|| var("GITHUB_TOKEN"))
+        let given = |u: Option<&str>| u.filter(|u| !u.trim().is_empty()).map(str::to_owned);
+        let api_url = given(api_url)
+            .or_else(|| var("GITHUB_API_URL"))
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        let web_url = given(web_url)
+            .or_else(|| var("GITHUB_SERVER_URL"))
+            .unwrap_or_else(|| DEFAULT_WEB_URL.to_owned());
+        let host = host_name(&web_url).to_ascii_lowercase();
+        let api_host = host_name(&api_url).to_ascii_lowercase();
+        if api_host != host && api_host != format!("api.{host}") {
+            return Err(GitHubError::HostMismatch {
+                api_host,
+                web_host: host,
+            });
+        }
+        // In GitHub Actions, GITHUB_TOKEN was issued by the instance in GITHUB_SERVER_URL (which
+        // may be an Enterprise Server), so it belongs to that host and to no other.
+        let actions_host = (var("GITHUB_ACTIONS").as_deref() == Some("true"))
+            .then(|| var("GITHUB_SERVER_URL"))
+            .flatten()
+            .map(|u| host_name(&u).to_ascii_lowercase());
+        let cloud = is_github_cloud(&host);
+        let github_token_fits = actions_host.map_or(cloud, |h| h == host);
+        let (first, second, vars_text) = if cloud {
+            ("GH_TOKEN", None, "GH_TOKEN or GITHUB_TOKEN")
+        } else {
+            (
+                "GH_ENTERPRISE_TOKEN",
+                Some("GITHUB_ENTERPRISE_TOKEN"),
+                "GH_ENTERPRISE_TOKEN or GITHUB_ENTERPRISE_TOKEN",
+            )
+        };
+        let token = var(first)
+            .or_else(|| second.and_then(var))
+            .or_else(|| github_token_fits.then(|| var("GITHUB_TOKEN")).flatten())
             .or_else(|| gh_auth_token(var("PATH").as_deref(), &host))
-            .ok_or(GitHubError::MissingToken { host })?;
+            .ok_or(GitHubError::MissingToken {
+                host,
+                vars: vars_text,
+            })?;
         let mut o = GitHubOptions::new(Token::new(token));
         o.api_url = api_url;
         o.web_url = web_url;
@@ -440,10 +563,123 @@ impl GitHubOptions {
     }
 }
 
+/// True for hosts whose tokens `gh` reads from `GH_TOKEN`/`GITHUB_TOKEN`: github.com, GitHub
+/// Enterprise Cloud with data residency (`*.ghe.com`) and `github.localhost`.
+fn is_github_cloud(host: &str) -> bool {
+    matches!(host, "github.com" | "api.github.com" | "github.localhost")
+        || host.ends_with(".ghe.com")
+}
+
 /// `host[:port]` of an `http(s)://` URL.
 fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split('/').next().unwrap_or(rest)
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority.rsplit_once('@').map_or(authority, |(_, h)| h)
+}
+
+/// The host name of an `http(s)://` URL, without port: what a token is bound to.
+fn host_name(url: &str) -> &str {
+    let h = url_host(url);
+    if h.starts_with('[') {
+        return h.split_once(']').map_or(h, |(v6, _)| &h[..v6.len() + 1]);
+    }
+    h.rsplit_once(':').map_or(h, |(name, _)| name)
+}
+
+/// Checks the sizes of the files bound for a GitHub repository against GitHub's limits (GitHub
+/// Docs, "About large files on GitHub"): a file over [`MAX_FILE_BYTES`] (100 MiB) makes GitHub
+/// refuse the whole push, one over [`WARN_FILE_BYTES`] (50 MiB) draws a warning. `files` are
+/// `(path, size in bytes)`. Pure; O(files).
+///
+/// Returns the files over the warning size, or [`GitHubError::FileTooLarge`] for the first file
+/// over the limit (`repo` names the target in the message).
+pub fn check_file_sizes<'a>(
+    repo: &str,
+    files: impl IntoIterator<Item = (&'a str, u64)>,
+) -> Result<Vec<(String, u64)>> {
+    let mut warnings = Vec::new();
+    for (path, bytes) in files {
+        if bytes > MAX_FILE_BYTES {
+            return Err(GitHubError::FileTooLarge {
+                repo: repo.to_owned(),
+                path: path.to_owned(),
+                bytes,
+            });
+        }
+        if bytes > WARN_FILE_BYTES {
+            warnings.push((path.to_owned(), bytes));
+        }
+    }
+    Ok(warnings)
+}
+
+/// Fits a pull request body into [`MAX_PULL_REQUEST_BODY_CHARS`] characters. The metadata block
+/// (from [`crate::state::METADATA_START`] to the end) is always kept whole; list lines (`- …`)
+/// before it are dropped from the end and replaced by one `- … and N more files` line (an
+/// existing `- ... and K more` line is counted in `N`). A body that fits is returned unchanged.
+/// O(body length).
+pub fn fit_pull_request_body(body: &str) -> std::borrow::Cow<'_, str> {
+    fit_body(body, MAX_PULL_REQUEST_BODY_CHARS)
+}
+
+fn fit_body(body: &str, max_chars: usize) -> std::borrow::Cow<'_, str> {
+    if body.chars().count() <= max_chars {
+        return body.into();
+    }
+    let meta_at = body
+        .rfind(crate::state::METADATA_START)
+        .unwrap_or(body.len());
+    let (text, meta) = body.split_at(meta_at);
+    let meta_chars = meta.chars().count();
+    let mut lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // Separator lines between the list and the block, kept as they are.
+    let mut tail: Vec<&str> = Vec::new();
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        tail.insert(0, lines.pop().expect("checked"));
+    }
+    let mut more: usize = 0;
+    if let Some(l) = lines.last()
+        && let Some(n) = l
+            .trim()
+            .strip_prefix("- ... and ")
+            .and_then(|r| r.strip_suffix(" more"))
+            .and_then(|n| n.parse::<usize>().ok())
+    {
+        more = n;
+        lines.pop();
+    }
+    let chars = |v: &[&str]| v.iter().map(|l| l.chars().count()).sum::<usize>();
+    let tail_chars = chars(&tail);
+    let mut used = chars(&lines);
+    loop {
+        let note = format!("- … and {more} more files\n");
+        if used + note.chars().count() + tail_chars + meta_chars <= max_chars {
+            break;
+        }
+        match lines.last() {
+            Some(l) if l.starts_with("- ") => {
+                used -= l.chars().count();
+                lines.pop();
+                more += 1;
+            }
+            // Nothing left to drop: keep the block, cut the text before it.
+            _ => {
+                let room = max_chars.saturating_sub(meta_chars);
+                let cut: String = body.chars().take(room).collect();
+                return format!("{cut}{meta}").into();
+            }
+        }
+    }
+    let mut out = String::with_capacity(max_chars);
+    for l in &lines {
+        out.push_str(l);
+    }
+    out.push_str(&format!("- … and {more} more files\n"));
+    for l in &tail {
+        out.push_str(l);
+    }
+    out.push_str(meta);
+    out.into()
 }
 
 /// Runs `gh auth token --hostname HOST` if `gh` is found on `path_var`. The token comes back on
@@ -723,8 +959,11 @@ impl GitHubForge {
                 let r: model::Repository = self
                     .http
                     .get_json(&format!("/repos/{owner}/{name}"), &key)?;
+                let Some(default_branch) = r.default_branch.filter(|b| !b.is_empty()) else {
+                    return Err(GitHubError::EmptyRepository { repo: key.clone() });
+                };
                 Ok(RepoInfo {
-                    default_branch: r.default_branch,
+                    default_branch: Some(default_branch),
                     archived: r.archived,
                 })
             })
@@ -780,6 +1019,17 @@ impl GitHubForge {
         spec: &PullRequestSpec,
     ) -> Result<(PullRequest, PullRequestAction)> {
         let repo = format!("{owner}/{name}");
+        let fitted = fit_pull_request_body(&spec.body);
+        let capped;
+        let spec = if fitted.len() == spec.body.len() {
+            spec
+        } else {
+            capped = PullRequestSpec {
+                body: fitted.into_owned(),
+                ..spec.clone()
+            };
+            &capped
+        };
         let (mut state, mut action) = match self.find_state(owner, name, &spec.head)? {
             Some(s) => (s, PullRequestAction::Unchanged),
             None => match self.create(owner, name, spec) {
@@ -927,6 +1177,40 @@ impl Forge for GitHubForge {
         let (owner, name) = Self::slug(repo)?;
         Ok(self.upsert_pull(owner, name, spec)?)
     }
+
+    fn check_files(&self, repo: &RepoRef, changes: &[FileChange]) -> anyhow::Result<()> {
+        let warnings = check_file_sizes(
+            &repo.to_string(),
+            changes
+                .iter()
+                .filter_map(|c| Some((c.path.as_str(), c.new_bytes?))),
+        )?;
+        for (path, bytes) in warnings {
+            tracing::warn!(
+                %repo,
+                %path,
+                bytes,
+                "file over 50 MiB: GitHub accepts it with a warning and recommends Git LFS"
+            );
+        }
+        Ok(())
+    }
+
+    fn explain_failure(&self, repo: &RepoRef, message: &str) -> Option<String> {
+        const AUTH_FAILURES: [&str; 4] = [
+            "could not read Username",
+            "could not read Password",
+            "Authentication failed",
+            "The requested URL returned error: 401",
+        ];
+        if !repo.is_github() || !AUTH_FAILURES.iter().any(|m| message.contains(m)) {
+            return None;
+        }
+        Some(format!(
+            "github token rejected by {} for git on {repo}: check that it is valid, not expired and issued by that host (git said: {message})",
+            host_name(&self.web_url)
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -987,8 +1271,9 @@ mod tests {
         assert_eq!(o.token.expose(), "a");
         assert_eq!(o.api_url, DEFAULT_API_URL);
         let o = GitHubOptions::from_vars(vars(&[
-            ("GH_TOKEN", ""),
-            ("GITHUB_TOKEN", "b"),
+            ("GH_TOKEN", "a"),
+            ("GH_ENTERPRISE_TOKEN", ""),
+            ("GITHUB_ENTERPRISE_TOKEN", "b"),
             ("GITHUB_API_URL", "https://ghe.example/api/v3"),
             ("GITHUB_SERVER_URL", "https://ghe.example"),
         ]))
@@ -997,5 +1282,130 @@ mod tests {
         assert_eq!(o.web_url, "https://ghe.example");
         let e = GitHubOptions::from_vars(vars(&[("PATH", "")])).expect_err("no token");
         assert!(matches!(e, GitHubError::MissingToken { .. }), "{e}");
+    }
+
+    #[test]
+    fn token_is_bound_to_the_web_host() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let env: &'static [(&str, &str)] = &[
+            ("GH_TOKEN", "dotcom"),
+            ("GH_ENTERPRISE_TOKEN", "ghes"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+        ];
+        // github.com: GH_TOKEN.
+        let o = GitHubOptions::from_vars_with_urls(vars(env), None, None).expect("token");
+        assert_eq!(o.token.expose(), "dotcom");
+        // The flags win over the environment, and the token follows the host they name.
+        let o = GitHubOptions::from_vars_with_urls(
+            vars(env),
+            Some("https://ghe.example/api/v3"),
+            Some("https://ghe.example"),
+        )
+        .expect("token");
+        assert_eq!(o.token.expose(), "ghes");
+        assert_eq!(o.web_url, "https://ghe.example");
+        // github.com's token is never used for another host.
+        let e = GitHubOptions::from_vars_with_urls(
+            vars(&[("GH_TOKEN", "dotcom"), ("GITHUB_TOKEN", "x")]),
+            Some("https://ghe.example/api/v3"),
+            Some("https://ghe.example"),
+        )
+        .expect_err("no enterprise token");
+        assert!(e.to_string().contains("GH_ENTERPRISE_TOKEN"), "{e}");
+        // An API URL on a third host is refused.
+        let e = GitHubOptions::from_vars_with_urls(
+            vars(env),
+            Some("https://evil.example/api/v3"),
+            Some("https://ghe.example"),
+        )
+        .expect_err("host mismatch");
+        assert!(matches!(e, GitHubError::HostMismatch { .. }), "{e}");
+        // In Actions, GITHUB_TOKEN belongs to the runner's instance, whichever it is.
+        let actions: &'static [(&str, &str)] = &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_SERVER_URL", "https://ghe.example"),
+            ("GITHUB_API_URL", "https://ghe.example/api/v3"),
+            ("GITHUB_TOKEN", "runner"),
+        ];
+        let o = GitHubOptions::from_vars_with_urls(vars(actions), None, None).expect("token");
+        assert_eq!(
+            (o.token.expose(), o.web_url.as_str()),
+            ("runner", "https://ghe.example")
+        );
+        let e = GitHubOptions::from_vars_with_urls(
+            vars(actions),
+            Some(DEFAULT_API_URL),
+            Some(DEFAULT_WEB_URL),
+        )
+        .expect_err("the runner's token is not github.com's");
+        assert!(matches!(e, GitHubError::MissingToken { .. }), "{e}");
+        assert_eq!(host_name("http://127.0.0.1:8080/x"), "127.0.0.1");
+        assert_eq!(host_name("https://u@ghe.example:443"), "ghe.example");
+        assert!(is_github_cloud("acme.ghe.com") && !is_github_cloud("ghe.example"));
+    }
+
+    #[test]
+    fn write_interval_flag_beats_config_beats_default() {
+        let check = |flag: Option<u64>, config: Option<u64>, want_ms: u64| {
+            assert_eq!(
+                Pacing::from_settings(flag, config).interval,
+                Duration::from_millis(want_ms),
+                "{flag:?} {config:?}"
+            );
+        };
+        check(None, None, 1000);
+        check(None, Some(2500), 2500);
+        check(Some(3000), Some(2500), 3000);
+        check(Some(0), Some(2500), 0);
+        assert_eq!(Pacing::from_settings(Some(0), None).min_interval(), None);
+    }
+
+    #[test]
+    fn file_sizes_warn_over_50_mib_and_refuse_over_100_mib() {
+        const MIB: u64 = 1024 * 1024;
+        let ok = check_file_sizes("acme/api", [("a", 10), ("b", 50 * MIB), ("c", 100 * MIB)])
+            .expect("100 MiB exactly is allowed");
+        assert_eq!(ok, vec![("c".to_owned(), 100 * MIB)]);
+        let e = check_file_sizes("acme/api", [("a", 1), ("big.bin", 100 * MIB + 1)])
+            .expect_err("over the limit");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("big.bin") && msg.contains("100 MiB") && msg.contains("acme/api"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn long_bodies_keep_the_metadata_block_and_count_what_was_left_out() {
+        let meta = "<!-- go-broadcast-metadata\nsync_metadata:\n  group_id: \"g\"\n-->\n";
+        let list: String = (0..100)
+            .map(|i| format!("- `file-{i:03}` (added)\n"))
+            .collect();
+        let body = format!("Intro.\n\n## Changed files\n\n{list}\n{meta}");
+        // Fits: unchanged.
+        assert_eq!(fit_body(&body, 10_000), body);
+        let fitted = fit_body(&body, 1000);
+        assert!(fitted.chars().count() <= 1000, "{fitted}");
+        assert!(fitted.ends_with(meta), "{fitted}");
+        let listed = fitted.lines().filter(|l| l.starts_with("- `")).count();
+        assert!(
+            fitted.contains(&format!("- … and {} more files\n", 100 - listed)),
+            "{fitted}"
+        );
+        // An earlier "... and K more" line is counted in.
+        let body = format!("Intro.\n\n{list}- ... and 50 more\n\n{meta}");
+        let fitted = fit_body(&body, 1000);
+        let listed = fitted.lines().filter(|l| l.starts_with("- `")).count();
+        assert!(
+            fitted.contains(&format!("- … and {} more files\n", 150 - listed)),
+            "{fitted}"
+        );
     }
 }

@@ -110,6 +110,24 @@ pub trait Forge: Send + Sync {
     fn preflight(&self, _group_id: &str, _targets_needing_writes: usize) -> anyhow::Result<()> {
         Ok(())
     }
+
+    /// Checks the files about to be written to `repo` against the forge's limits (GitHub: 100 MiB
+    /// per file, a warning over 50 MiB). Called once per target before its commit is written; an
+    /// error refuses that target only. The default accepts everything.
+    fn check_files(
+        &self,
+        _repo: &RepoRef,
+        _changes: &[crate::report::FileChange],
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// A clearer message for a failure of `repo` (the whole error chain as text), when the forge
+    /// recognises it, e.g. git's "could not read Username" after the server refused the token.
+    /// The default recognises nothing.
+    fn explain_failure(&self, _repo: &RepoRef, _message: &str) -> Option<String> {
+        None
+    }
 }
 
 /// The forges of a run, one per kind ([`Forge::kind`]); a repository reference names its kind

@@ -225,7 +225,17 @@ fn run_group(
     }
     let source = match source::read_source(group, engine, dir) {
         Ok(s) => s,
-        Err(e) => return failed_group(group, format!("{e:#}")),
+        Err(e) => {
+            let msg = format!("{e:#}");
+            let msg = engine
+                .opts
+                .forges
+                .for_repo(&group.source)
+                .ok()
+                .and_then(|f| f.explain_failure(&group.source, &msg))
+                .unwrap_or(msg);
+            return failed_group(group, msg);
+        }
     };
     let mut report = group_report(group, GroupStatus::Ok, None);
     report.source_commit = Some(source.tree.commit.to_string());

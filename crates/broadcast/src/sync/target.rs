@@ -145,6 +145,17 @@ pub(crate) fn finish(
     }
     r.git_spawns = git.map_or(0, |g| g.spawn_count());
     r.elapsed_ms = started.elapsed().as_millis() as u64;
+    if let Some(e) = &mut r.error
+        && let Some(why) = ctx
+            .engine
+            .opts
+            .forges
+            .for_repo(&ctx.target.repo)
+            .ok()
+            .and_then(|f| f.explain_failure(&ctx.target.repo, e))
+    {
+        *e = why;
+    }
     if let Some(e) = &mut r.error {
         *e = broadcast_redact::redact(e).into_owned();
     }

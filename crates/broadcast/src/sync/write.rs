@@ -66,6 +66,7 @@ pub(crate) fn write(
             error: Some(format!("{} is archived", target.display)),
         });
     }
+    forge.check_files(&target.repo, changes)?;
     let commit = commit_and_push(ctx, git, &p, changes)?;
     let pull_request = if forge.has_pull_requests() {
         Some(ensure_pull_request(

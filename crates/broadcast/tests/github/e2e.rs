@@ -23,19 +23,19 @@ use crate::fixtures::{TOKEN, pull_json};
 use crate::git_http::{GitServer, bare_repo, git_ok};
 
 const GROUP: &str = "tmpl";
-const BRANCH: &str = "chore/sync-files-tmpl";
+pub(crate) const BRANCH: &str = "chore/sync-files-tmpl";
 
 /// One scenario's sandbox: a temp HOME, the served bare repositories and a local template.
-struct World {
-    tmp: tempfile::TempDir,
-    home: PathBuf,
-    root: PathBuf,
-    git: GitServer,
-    source: PathBuf,
+pub(crate) struct World {
+    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) home: PathBuf,
+    pub(crate) root: PathBuf,
+    pub(crate) git: GitServer,
+    pub(crate) source: PathBuf,
 }
 
 impl World {
-    fn new(source_files: &[(&str, &str)]) -> Result<World> {
+    pub(crate) fn new(source_files: &[(&str, &str)]) -> Result<World> {
         let tmp = tempfile::Builder::new()
             .prefix("broadcast-e2e-")
             .tempdir()?;
@@ -59,7 +59,7 @@ impl World {
     }
 
     /// Writes `files` into the work tree `dir` and commits them on its current branch.
-    fn commit(&self, dir: &Path, files: &[(&str, &str)], msg: &str) -> Result<String> {
+    pub(crate) fn commit(&self, dir: &Path, files: &[(&str, &str)], msg: &str) -> Result<String> {
         for (p, text) in files {
             let path = dir.join(p);
             std::fs::create_dir_all(path.parent().ok_or("parent")?)?;
@@ -73,7 +73,12 @@ impl World {
     }
 
     /// A served repository `owner/name` whose `main` holds `files` (pushed on disk, not over HTTP).
-    fn target(&self, owner: &str, name: &str, files: &[(&str, &str)]) -> Result<PathBuf> {
+    pub(crate) fn target(
+        &self,
+        owner: &str,
+        name: &str,
+        files: &[(&str, &str)],
+    ) -> Result<PathBuf> {
         let bare = bare_repo(&self.home, &self.root, owner, name)?;
         let work = self.tmp.path().join(format!("work-{owner}-{name}"));
         std::fs::create_dir_all(&work)?;
@@ -84,9 +89,14 @@ impl World {
         Ok(bare)
     }
 
-    fn config(&self, targets: &str) -> Result<PathBuf> {
+    pub(crate) fn config(&self, targets: &str) -> Result<PathBuf> {
+        self.config_with("", targets)
+    }
+
+    /// A config with `top` (top-level YAML lines) before the group.
+    pub(crate) fn config_with(&self, top: &str, targets: &str) -> Result<PathBuf> {
         let yaml = format!(
-            "version: 1\ngroups:\n  - name: Template\n    id: {GROUP}\n    source: {{repo: \"{}\", branch: main}}\n    targets:\n{targets}",
+            "version: 1\n{top}groups:\n  - name: Template\n    id: {GROUP}\n    source: {{repo: \"{}\", branch: main}}\n    targets:\n{targets}",
             self.source.display()
         );
         let path = self.tmp.path().join("sync.yaml");
@@ -96,7 +106,33 @@ impl World {
 
     /// `broadcast sync --config CONFIG --json EXTRA` with REST on `api` and git on the git
     /// server; returns the exit code and the JSON report.
-    fn sync(&self, config: &Path, api: &MockServer, extra: &[&str]) -> Result<(i32, Value)> {
+    pub(crate) fn sync(
+        &self,
+        config: &Path,
+        api: &MockServer,
+        extra: &[&str],
+    ) -> Result<(i32, Value)> {
+        let out = self.run(config, api, extra, &[])?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains(TOKEN), "token on stderr: {stderr}");
+        let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+            format!(
+                "{e}: stdout={} stderr={stderr}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })?;
+        Ok((out.status.code().unwrap_or(-1), report))
+    }
+
+    /// `broadcast sync --config CONFIG --json EXTRA` with the token in `GH_ENTERPRISE_TOKEN` (the
+    /// servers are not github.com), then `env` (a `None` value removes the variable).
+    pub(crate) fn run(
+        &self,
+        config: &Path,
+        api: &MockServer,
+        extra: &[&str],
+        env: &[(&str, Option<&str>)],
+    ) -> Result<std::process::Output> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_broadcast"));
         cmd.arg("sync")
             .arg("--config")
@@ -113,9 +149,12 @@ impl World {
             .env("GIT_AUTHOR_EMAIL", "sync-bot@example.com")
             .env("GIT_COMMITTER_NAME", "Sync Bot")
             .env("GIT_COMMITTER_EMAIL", "sync-bot@example.com")
-            .env("GH_TOKEN", TOKEN);
+            .env("GH_ENTERPRISE_TOKEN", TOKEN);
         for var in [
+            "GH_TOKEN",
             "GITHUB_TOKEN",
+            "GITHUB_ENTERPRISE_TOKEN",
+            "GH_HOST",
             "GITHUB_API_URL",
             "GITHUB_SERVER_URL",
             "GIT_CONFIG_GLOBAL",
@@ -132,20 +171,17 @@ impl World {
         ] {
             cmd.env_remove(var);
         }
-        let out = cmd.output()?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains(TOKEN), "token on stderr: {stderr}");
-        let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-            format!(
-                "{e}: stdout={} stderr={stderr}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })?;
-        Ok((out.status.code().unwrap_or(-1), report))
+        for (k, v) in env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        Ok(cmd.output()?)
     }
 
     /// `refname -> oid` of every ref of a bare repository.
-    fn refs(&self, bare: &Path) -> Result<BTreeMap<String, String>> {
+    pub(crate) fn refs(&self, bare: &Path) -> Result<BTreeMap<String, String>> {
         let out = git_ok(
             &self.home,
             bare,
@@ -159,13 +195,13 @@ impl World {
             .collect())
     }
 
-    fn git(&self, bare: &Path, args: &[&str]) -> Result<String> {
+    pub(crate) fn git(&self, bare: &Path, args: &[&str]) -> Result<String> {
         Ok(git_ok(&self.home, bare, None, args)?.trim().to_owned())
     }
 }
 
 /// The report entry of `repo`.
-fn target_report<'a>(report: &'a Value, repo: &str) -> Result<&'a Value> {
+pub(crate) fn target_report<'a>(report: &'a Value, repo: &str) -> Result<&'a Value> {
     report["targets"]
         .as_array()
         .ok_or("report has no targets")?
@@ -193,7 +229,7 @@ fn snapshot(dir: &Path) -> Result<BTreeMap<PathBuf, Vec<u8>>> {
 
 /// A pull request as "List pull requests" and "Create a pull request" return it (the fields the
 /// forge reads plus a few it ignores).
-fn pull(repo: &str, number: u64, title: &str, body: &str, labels: &[&str]) -> Value {
+pub(crate) fn pull(repo: &str, number: u64, title: &str, body: &str, labels: &[&str]) -> Value {
     // The shared fixture describes `acme/api`; point its URLs and labels at `repo`.
     let owner = repo.split('/').next().unwrap_or(repo);
     let mut pr = pull_json(number, BRANCH, title, body, labels, &[]);
@@ -207,11 +243,11 @@ fn pull(repo: &str, number: u64, title: &str, body: &str, labels: &[&str]) -> Va
 }
 
 /// JSON bodies of the requests one mock matched, kept by an `is_true` matcher.
-type Bodies = Arc<Mutex<Vec<Value>>>;
+pub(crate) type Bodies = Arc<Mutex<Vec<Value>>>;
 
 /// A matcher that always agrees and keeps the JSON body of `method path` requests (it may be
 /// asked about other requests too, which it ignores).
-fn keep_body(
+pub(crate) fn keep_body(
     method: &'static str,
     path: String,
 ) -> (
@@ -232,7 +268,7 @@ fn keep_body(
     (bodies, matcher)
 }
 
-fn last(bodies: &Bodies) -> Result<Value> {
+pub(crate) fn last(bodies: &Bodies) -> Result<Value> {
     Ok(bodies
         .lock()
         .expect("test mutex")
@@ -251,7 +287,7 @@ fn untouched<'a>(api: &'a MockServer, repo: &str) -> Mock<'a> {
 }
 
 /// Any write method (registered first, so it wins over later mocks).
-fn any_write(api: &MockServer) -> Mock<'_> {
+pub(crate) fn any_write(api: &MockServer) -> Mock<'_> {
     api.mock(|when, then| {
         when.is_true(|req: &HttpMockRequest| {
             matches!(req.method_str(), "POST" | "PATCH" | "PUT" | "DELETE")
@@ -262,7 +298,7 @@ fn any_write(api: &MockServer) -> Mock<'_> {
 }
 
 /// Anything no other mock answered (registered last).
-fn unexpected(api: &MockServer) -> Mock<'_> {
+pub(crate) fn unexpected(api: &MockServer) -> Mock<'_> {
     api.mock(|when, then| {
         when.any_request();
         then.status(501)
@@ -271,7 +307,7 @@ fn unexpected(api: &MockServer) -> Mock<'_> {
 }
 
 /// `GET /rate_limit` as documented ("Get rate limit status for the authenticated user").
-fn rate_limit(api: &MockServer) -> Mock<'_> {
+pub(crate) fn rate_limit(api: &MockServer) -> Mock<'_> {
     api.mock(|when, then| {
         when.method(GET).path("/rate_limit");
         then.status(200).json_body(json!({
@@ -285,7 +321,7 @@ fn rate_limit(api: &MockServer) -> Mock<'_> {
 }
 
 /// `GET /repos/{owner}/{repo}` ("Get a repository"), trimmed.
-fn repository<'a>(api: &'a MockServer, repo: &str) -> Mock<'a> {
+pub(crate) fn repository<'a>(api: &'a MockServer, repo: &str) -> Mock<'a> {
     let name = repo.split('/').nth(1).unwrap_or(repo).to_owned();
     api.mock(|when, then| {
         when.method(GET).path(format!("/repos/{repo}"));
@@ -302,7 +338,7 @@ fn repository<'a>(api: &'a MockServer, repo: &str) -> Mock<'a> {
 }
 
 /// `GET /repos/{owner}/{repo}/pulls?head={owner}:{BRANCH}&state=open` answering `pulls`.
-fn list_pulls<'a>(api: &'a MockServer, repo: &str, pulls: Value) -> Mock<'a> {
+pub(crate) fn list_pulls<'a>(api: &'a MockServer, repo: &str, pulls: Value) -> Mock<'a> {
     let owner = repo.split('/').next().unwrap_or(repo).to_owned();
     api.mock(|when, then| {
         when.method(GET)
@@ -314,7 +350,12 @@ fn list_pulls<'a>(api: &'a MockServer, repo: &str, pulls: Value) -> Mock<'a> {
 }
 
 /// `POST /repos/{owner}/{repo}/issues/{n}/labels` ("Add labels to an issue") with exactly `labels`.
-fn add_labels<'a>(api: &'a MockServer, repo: &str, number: u64, labels: &[&str]) -> Mock<'a> {
+pub(crate) fn add_labels<'a>(
+    api: &'a MockServer,
+    repo: &str,
+    number: u64,
+    labels: &[&str],
+) -> Mock<'a> {
     api.mock(|when, then| {
         when.method(POST)
             .path(format!("/repos/{repo}/issues/{number}/labels"))

@@ -26,7 +26,7 @@ pub(crate) struct GitServer {
 
 /// The header git must send: `Basic base64("x-access-token:" + TOKEN)`, computed by an
 /// independent encoder (the `base64` program) so the forge's encoder is checked too.
-fn expected_authorization() -> Result<String> {
+pub(crate) fn expected_authorization() -> Result<String> {
     let mut child = Command::new("base64")
         .args(["-w", "0"])
         .stdin(Stdio::piped())

@@ -6,6 +6,7 @@ mod e2e;
 mod fixtures;
 mod git_http;
 mod rest;
+mod trust;
 
 /// Boxed-error result so tests can use `?`.
 type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;

@@ -587,8 +587,8 @@ fn rate_limit_headers_and_endpoint_feed_the_write_estimate() -> Result {
         (est.write_calls, est.read_calls, est.remaining, est.fits),
         (12, 7, None, true)
     );
-    // 12 writes at 80/min: 11 gaps of 750 ms.
-    assert_eq!(est.pacing, Duration::from_millis(11 * 750));
+    // 12 writes one second apart (GitHub's guidance): 11 gaps of 1 s.
+    assert_eq!(est.pacing, Duration::from_secs(11));
 
     let rl = f.rate_limit()?.ok_or("rate limiting enabled")?;
     assert_eq!(
@@ -614,14 +614,10 @@ fn rate_limit_headers_and_endpoint_feed_the_write_estimate() -> Result {
             reset_epoch_secs: T0_EPOCH_SECS + 100
         })
     );
-    // 800 writes at 80/min and 500/h: the 501st waits for the first to leave the hour window
+    // 800 writes 1 s apart and 500/h: the 501st waits for the first to leave the hour window
     // (docs/github.md quotes this figure).
     let est = f.plan_writes(200);
-    assert_eq!(
-        est.pacing,
-        Duration::from_millis(3_600_000 + 299 * 750),
-        "{est:?}"
-    );
+    assert_eq!(est.pacing, Duration::from_secs(3_600 + 299), "{est:?}");
     Ok(())
 }
 
@@ -653,7 +649,7 @@ fn writes_are_paced_by_the_injected_clock() -> Result {
     let clock = FakeClock::new();
     let mut o = options(&server.base_url(), clock.clone());
     o.write_pacing = Pacing {
-        per_minute: 30,
+        interval: Duration::from_secs(2),
         per_hour: 500,
     };
     let f = GitHubForge::new(o)?;
@@ -662,11 +658,83 @@ fn writes_are_paced_by_the_injected_clock() -> Result {
     for _ in 0..3 {
         f.upsert_pull_request(&repo(), &s)?;
     }
-    // Three label writes, 2 s apart at 30/min; reads are not paced.
+    // Three label writes, 2 s apart; reads are not paced.
     assert_eq!(
         clock.sleeps(),
         vec![Duration::from_secs(2), Duration::from_secs(2)]
     );
     assert_eq!(f.stats().writes, 3);
+    Ok(())
+}
+
+#[test]
+fn concurrent_writes_share_one_pacer() -> Result {
+    // Six threads write at once through one forge on the real clock: the writes are serialised
+    // 100 ms apart, so the last one cannot start before 5 intervals have passed.
+    let server = MockServer::start();
+    let labels = server.mock(|when, then| {
+        when.method(POST).path("/repos/acme/api/issues/1/labels");
+        then.status(200).json_body(json!([]));
+    });
+    server.mock(|when, then| {
+        when.method(GET).path("/repos/acme/api/pulls");
+        then.status(200)
+            .json_body(json!([pull_json(1, HEAD, "t", "b", &[], &[])]));
+    });
+    let mut o = options(&server.base_url(), FakeClock::new());
+    o.clock = std::sync::Arc::new(broadcast::forge::github::SystemClock);
+    o.write_pacing = Pacing {
+        interval: Duration::from_millis(100),
+        per_hour: 0,
+    };
+    let f = std::sync::Arc::new(GitHubForge::new(o)?);
+    let mut s = spec();
+    (s.title, s.body, s.reviewers, s.team_reviewers) = ("t".into(), "b".into(), vec![], vec![]);
+    let started = std::time::Instant::now();
+    let threads: Vec<_> = (0..6)
+        .map(|_| {
+            let (f, s) = (f.clone(), s.clone());
+            std::thread::spawn(move || f.upsert_pull_request(&repo(), &s).map(|_| ()))
+        })
+        .collect();
+    for t in threads {
+        t.join().map_err(|_| "thread panicked")??;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    labels.assert_calls(6);
+    Ok(())
+}
+
+#[test]
+fn redirect_to_another_host_does_not_carry_the_token() -> Result {
+    // "Get a repository" answered by a redirect to another host (`localhost` instead of
+    // `127.0.0.1`): the follow-up request must not carry the Authorization header.
+    let other = MockServer::start();
+    let with_auth = other.mock(|when, then| {
+        when.header_exists("authorization");
+        then.status(500)
+            .json_body(json!({"message": "token leaked"}));
+    });
+    let target = other.mock(|when, then| {
+        when.method(GET).path("/moved/acme/api");
+        then.status(200)
+            .json_body(json!({"default_branch": "main", "archived": false}));
+    });
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(GET).path("/repos/acme/api");
+        then.status(307).header(
+            "location",
+            format!("http://localhost:{}/moved/acme/api", other.port()),
+        );
+    });
+    let f = forge(&server.base_url(), FakeClock::new());
+    let _ = f.repo_info("acme", "api");
+    with_auth.assert_calls(0);
+    assert!(target.calls() <= 1);
     Ok(())
 }

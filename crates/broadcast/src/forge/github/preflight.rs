@@ -125,6 +125,7 @@ mod tests {
             primary_margin_percent: 0,
             secondary_reserve: 0,
             fail_closed: true,
+            write_interval_ms: None,
         };
         let p = PreflightPolicy::from_config(Some(&section));
         assert!(!p.enabled && p.fail_closed);

@@ -121,6 +121,9 @@ impl Transport {
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
             .user_agent(user_agent)
+            // Keep `Authorization` on a redirect only to the same host over https; never send the
+            // token to another host.
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
             .build()
             .new_agent();
         Transport {
@@ -530,7 +533,7 @@ mod tests {
     fn pacer_spaces_writes_and_caps_the_hour() {
         let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
         let mut p = Pacer::new(Pacing {
-            per_minute: 60,
+            interval: Duration::from_secs(1),
             per_hour: 3,
         });
         let slots: Vec<u64> = (0..5)
@@ -544,11 +547,41 @@ mod tests {
         // 1 s spacing, then the 4th write waits for the first to leave the hour window.
         assert_eq!(slots, vec![0, 1, 2, 3600, 3601]);
 
-        let mut unlimited = Pacer::new(Pacing {
-            per_minute: 0,
+        let mut unlimited = Pacer::new(Pacing::unlimited());
+        assert_eq!(unlimited.reserve(t0), t0);
+        assert_eq!(unlimited.reserve(t0), t0);
+    }
+
+    #[test]
+    fn one_shared_pacer_spaces_concurrent_writes_by_the_interval() {
+        // Eight threads reserve at the same instant through one shared pacer (as the worker
+        // threads of a run do): every slot is at least the interval after the previous one.
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let interval = Duration::from_millis(1000);
+        let pacer = std::sync::Arc::new(Mutex::new(Pacer::new(Pacing {
+            interval,
             per_hour: 0,
-        });
-        assert_eq!(unlimited.reserve(t0), t0);
-        assert_eq!(unlimited.reserve(t0), t0);
+        })));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let pacer = pacer.clone();
+                std::thread::spawn(move || {
+                    (0..5)
+                        .map(|_| pacer.lock().expect("test mutex").reserve(t0))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut slots: Vec<SystemTime> = threads
+            .into_iter()
+            .flat_map(|t| t.join().expect("thread"))
+            .collect();
+        slots.sort();
+        assert_eq!(slots.len(), 40);
+        assert_eq!(slots[0], t0);
+        for pair in slots.windows(2) {
+            let gap = pair[1].duration_since(pair[0]).expect("sorted");
+            assert!(gap >= interval, "{gap:?}");
+        }
     }
 }
