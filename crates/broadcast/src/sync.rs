@@ -402,7 +402,9 @@ fn read_source(
         for m in &t.mappings {
             match m {
                 MappingPlan::File { src, .. } => {
-                    if let Some(e) = entries.get(src) {
+                    // A gitlink names a commit of another repository, not a blob here: the
+                    // target reports it (see `read_target`).
+                    if let Some(e) = entries.get(src).filter(|e| e.mode != MODE_GITLINK) {
                         wanted.insert(e.oid);
                     }
                 }
@@ -453,6 +455,34 @@ fn entries_under<'a>(
         .range(prefix.clone()..)
         .take_while(move |(p, _)| p.starts_with(&prefix))
         .map(|(_, e)| e)
+}
+
+/// The submodule (gitlink) at `path` or at a directory above it, if any: its contents are not
+/// part of the source tree, so a mapping that reaches into it cannot be served.
+fn submodule_at_or_above<'a>(
+    entries: &'a BTreeMap<String, TreeEntry>,
+    path: &str,
+) -> Option<&'a str> {
+    let mut at = path;
+    loop {
+        if let Some(e) = entries.get(at).filter(|e| e.mode == MODE_GITLINK) {
+            return Some(e.path.as_str());
+        }
+        at = &at[..at.rfind('/')?];
+    }
+}
+
+/// The error of a mapping whose `src` is a submodule or lies inside one.
+fn submodule_error(field: &str, src: &str, submodule: &str, source: &str) -> anyhow::Error {
+    if submodule == src {
+        anyhow!(
+            "{field}.src: '{src}' is a submodule (gitlink, mode 160000) in source {source}; broadcast copies files, not submodules"
+        )
+    } else {
+        anyhow!(
+            "{field}.src: '{src}' is inside submodule '{submodule}' (gitlink, mode 160000) of source {source}; a submodule's files are not part of the source tree"
+        )
+    }
 }
 
 /// Everything the tasks of one group share.
@@ -785,6 +815,9 @@ fn read_target(
                 dest,
                 transform,
             } => {
+                if let Some(sub) = submodule_at_or_above(&source.entries, src) {
+                    return Err(submodule_error(field, src, sub, &group.source_display));
+                }
                 let e = source.entries.get(src).ok_or_else(|| {
                     anyhow!(
                         "{field}.src: '{src}' not found in source {} at {}",
@@ -792,10 +825,8 @@ fn read_target(
                         short(&source.commit)
                     )
                 })?;
-                if e.mode == MODE_GITLINK || e.mode == MODE_TREE {
-                    bail!(
-                        "{field}.src: '{src}' is a submodule or directory, not a file (use directories:)"
-                    );
+                if e.mode == MODE_TREE {
+                    bail!("{field}.src: '{src}' is a directory, not a file (use directories:)");
                 }
                 let ti = transformer_for(transform)?;
                 deletes.remove(dest);
@@ -816,6 +847,11 @@ fn read_target(
                 include_hidden,
                 transform,
             } => {
+                if !src.is_empty()
+                    && let Some(sub) = submodule_at_or_above(&source.entries, src)
+                {
+                    return Err(submodule_error(field, src, sub, &group.source_display));
+                }
                 let filter = PathFilter::new(exclude.as_deref(), include_only, *include_hidden)
                     .with_context(|| format!("{field}: invalid glob"))?;
                 let ti = transformer_for(transform)?;
@@ -828,7 +864,10 @@ fn read_target(
                     if e.mode == MODE_GITLINK {
                         report
                             .warnings
-                            .push(format!("{field}: submodule '{}' is not synced", e.path));
+                            .push(format!(
+                                "{field}: submodule '{}' (gitlink, mode 160000) is skipped; broadcast copies files, not submodules",
+                                e.path
+                            ));
                         continue;
                     }
                     if !filter.is_included(rel) {

@@ -3,5 +3,6 @@
 mod config;
 mod fixtures;
 mod sync;
+mod trust;
 
 type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error>>;

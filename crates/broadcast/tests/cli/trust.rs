@@ -1,0 +1,119 @@
+//! Never drop a person's work: commits on the sync branch that broadcast did not write, sync
+//! branch names that collide, and submodules in the source.
+
+use std::path::{Path, PathBuf};
+
+use super::Result;
+use super::fixtures::{Sandbox, target};
+
+const BRANCH: &str = "chore/sync-files-g";
+
+fn config(sb: &Sandbox, source: &Path, targets: &str) -> PathBuf {
+    let yaml = format!(
+        "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {{repo: \"{}\", branch: main}}\n    targets:\n{targets}",
+        source.display()
+    );
+    sb.write("sync.yaml", &yaml)
+}
+
+fn t(repo: &Path, body: &str) -> String {
+    format!("      - repo: \"{}\"\n{body}", repo.display())
+}
+
+/// Adds a gitlink (submodule entry, mode 160000) at `path` to a work repository and commits.
+fn add_gitlink(sb: &Sandbox, repo: &Path, path: &str) {
+    let oid = "1234567890123456789012345678901234567890";
+    sb.git(
+        repo,
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{oid},{path}"),
+        ],
+    );
+    sb.git(repo, &["commit", "-q", "-m", "add a submodule"]);
+}
+
+#[test]
+fn file_mapping_naming_a_submodule_fails_only_its_target() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("acme/template", &[("a.txt", b"a\n")]);
+    add_gitlink(&sb, &src, "vendor/lib");
+    let a = sb.bare_repo("acme/a", &[("x", b"x\n")]);
+    let b = sb.bare_repo("acme/b", &[("x", b"x\n")]);
+    let c = sb.bare_repo("acme/c", &[("x", b"x\n")]);
+    let cfg = config(
+        &sb,
+        &src,
+        &format!(
+            "{}{}{}",
+            t(&a, "        files: [{src: vendor/lib, dest: lib}]\n"),
+            t(&b, "        files: [{src: a.txt, dest: a.txt}]\n"),
+            t(
+                &c,
+                "        files: [{src: vendor/lib/README.md, dest: r.md}]\n"
+            ),
+        ),
+    );
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(target(&report, "b.git")["status"], "synced", "{report:#}");
+    let ra = target(&report, "a.git");
+    assert_eq!(ra["status"], "failed");
+    let e = ra["error"].as_str().unwrap_or_default();
+    assert!(
+        e.contains("groups[0].targets[0].files[0].src")
+            && e.contains("vendor/lib")
+            && e.contains("submodule"),
+        "{e}"
+    );
+    let rc = target(&report, "c.git");
+    let e = rc["error"].as_str().unwrap_or_default();
+    assert!(
+        e.contains("groups[0].targets[2].files[0].src") && e.contains("inside submodule"),
+        "{e}"
+    );
+    Ok(())
+}
+
+#[test]
+fn directory_mapping_skips_a_submodule_with_a_warning() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("acme/template", &[("ci/a.yml", b"a\n")]);
+    add_gitlink(&sb, &src, "ci/vendor");
+    add_gitlink(&sb, &src, "whole");
+    let a = sb.bare_repo("acme/a", &[("x", b"x\n")]);
+    let b = sb.bare_repo("acme/b", &[("x", b"x\n")]);
+    let cfg = config(
+        &sb,
+        &src,
+        &format!(
+            "{}{}",
+            t(&a, "        directories: [{src: ci, dest: ci}]\n"),
+            t(&b, "        directories: [{src: whole, dest: whole}]\n"),
+        ),
+    );
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 1, "{report:#}");
+    let ra = target(&report, "a.git");
+    assert_eq!(ra["status"], "synced", "{report:#}");
+    let warnings = ra["warnings"].to_string();
+    assert!(
+        warnings.contains("groups[0].targets[0].directories[0]")
+            && warnings.contains("ci/vendor")
+            && warnings.contains("submodule"),
+        "{warnings}"
+    );
+    let tree = sb.tree(&a, BRANCH);
+    assert_eq!(tree.keys().collect::<Vec<_>>(), ["ci/a.yml", "x"]);
+    // A directory mapping whose src is itself a submodule fails its target and says so.
+    let rb = target(&report, "b.git");
+    assert_eq!(rb["status"], "failed");
+    let e = rb["error"].as_str().unwrap_or_default();
+    assert!(
+        e.contains("groups[0].targets[1].directories[0].src") && e.contains("is a submodule"),
+        "{e}"
+    );
+    Ok(())
+}
