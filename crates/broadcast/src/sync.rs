@@ -731,6 +731,16 @@ fn read_target(
         _ => (head, find("HEAD")),
     };
     report.base = base_branch.clone();
+    if base_branch.as_deref() == Some(group.sync_branch.as_str()) {
+        // `validate` rejects a configured base equal to the sync branch; this is the default
+        // branch of the repository.
+        bail!(
+            "{}: the default branch '{}' is the group's sync branch; sync commits would stack on the base itself (set {}.branch or change the group's branch_prefix or id)",
+            target.display,
+            group.sync_branch,
+            target.field
+        );
+    }
 
     if opts.status && forge.has_pull_requests() {
         if forge.repository(&target.repo)?.archived {

@@ -20,6 +20,16 @@ fn t(repo: &Path, body: &str) -> String {
     format!("      - repo: \"{}\"\n{body}", repo.display())
 }
 
+/// Runs `broadcast validate` on `yaml`: (exit code, stderr).
+fn validate(sb: &Sandbox, yaml: &str) -> (i32, String) {
+    let p = sb.write("check.yaml", yaml);
+    let out = sb.broadcast(&["validate", "--config", p.to_str().expect("utf8")]);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Adds a gitlink (submodule entry, mode 160000) at `path` to a work repository and commits.
 fn add_gitlink(sb: &Sandbox, repo: &Path, path: &str) {
     let oid = "1234567890123456789012345678901234567890";
@@ -115,5 +125,103 @@ fn directory_mapping_skips_a_submodule_with_a_warning() -> Result {
         e.contains("groups[0].targets[1].directories[0].src") && e.contains("is a submodule"),
         "{e}"
     );
+    Ok(())
+}
+
+#[test]
+fn base_branch_equal_to_the_sync_branch_is_rejected() {
+    let sb = Sandbox::new();
+    let (code, err) = validate(
+        &sb,
+        "version: 1\ngroups:\n  - name: g\n    id: g4\n    source: {repo: acme/template}\n    defaults: {branch_prefix: sync}\n    targets:\n      - repo: acme/a\n        branch: sync-g4\n        files: [{src: a, dest: a}]\n",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("groups[0].targets[0].branch") && err.contains("sync-g4"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sync_branches_that_clash_in_one_target_are_rejected() {
+    let sb = Sandbox::new();
+    let group = |id: &str, prefix: &str, repo: &str| {
+        format!(
+            "  - {{name: {id}, id: {id}, source: {{repo: acme/template}}, defaults: {{branch_prefix: {prefix}}}, targets: [{{repo: {repo}, files: [{{src: a, dest: a}}]}}]}}\n"
+        )
+    };
+    // Equal names.
+    let yaml = format!(
+        "version: 1\ngroups:\n{}{}",
+        group("files-a", "chore/sync", "acme/x"),
+        group("a", "chore/sync-files", "acme/x")
+    );
+    let (code, err) = validate(&sb, &yaml);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("chore/sync-files-a")
+            && err.contains("groups[0]")
+            && err.contains("groups[1]")
+            && err.contains("acme/x"),
+        "{err}"
+    );
+    // One is a directory of the other in the ref namespace.
+    let yaml = format!(
+        "version: 1\ngroups:\n{}{}",
+        group("platform", "chore/sync-files", "acme/x"),
+        group("y", "chore/sync-files-platform/legal", "acme/x")
+    );
+    let (code, err) = validate(&sb, &yaml);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("chore/sync-files-platform/legal-y")
+            && err.contains("groups[0]")
+            && err.contains("groups[1]"),
+        "{err}"
+    );
+    // The same names in different targets do not meet.
+    let yaml = format!(
+        "version: 1\ngroups:\n{}{}",
+        group("files-a", "chore/sync", "acme/x"),
+        group("a", "chore/sync-files", "acme/y")
+    );
+    let (code, err) = validate(&sb, &yaml);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn default_branch_equal_to_the_sync_branch_fails_the_target() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("acme/template", &[("a.txt", b"a\n")]);
+    let a = sb.bare_repo("acme/a", &[("x", b"x\n")]);
+    let git_dir = a.to_str().ok_or("utf8")?;
+    sb.git(sb.path(), &["--git-dir", git_dir, "branch", BRANCH, "main"]);
+    sb.git(
+        sb.path(),
+        &[
+            "--git-dir",
+            git_dir,
+            "symbolic-ref",
+            "HEAD",
+            &format!("refs/heads/{BRANCH}"),
+        ],
+    );
+    let before = sb.rev(&a, BRANCH);
+    let cfg = config(
+        &sb,
+        &src,
+        &t(&a, "        files: [{src: a.txt, dest: a.txt}]\n"),
+    );
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 1, "{report:#}");
+    let e = target(&report, "a.git")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        e.contains("groups[0].targets[0].branch") && e.contains(BRANCH),
+        "{e}"
+    );
+    assert_eq!(sb.rev(&a, BRANCH), before, "nothing stacked on the base");
     Ok(())
 }
