@@ -37,6 +37,10 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// With `dry_run`: include a unified diff per changed text file.
     pub diff: bool,
+    /// Replace the sync branch even when it holds commits broadcast did not write (they are
+    /// dropped and listed in [`TargetReport::foreign_commits`]); without it such a target is
+    /// [`TargetStatus::Blocked`].
+    pub force: bool,
     /// Targets processed at once.
     pub jobs: usize,
     /// Timeout of each git process.
@@ -63,6 +67,7 @@ impl Default for SyncOptions {
         SyncOptions {
             dry_run: false,
             diff: false,
+            force: false,
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             git_timeout: Duration::from_secs(600),
             github: None,
@@ -89,6 +94,9 @@ pub enum TargetStatus {
     Failed,
     /// Not attempted (a dependency group failed, or the repository is archived).
     Skipped,
+    /// Refused: the sync branch holds commits broadcast did not write (see `foreign_commits`);
+    /// nothing was written. `--force` overrides.
+    Blocked,
 }
 
 impl TargetStatus {
@@ -101,6 +109,7 @@ impl TargetStatus {
             TargetStatus::WouldSync => "would sync",
             TargetStatus::Failed => "failed",
             TargetStatus::Skipped => "skipped",
+            TargetStatus::Blocked => "blocked",
         }
     }
 }
@@ -186,6 +195,11 @@ pub struct TargetReport {
     pub warnings: Vec<String>,
     /// Changed paths.
     pub changes: Vec<FileChange>,
+    /// Commits on the sync branch (and not on the base) that broadcast did not write: still
+    /// there when the status is `blocked`; dropped (`would_sync`: would be dropped) under
+    /// `--force`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub foreign_commits: Vec<crate::ownership::ForeignCommit>,
 }
 
 impl TargetReport {
@@ -207,6 +221,7 @@ impl TargetReport {
             error: None,
             warnings: Vec::new(),
             changes: Vec::new(),
+            foreign_commits: Vec::new(),
         }
     }
 }
@@ -242,11 +257,11 @@ pub struct GroupReport {
 }
 
 impl RunReport {
-    /// True when any target failed or any group could not run.
+    /// True when any target failed or was blocked, or any group could not run.
     pub fn has_failures(&self) -> bool {
         self.targets
             .iter()
-            .any(|t| t.status == TargetStatus::Failed)
+            .any(|t| matches!(t.status, TargetStatus::Failed | TargetStatus::Blocked))
             || self.groups.iter().any(|g| g.status != "ok")
     }
 }
@@ -288,7 +303,7 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
         if report.status != "ok"
             || target_reports
                 .iter()
-                .any(|t| t.status == TargetStatus::Failed)
+                .any(|t| matches!(t.status, TargetStatus::Failed | TargetStatus::Blocked))
         {
             failed.insert(group.id.clone());
         }
@@ -1096,6 +1111,33 @@ fn read_target(
             }
         }
     }
+    // 6. The push replaces the sync branch: is anything on it someone else's work?
+    if let Some(sync) = sync_oid {
+        let remote = scratch.is_some().then(|| crate::ownership::RemoteHistory {
+            url,
+            base_branch: base_branch.as_deref().filter(|_| base_oid.is_some()),
+            sync_refspec: format!("+{sync_ref}:refs/remotes/sync"),
+        });
+        report.foreign_commits =
+            crate::ownership::inspect_sync_branch(&reader, &group.id, base_oid, sync, remote)
+                .with_context(|| format!("cannot inspect sync branch {}", group.sync_branch))?;
+    }
+    if !report.foreign_commits.is_empty() {
+        if !opts.force {
+            report.status = TargetStatus::Blocked;
+            report.error = Some(crate::ownership::blocked_message(
+                &group.sync_branch,
+                &report.foreign_commits,
+            ));
+            return Ok(None);
+        }
+        if opts.dry_run {
+            report.warnings.push(crate::ownership::dropped_message(
+                &report.foreign_commits,
+                true,
+            ));
+        }
+    }
     report.status = TargetStatus::WouldSync;
     if opts.dry_run {
         return Ok(None);
@@ -1222,6 +1264,12 @@ fn write_target(
     }
     report.commit = Some(commit.to_string());
     report.status = TargetStatus::Synced;
+    if !report.foreign_commits.is_empty() {
+        report.warnings.push(crate::ownership::dropped_message(
+            &report.foreign_commits,
+            false,
+        ));
+    }
     if forge.has_pull_requests() {
         ensure_pull_request(run, i, forge, report, p.base_branch.as_deref(), commit)?;
     }

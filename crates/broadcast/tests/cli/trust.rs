@@ -225,3 +225,215 @@ fn default_branch_equal_to_the_sync_branch_fails_the_target() -> Result {
     assert_eq!(sb.rev(&a, BRANCH), before, "nothing stacked on the base");
     Ok(())
 }
+
+/// A target synced once, then a colleague's commit pushed onto its sync branch and a new source
+/// commit: the next sync would replace the branch. Returns (source, target, colleague's commit).
+fn colleague_setup(sb: &Sandbox) -> Result<(PathBuf, PathBuf, PathBuf, String)> {
+    let src = sb.work_repo("acme/template", &[("a.txt", b"a\n")]);
+    let a = sb.bare_repo("acme/a", &[("x", b"x\n")]);
+    let b = sb.bare_repo("acme/b", &[("x", b"x\n")]);
+    let body = "        files: [{src: a.txt, dest: a.txt}]\n";
+    config(sb, &src, &format!("{}{}", t(&a, body), t(&b, body)));
+    let (code, report) = sb.sync_json(&sb.path().join("sync.yaml"), &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    let work = sb.path().join("colleague");
+    sb.git(
+        sb.path(),
+        &[
+            "clone",
+            "-q",
+            "-b",
+            BRANCH,
+            a.to_str().ok_or("utf8")?,
+            work.to_str().ok_or("utf8")?,
+        ],
+    );
+    std::fs::write(work.join("fix.txt"), "fix\n")?;
+    sb.git(&work, &["add", "fix.txt"]);
+    sb.git(
+        &work,
+        &[
+            "-c",
+            "user.name=Jane Doe",
+            "-c",
+            "user.email=jane@example.com",
+            "commit",
+            "-q",
+            "--author=Jane Doe <jane@example.com>",
+            "-m",
+            "fix the lint config",
+        ],
+    );
+    sb.git(&work, &["push", "-q", "origin", BRANCH]);
+    let theirs = sb.rev(&a, BRANCH).ok_or("branch")?;
+    sb.commit_files(&src, &[("a.txt", b"a v2\n")], "v2");
+    Ok((src, a, work, theirs))
+}
+
+#[test]
+fn colleague_commit_on_the_sync_branch_blocks_the_target() -> Result {
+    let sb = Sandbox::new();
+    let (_, a, _, theirs) = colleague_setup(&sb)?;
+    let cfg = sb.path().join("sync.yaml");
+    let cfg_s = cfg.to_str().ok_or("utf8")?;
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 1, "{report:#}");
+    let r = target(&report, "a.git");
+    assert_eq!(r["status"], "blocked", "{r:#}");
+    let e = r["error"].as_str().unwrap_or_default();
+    for want in [
+        &theirs[..7],
+        "Jane Doe <jane@example.com>",
+        "fix the lint config",
+        "--force",
+    ] {
+        assert!(e.contains(want), "{want} not in {e}");
+    }
+    assert_eq!(r["foreign_commits"][0]["commit"], theirs.as_str());
+    assert_eq!(report["totals"]["blocked"], 1);
+    assert_eq!(
+        sb.rev(&a, BRANCH).as_deref(),
+        Some(theirs.as_str()),
+        "branch kept"
+    );
+    // The other target of the group is not affected.
+    assert_eq!(target(&report, "b.git")["status"], "synced");
+
+    // A dry run and status say the same.
+    let out = sb.broadcast(&["sync", "--config", cfg_s, "--dry-run"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout)?;
+    assert!(
+        text.contains("blocked") && text.contains(&theirs[..7]),
+        "{text}"
+    );
+    let out = sb.broadcast(&["status", "--config", cfg_s]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout)?;
+    let line = text
+        .lines()
+        .find(|l| l.contains("a.git") && l.contains("blocked"));
+    assert!(line.is_some(), "{text}");
+    assert!(
+        text.contains("Jane Doe") && text.contains("--force"),
+        "{text}"
+    );
+    assert_eq!(sb.rev(&a, BRANCH).as_deref(), Some(theirs.as_str()));
+    Ok(())
+}
+
+#[test]
+fn force_replaces_the_branch_and_reports_the_dropped_commits() -> Result {
+    let sb = Sandbox::new();
+    let (_, a, _, theirs) = colleague_setup(&sb)?;
+    let cfg = sb.path().join("sync.yaml");
+    let out = sb.broadcast(&[
+        "sync",
+        "--config",
+        cfg.to_str().ok_or("utf8")?,
+        "--dry-run",
+        "--force",
+    ]);
+    let text = String::from_utf8(out.stdout)?;
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("would drop 1 commit(s)") && text.contains(&theirs[..7]),
+        "{text}"
+    );
+    assert_eq!(sb.rev(&a, BRANCH).as_deref(), Some(theirs.as_str()));
+
+    let (code, report) = sb.sync_json(&cfg, &["--force"])?;
+    assert_eq!(code, 0, "{report:#}");
+    let r = target(&report, "a.git");
+    assert_eq!(r["status"], "synced", "{r:#}");
+    assert_eq!(r["foreign_commits"][0]["commit"], theirs.as_str());
+    assert_eq!(
+        r["foreign_commits"][0]["author"],
+        "Jane Doe <jane@example.com>"
+    );
+    assert_eq!(r["foreign_commits"][0]["subject"], "fix the lint config");
+    assert!(
+        r["warnings"].to_string().contains("dropped 1 commit(s)"),
+        "{r:#}"
+    );
+    assert_eq!(sb.rev(&a, &format!("{BRANCH}^")), sb.rev(&a, "main"));
+    assert_eq!(sb.show(&a, &format!("{BRANCH}:a.txt")), b"a v2\n");
+    // broadcast's own commit is not foreign: the next run is up to date.
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(target(&report, "a.git")["status"], "up_to_date");
+    Ok(())
+}
+
+#[test]
+fn merge_commit_by_someone_else_is_foreign() -> Result {
+    let sb = Sandbox::new();
+    let (_, a, work, _) = colleague_setup(&sb)?;
+    // Reset the colleague's commit away and merge a main that moved on instead.
+    sb.git(&work, &["reset", "-q", "--hard", "HEAD^"]);
+    sb.git(&work, &["checkout", "-q", "-b", "main", "origin/main"]);
+    sb.commit_files(&work, &[("y", b"y\n")], "main moves");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    sb.git(&work, &["checkout", "-q", BRANCH]);
+    sb.git(
+        &work,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge main into the sync branch",
+            "main",
+        ],
+    );
+    sb.git(&work, &["push", "-q", "-f", "origin", BRANCH]);
+    let merge = sb.rev(&a, BRANCH).ok_or("branch")?;
+    let (code, report) = sb.sync_json(&sb.path().join("sync.yaml"), &[])?;
+    assert_eq!(code, 1, "{report:#}");
+    let r = target(&report, "a.git");
+    assert_eq!(r["status"], "blocked", "{r:#}");
+    let foreign = r["foreign_commits"].as_array().ok_or("list")?;
+    assert_eq!(
+        foreign.len(),
+        1,
+        "only the merge; broadcast's commit below it is its own: {r:#}"
+    );
+    assert_eq!(foreign[0]["commit"], merge.as_str());
+    assert_eq!(foreign[0]["reason"], "merge commit");
+    Ok(())
+}
+
+#[test]
+fn own_commit_on_an_older_base_is_replaced_without_a_word() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("acme/template", &[("a.txt", b"a\n")]);
+    let a = sb.bare_repo("acme/a", &[("x", b"x\n")]);
+    let cfg = config(
+        &sb,
+        &src,
+        &t(&a, "        files: [{src: a.txt, dest: a.txt}]\n"),
+    );
+    let (code, _) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 0);
+    // main moves on (someone else's commit on the base is not on base..sync).
+    let work = sb.path().join("w");
+    sb.git(
+        sb.path(),
+        &[
+            "clone",
+            "-q",
+            a.to_str().ok_or("utf8")?,
+            work.to_str().ok_or("utf8")?,
+        ],
+    );
+    sb.commit_files(&work, &[("y", b"y\n")], "main moves");
+    sb.git(&work, &["push", "-q", "origin", "main"]);
+    sb.commit_files(&src, &[("a.txt", b"a v2\n")], "v2");
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    let r = target(&report, "a.git");
+    assert_eq!(r["status"], "synced", "{r:#}");
+    assert!(r.get("foreign_commits").is_none(), "{r:#}");
+    assert_eq!(sb.rev(&a, &format!("{BRANCH}^")), sb.rev(&a, "main"));
+    Ok(())
+}
