@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use anyhow::Context;
-use broadcast_git_batch::{CommitSummary, ObjectId, Repo};
+use broadcast_git_batch::{Commit, CommitSummary, ObjectId, Repo};
 use serde::Serialize;
 
 use crate::state::{TRAILER_GROUP, TRAILER_SOURCE_COMMIT};
@@ -40,11 +40,19 @@ impl ForeignCommit {
 /// writes exactly one non-merge commit per sync, carrying `Broadcast-Group: <id>` and
 /// `Broadcast-Source-Commit: <id>`.
 fn why_foreign(group_id: &str, c: &CommitSummary) -> Option<String> {
-    if c.parents.len() > 1 {
+    why_foreign_parts(group_id, c.parents.len(), &c.trailers)
+}
+
+fn why_foreign_parts(
+    group_id: &str,
+    parents: usize,
+    trailers: &[(String, String)],
+) -> Option<String> {
+    if parents > 1 {
         return Some("merge commit".to_owned());
     }
     let trailer = |key: &str| {
-        c.trailers
+        trailers
             .iter()
             .rev()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -88,47 +96,41 @@ pub struct RemoteHistory<'a> {
     pub sync_refspec: String,
 }
 
-/// The foreign commits of `base..sync` in `reader`. For a remote target (`remote` set) the
-/// tip was fetched alone: when it is broadcast's and sits right on `base` it is the only
-/// commit of the range and nothing more is read; otherwise the history down to the base is
-/// fetched first (one more fetch). Then one `git rev-list` lists the range.
+/// The foreign commits of `base..sync` in `reader`. When the tip (`tip`, already read by the
+/// caller) is broadcast's and sits right on `base`, it is the only commit of the range and
+/// nothing is run. Otherwise, for a remote target (`remote` set, whose tip was fetched
+/// alone) the history down to the base is fetched first (one more fetch); then one
+/// `git rev-list` lists the range.
 pub fn inspect_sync_branch(
     reader: &Repo,
     group_id: &str,
     base: Option<ObjectId>,
     sync: ObjectId,
+    tip: Option<&Commit>,
     remote: Option<RemoteHistory<'_>>,
 ) -> anyhow::Result<Vec<ForeignCommit>> {
     if Some(sync) == base {
         return Ok(Vec::new());
     }
-    if let Some(remote) = remote {
-        let tip = reader
-            .read_commit(&sync.to_string())
-            .context("cannot read the sync branch's tip")?;
-        let own = {
-            let trailers = tip.trailers();
-            let has = |key: &str, want: Option<&str>| {
-                trailers
-                    .iter()
-                    .any(|(k, v)| k == key && want.is_none_or(|w| v == w))
-            };
-            has(TRAILER_GROUP, Some(group_id)) && has(TRAILER_SOURCE_COMMIT, None)
-        };
+    if let Some(tip) = tip.filter(|t| t.oid == sync) {
         let parents: Vec<ObjectId> = base.into_iter().collect();
-        if own && tip.parents == parents {
+        if tip.parents == parents
+            && why_foreign_parts(group_id, tip.parents.len(), &tip.trailers()).is_none()
+        {
             return Ok(Vec::new());
         }
-        if let Some(b) = remote.base_branch {
-            reader
-                .fetch_shallow_exclude(
-                    remote.url,
-                    &[remote.sync_refspec],
-                    &format!("refs/heads/{b}"),
-                    Some("blob:none"),
-                )
-                .context("cannot fetch the sync branch's history")?;
-        }
+    }
+    if let Some(remote) = remote
+        && let Some(b) = remote.base_branch
+    {
+        reader
+            .fetch_shallow_exclude(
+                remote.url,
+                &[remote.sync_refspec],
+                &format!("refs/heads/{b}"),
+                Some("blob:none"),
+            )
+            .context("cannot fetch the sync branch's history")?;
     }
     let commits = reader
         .commits_between(base, sync)

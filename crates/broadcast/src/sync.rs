@@ -1085,8 +1085,9 @@ fn read_target(
         changes,
         up_to_date,
     };
+    let tip = sync_oid.and_then(|sync| reader.read_commit(&sync.to_string()).ok());
     if let Some(sync) = sync_oid {
-        let commit = reader.read_commit(&sync.to_string()).ok();
+        let commit = tip.clone();
         if let Some(commit) = commit.filter(|c| c.parents.first().copied() == base_oid) {
             let mut expected: BTreeMap<&str, (u32, ObjectId)> = base_entries
                 .iter()
@@ -1118,9 +1119,15 @@ fn read_target(
             base_branch: base_branch.as_deref().filter(|_| base_oid.is_some()),
             sync_refspec: format!("+{sync_ref}:refs/remotes/sync"),
         });
-        report.foreign_commits =
-            crate::ownership::inspect_sync_branch(&reader, &group.id, base_oid, sync, remote)
-                .with_context(|| format!("cannot inspect sync branch {}", group.sync_branch))?;
+        report.foreign_commits = crate::ownership::inspect_sync_branch(
+            &reader,
+            &group.id,
+            base_oid,
+            sync,
+            tip.as_ref(),
+            remote,
+        )
+        .with_context(|| format!("cannot inspect sync branch {}", group.sync_branch))?;
     }
     if !report.foreign_commits.is_empty() {
         if !opts.force {
