@@ -50,6 +50,10 @@ pub struct SyncArgs {
     /// With --dry-run: print a unified diff of each changed text file.
     #[arg(long, requires = "dry_run")]
     pub diff: bool,
+    /// Replace a sync branch even when it holds commits broadcast did not write (they are
+    /// dropped and listed in the report); without it such targets are blocked.
+    #[arg(long)]
+    pub force: bool,
     /// Only these groups (ids or names, comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub groups: Vec<String>,

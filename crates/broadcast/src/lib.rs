@@ -11,6 +11,7 @@ pub mod demo;
 pub mod diff;
 pub mod forge;
 pub mod output;
+pub mod ownership;
 pub mod plan;
 pub mod repo;
 pub mod report;
@@ -63,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let mut opts = SyncOptions {
                 dry_run: args.dry_run,
                 diff: args.diff,
+                force: args.force,
                 git_timeout: Duration::from_secs(args.git_timeout_secs.max(1)),
                 ..SyncOptions::default()
             };
@@ -255,7 +257,7 @@ fn status_table(report: &RunReport) -> String {
             TargetStatus::WouldSync => {
                 format!("behind: {} file(s) differ{pr}", t.changes.len())
             }
-            TargetStatus::Skipped | TargetStatus::Failed => {
+            TargetStatus::Skipped | TargetStatus::Failed | TargetStatus::Blocked => {
                 format!("{} (see below)", t.status.label())
             }
             TargetStatus::Synced => "synced".to_owned(),

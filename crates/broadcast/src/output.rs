@@ -196,13 +196,14 @@ pub fn render_table(report: &RunReport) -> String {
     }
     let _ = writeln!(
         out,
-        "{} target(s): {} synced, {} up to date, {} in sync, {} would sync, {} skipped, {} failed; {} ms{}",
+        "{} target(s): {} synced, {} up to date, {} in sync, {} would sync, {} skipped, {} blocked, {} failed; {} ms{}",
         report.targets.len(),
         count(TargetStatus::Synced),
         count(TargetStatus::UpToDate),
         count(TargetStatus::InSync),
         count(TargetStatus::WouldSync),
         count(TargetStatus::Skipped),
+        count(TargetStatus::Blocked),
         count(TargetStatus::Failed),
         report.elapsed_ms,
         if report.dry_run {
@@ -225,6 +226,7 @@ pub fn render_json(report: &RunReport) -> anyhow::Result<String> {
         "in_sync": count(TargetStatus::InSync),
         "would_sync": count(TargetStatus::WouldSync),
         "skipped": count(TargetStatus::Skipped),
+        "blocked": count(TargetStatus::Blocked),
         "failed": count(TargetStatus::Failed),
         "files_added": report.targets.iter().map(|t| t.files_added).sum::<usize>(),
         "files_modified": report.targets.iter().map(|t| t.files_modified).sum::<usize>(),

@@ -275,12 +275,6 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
         if g.enabled == Some(false) {
             continue;
         }
-        let prefix = g
-            .defaults
-            .branch_prefix
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .unwrap_or(DEFAULT_BRANCH_PREFIX);
         let mut targets = Vec::new();
         for (ti, t) in g.targets.iter().enumerate() {
             if !scope.targets.is_empty() && !scope.targets.iter().any(|s| s == &t.repo) {
@@ -306,7 +300,7 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
                     .clone()
                     .filter(|b| !b.is_empty())
                     .unwrap_or_else(|| DEFAULT_SOURCE_BRANCH.to_owned()),
-                sync_branch: format!("{prefix}-{}", g.id),
+                sync_branch: sync_branch_name(g),
                 depends_on: g.depends_on.clone(),
                 targets,
             },
@@ -383,6 +377,20 @@ fn target_plan(
             ),
         },
     })
+}
+
+/// The group's `defaults.branch_prefix`, or [`DEFAULT_BRANCH_PREFIX`] when unset or empty.
+pub fn branch_prefix(g: &Group) -> &str {
+    g.defaults
+        .branch_prefix
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .unwrap_or(DEFAULT_BRANCH_PREFIX)
+}
+
+/// The sync branch a group writes in each of its targets: `<branch_prefix>-<id>`.
+pub fn sync_branch_name(g: &Group) -> String {
+    format!("{}-{}", branch_prefix(g), g.id)
 }
 
 /// Kahn's algorithm; among ready groups the lowest (priority, id) goes first. Dependencies that

@@ -22,6 +22,9 @@ pub enum TargetStatus {
     /// Not attempted (a dependency group failed, the repository is archived, or the run was
     /// interrupted before the target started).
     Skipped,
+    /// Refused: the sync branch holds commits broadcast did not write (see `foreign_commits`);
+    /// nothing was written. `--force` overrides.
+    Blocked,
 }
 
 impl TargetStatus {
@@ -34,12 +37,13 @@ impl TargetStatus {
             TargetStatus::WouldSync => "would sync",
             TargetStatus::Failed => "failed",
             TargetStatus::Skipped => "skipped",
+            TargetStatus::Blocked => "blocked",
         }
     }
 
     /// True for the outcomes that make the run exit with 1.
     pub fn is_failure(self) -> bool {
-        matches!(self, TargetStatus::Failed)
+        matches!(self, TargetStatus::Failed | TargetStatus::Blocked)
     }
 }
 
@@ -134,6 +138,32 @@ pub struct PullRequestReport {
     pub created_at: Option<String>,
 }
 
+/// A commit on the sync branch that broadcast did not write for this group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForeignCommit {
+    /// Full commit id.
+    pub commit: String,
+    /// `Name <email>` of the author.
+    pub author: String,
+    /// First line of the message.
+    pub subject: String,
+    /// Why it is not broadcast's: `merge commit`, `no Broadcast-Group trailer`, ...
+    pub reason: String,
+}
+
+impl ForeignCommit {
+    /// `abc1234 Jane Doe <jane@example.com> "subject"`: control characters in the subject are
+    /// escaped by the quoting.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} {:?}",
+            &self.commit[..self.commit.len().min(7)],
+            self.author,
+            self.subject
+        )
+    }
+}
+
 /// Result of one target.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetReport {
@@ -170,6 +200,11 @@ pub struct TargetReport {
     pub warnings: Vec<String>,
     /// Changed paths, sorted by path.
     pub changes: Vec<FileChange>,
+    /// Commits on the sync branch (and not on the base) that broadcast did not write: still
+    /// there when the status is `blocked`; dropped (`would_sync`: would be dropped) under
+    /// `--force`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub foreign_commits: Vec<ForeignCommit>,
 }
 
 impl TargetReport {
@@ -192,6 +227,7 @@ impl TargetReport {
             error: None,
             warnings: Vec::new(),
             changes: Vec::new(),
+            foreign_commits: Vec::new(),
         }
     }
 
@@ -265,7 +301,7 @@ pub struct RunReport {
 pub const INTERRUPTED: &str = "not started: the run was interrupted";
 
 impl RunReport {
-    /// True when any target failed or any group could not run.
+    /// True when any target failed or was blocked, or any group could not run.
     pub fn has_failures(&self) -> bool {
         self.targets.iter().any(|t| t.status.is_failure())
             || self.groups.iter().any(|g| g.status != GroupStatus::Ok)

@@ -4,6 +4,7 @@
 //! either a line and column (YAML syntax and type errors, from the parser) or a field path such as
 //! `groups[1].targets[0].files[2].dest` (semantic errors), and say what is expected.
 
+mod branches;
 mod ignored;
 mod model;
 mod validate;

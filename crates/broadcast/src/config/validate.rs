@@ -505,6 +505,7 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
             format!("dependency cycle: {}", cycle.join(" -> ")),
         );
     }
+    super::branches::check_sync_branches(config, base_dir, issues);
 }
 
 fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Path) {

@@ -21,7 +21,7 @@ use broadcast_cache::{Cache, CacheBuilder};
 
 use super::{Forge, GitRemote, PullRequest, PullRequestAction, PullRequestSpec, RepoInfo};
 use crate::repo::RepoRef;
-use crate::sync::FileChange;
+use crate::report::FileChange;
 
 mod model;
 mod preflight;

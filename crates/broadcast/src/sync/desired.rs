@@ -181,6 +181,9 @@ impl<'a> Builder<'a> {
         transform: &TransformSpec,
     ) -> anyhow::Result<()> {
         let source = self.source;
+        if let Some(sub) = submodule_at_or_above(&source.entries, src) {
+            return Err(submodule_error(field, src, sub, &source.display));
+        }
         let e = source.entries.get(src).ok_or_else(|| {
             anyhow!(
                 "{field}.src: '{src}' not found in source {} at {}",
@@ -188,14 +191,8 @@ impl<'a> Builder<'a> {
                 source.short_commit()
             )
         })?;
-        match e.mode {
-            MODE_GITLINK => bail!(
-                "{field}.src: '{src}' is a submodule (a gitlink), not a file; submodules are not synced"
-            ),
-            MODE_TREE => {
-                bail!("{field}.src: '{src}' is a directory, not a file (use directories:)")
-            }
-            _ => {}
+        if e.mode == MODE_TREE {
+            bail!("{field}.src: '{src}' is a directory, not a file (use directories:)");
         }
         let ti = self.transformers.index(transform)?;
         self.place(dest.to_owned(), (e, ti, field));
@@ -218,6 +215,11 @@ impl<'a> Builder<'a> {
             unreachable!("called for directory mappings only");
         };
         let source = self.source;
+        if !src.is_empty()
+            && let Some(sub) = submodule_at_or_above(&source.entries, src)
+        {
+            return Err(submodule_error(field, src, sub, &source.display));
+        }
         let filter = PathFilter::new(exclude.as_deref(), include_only, *include_hidden)
             .with_context(|| format!("{field}: invalid glob"))?;
         let ti = self.transformers.index(transform)?;
@@ -231,8 +233,10 @@ impl<'a> Builder<'a> {
                 continue;
             }
             if e.mode == MODE_GITLINK {
-                self.warnings
-                    .push(format!("{field}: submodule '{}' is not synced", e.path));
+                self.warnings.push(format!(
+                    "{field}: submodule '{}' (gitlink, mode 160000) is skipped; broadcast copies files, not submodules",
+                    e.path
+                ));
                 continue;
             }
             let out_rel = if *preserve_structure {
@@ -332,6 +336,34 @@ impl<'a> Builder<'a> {
             deletes: self.deletes,
             warnings: self.warnings,
         })
+    }
+}
+
+/// The submodule (gitlink) at `path` or at a directory above it, if any: its contents are not
+/// part of the source tree, so a mapping that reaches into it cannot be served.
+fn submodule_at_or_above<'a>(
+    entries: &'a BTreeMap<String, TreeEntry>,
+    path: &str,
+) -> Option<&'a str> {
+    let mut at = path;
+    loop {
+        if let Some(e) = entries.get(at).filter(|e| e.mode == MODE_GITLINK) {
+            return Some(e.path.as_str());
+        }
+        at = &at[..at.rfind('/')?];
+    }
+}
+
+/// The error of a mapping whose `src` is a submodule or lies inside one.
+fn submodule_error(field: &str, src: &str, submodule: &str, source: &str) -> anyhow::Error {
+    if submodule == src {
+        anyhow!(
+            "{field}.src: '{src}' is a submodule (gitlink, mode 160000) in source {source}; broadcast copies files, not submodules"
+        )
+    } else {
+        anyhow!(
+            "{field}.src: '{src}' is inside submodule '{submodule}' (gitlink, mode 160000) of source {source}; a submodule's files are not part of the source tree"
+        )
     }
 }
 

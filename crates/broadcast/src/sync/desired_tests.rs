@@ -328,6 +328,13 @@ fn cases() -> Vec<Case> {
             want: Want::Err("is a submodule"),
         },
         Case {
+            name: "submodule: a file mapping reaching inside a submodule fails naming it",
+            source: &[("vendor/lib", "<submodule>")],
+            base: &[],
+            mappings: vec![file("vendor/lib/README", "README")],
+            want: Want::Err("is inside submodule 'vendor/lib'"),
+        },
+        Case {
             name: "submodule: a directory mapping skips it with a warning",
             source: &[("vendor/lib", "<submodule>"), ("vendor/a", "a")],
             base: &[],
@@ -335,7 +342,7 @@ fn cases() -> Vec<Case> {
             want: Want::Ok(
                 &["vendor/a"],
                 &[],
-                &["submodule 'vendor/lib' is not synced"],
+                &["submodule 'vendor/lib' (gitlink, mode 160000) is skipped"],
             ),
         },
         Case {

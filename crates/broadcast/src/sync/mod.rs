@@ -43,6 +43,10 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// With `dry_run`: include a unified diff per changed text file.
     pub diff: bool,
+    /// Replace the sync branch even when it holds commits broadcast did not write (they are
+    /// dropped and listed in [`TargetReport::foreign_commits`]); without it such a target is
+    /// [`TargetStatus::Blocked`].
+    pub force: bool,
     /// Targets processed at once; clamped to 1 ..= the largest group's target count.
     pub jobs: usize,
     /// Timeout of each git process.
@@ -66,6 +70,7 @@ impl Default for SyncOptions {
         SyncOptions {
             dry_run: false,
             diff: false,
+            force: false,
             jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
             git_timeout: Duration::from_secs(600),
             forges: Forges::default(),

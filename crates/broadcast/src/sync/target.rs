@@ -16,10 +16,12 @@ use super::source::SourceSnapshot;
 use super::write::{Pending, WriteOutcome};
 use super::{Engine, local_git_dir};
 use crate::forge::Forge;
+use crate::ownership;
 use crate::plan::{GroupPlan, TargetPlan};
 use crate::repo::RepoRef;
 use crate::report::{
-    ChangeKind, FileChange, PullRequestAction, PullRequestReport, TargetReport, TargetStatus,
+    ChangeKind, FileChange, ForeignCommit, PullRequestAction, PullRequestReport, TargetReport,
+    TargetStatus,
 };
 
 /// Everything one target's phases need.
@@ -43,6 +45,7 @@ pub(crate) struct Findings {
     pub warnings: Vec<String>,
     pub changes: Vec<FileChange>,
     pub error: Option<String>,
+    pub foreign_commits: Vec<ForeignCommit>,
 }
 
 impl Findings {
@@ -56,6 +59,7 @@ impl Findings {
             warnings: Vec::new(),
             changes: Vec::new(),
             error: None,
+            foreign_commits: Vec::new(),
         }
     }
 }
@@ -117,6 +121,7 @@ pub(crate) fn finish(
     r.pull_request = f.pull_request;
     r.warnings = f.warnings;
     r.error = f.error;
+    r.foreign_commits = f.foreign_commits;
     r.set_changes(f.changes);
     if let (Some(p), Some(git)) = (pending, &git) {
         match refused {
@@ -131,6 +136,10 @@ pub(crate) fn finish(
                     pull_request,
                     error,
                 }) => {
+                    if status == TargetStatus::Synced && !r.foreign_commits.is_empty() {
+                        r.warnings
+                            .push(ownership::dropped_message(&r.foreign_commits, false));
+                    }
                     r.status = status;
                     r.commit = commit.or(r.commit);
                     r.pull_request = pull_request.or(r.pull_request);
@@ -199,6 +208,16 @@ fn read_refs(ctx: &TargetCtx<'_>, git: &Git, url: &str) -> anyhow::Result<Refs> 
         // The default branch; no id when the repository is empty (unborn HEAD).
         _ => (head, find("HEAD")),
     };
+    if base_branch.as_deref() == Some(ctx.group.sync_branch.as_str()) {
+        // `validate` rejects a configured base equal to the sync branch; this is the default
+        // branch of the repository.
+        bail!(
+            "{}: the default branch '{}' is the group's sync branch; sync commits would stack on the base itself (set {}.branch or change the group's branch_prefix or id)",
+            target.display,
+            ctx.group.sync_branch,
+            target.field
+        );
+    }
     Ok(Refs {
         base_branch,
         base_oid,
@@ -335,8 +354,10 @@ fn read_target(
         up_to_date,
     };
     // Is the sync branch already exactly this (same base, same tree)?
-    if let Some(sync) = refs.sync_oid
-        && let Ok(commit) = reader.read_commit(&sync.to_string())
+    let tip = refs
+        .sync_oid
+        .and_then(|sync| reader.read_commit(&sync.to_string()).ok());
+    if let (Some(sync), Some(commit)) = (refs.sync_oid, &tip)
         && commit.parents.first().copied() == refs.base_oid
         && commit.tree == result_tree(&desired, &base)?
     {
@@ -347,6 +368,40 @@ fn read_target(
             return Ok(Some(pending(Vec::new(), Some(sync))));
         }
         return Ok(None);
+    }
+    // The push replaces the sync branch: is anything on it someone else's work?
+    if let Some(sync) = refs.sync_oid {
+        let remote = scratch.is_some().then(|| ownership::RemoteHistory {
+            url,
+            base_branch: refs
+                .base_branch
+                .as_deref()
+                .filter(|_| refs.base_oid.is_some()),
+            sync_refspec: format!("+refs/heads/{}:refs/remotes/sync", ctx.group.sync_branch),
+        });
+        f.foreign_commits = ownership::inspect_sync_branch(
+            &reader,
+            &ctx.group.id,
+            refs.base_oid,
+            sync,
+            tip.as_ref(),
+            remote,
+        )
+        .with_context(|| format!("cannot inspect sync branch {}", ctx.group.sync_branch))?;
+    }
+    if !f.foreign_commits.is_empty() {
+        if !opts.force {
+            f.status = TargetStatus::Blocked;
+            f.error = Some(ownership::blocked_message(
+                &ctx.group.sync_branch,
+                &f.foreign_commits,
+            ));
+            return Ok(None);
+        }
+        if opts.dry_run {
+            f.warnings
+                .push(ownership::dropped_message(&f.foreign_commits, true));
+        }
     }
     f.status = TargetStatus::WouldSync;
     if opts.dry_run {

@@ -2,6 +2,7 @@
 
 mod config;
 mod fixtures;
+mod ownership;
 mod rules;
 mod sync;
 mod trust;

@@ -378,7 +378,7 @@ fn interrupted_run_finishes_the_push_in_flight_skips_the_rest_and_exits_130() ->
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(
         stdout.contains(
-            "4 target(s): 1 synced, 0 up to date, 0 in sync, 0 would sync, 3 skipped, 0 failed"
+            "4 target(s): 1 synced, 0 up to date, 0 in sync, 0 would sync, 3 skipped, 0 blocked, 0 failed"
         ),
         "{stdout}"
     );

@@ -6,7 +6,8 @@
 //! Cases: new target (pull request created, labels added), changed source (same branch
 //! force-pushed with a lease, pull request patched in place), sync branch already up to date
 //! (only the pull-request lookup), target already in sync (no request mentions it at all),
-//! a secondary rate limit on the create (waited out), and `--dry-run` (no write anywhere).
+//! a secondary rate limit on the create (waited out), `--dry-run` (no write anywhere), and a
+//! sync branch holding a colleague's commit (blocked, no request; its history is fetched).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -647,5 +648,65 @@ fn secondary_rate_limit_on_create_is_waited_out() -> Result {
         w.refs(&gamma)?
             .contains_key(&format!("refs/heads/{BRANCH}"))
     );
+    Ok(())
+}
+
+#[test]
+fn colleague_commit_on_a_remote_sync_branch_blocks_without_a_request() -> Result {
+    let w = World::new(&[("README.md", "# template v2\n")])?;
+    let delta = w.target("acme", "delta", &[("README.md", "# delta\n")])?;
+    let url = delta.to_str().ok_or("utf-8 path")?;
+    // On the served repository: a colleague's commit on an older main, broadcast's commit on
+    // top of it (so the fetched tip alone looks like broadcast's), and main moved on since.
+    let work = w.tmp.path().join("work-acme-delta");
+    git_ok(&w.home, &work, None, &["checkout", "-q", "-b", BRANCH])?;
+    let theirs = w.commit(&work, &[("fix.txt", "fix\n")], "fix the lint config")?;
+    std::fs::write(work.join("README.md"), "# template v1\n")?;
+    git_ok(&w.home, &work, None, &["add", "-A"])?;
+    let own = format!(
+        "sync: update README.md from template\n\nBroadcast-Source: template\nBroadcast-Source-Commit: {}\nBroadcast-Group: {GROUP}\n",
+        "0".repeat(40)
+    );
+    git_ok(&w.home, &work, None, &["commit", "-q", "-m", &own])?;
+    git_ok(&w.home, &work, None, &["checkout", "-q", "main"])?;
+    w.commit(&work, &[("other.txt", "moved on\n")], "main moves")?;
+    git_ok(&w.home, &work, None, &["push", "-q", url, "main", BRANCH])?;
+    let config = w.config(
+        "      - repo: acme/delta\n        branch: main\n        files:\n          - {src: README.md, dest: README.md}\n",
+    )?;
+    let before = w.refs(&delta)?;
+
+    let api = MockServer::start();
+    let other = unexpected(&api);
+    let (code, report) = w.sync(&config, &api, &[])?;
+    assert_eq!(code, 1, "{report:#}");
+    let d = target_report(&report, "acme/delta")?;
+    assert_eq!(d["status"], "blocked", "{d:#}");
+    let foreign = d["foreign_commits"].as_array().ok_or("foreign_commits")?;
+    assert_eq!(
+        foreign.len(),
+        1,
+        "broadcast's own commit is not listed: {d:#}"
+    );
+    assert_eq!(foreign[0]["commit"], theirs.as_str());
+    assert_eq!(foreign[0]["author"], "Test Author <author@example.com>");
+    let e = d["error"].as_str().unwrap_or_default();
+    assert!(e.contains(&theirs[..7]) && e.contains("--force"), "{e}");
+    other.assert_calls(0);
+    assert_eq!(w.refs(&delta)?, before, "nothing pushed");
+
+    // A forced dry run says what it would drop, and still writes nothing.
+    let api = MockServer::start();
+    let other = unexpected(&api);
+    let (code, report) = w.sync(&config, &api, &["--dry-run", "--force"])?;
+    assert_eq!(code, 0, "{report:#}");
+    let d = target_report(&report, "acme/delta")?;
+    assert_eq!(d["status"], "would_sync", "{d:#}");
+    assert!(
+        d["warnings"].to_string().contains("would drop 1 commit(s)"),
+        "{d:#}"
+    );
+    other.assert_calls(0);
+    assert_eq!(w.refs(&delta)?, before);
     Ok(())
 }
