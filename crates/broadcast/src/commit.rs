@@ -28,11 +28,11 @@ pub fn commit_message(
     changes: &[FileChange],
 ) -> String {
     let n = changes.len();
-    let source_line = crate::output::escape_control(source_display);
+    let source_line = crate::escape::escape_control(source_display);
     let subject = if n == 1 {
         format!(
             "sync: update {} from {source_line}",
-            crate::output::escape_control(&changes[0].path)
+            crate::escape::escape_control(&changes[0].path)
         )
     } else {
         format!("sync: update {n} files from {source_line}")
@@ -42,7 +42,7 @@ pub fn commit_message(
         body.push_str(&format!(
             "- {} {}\n",
             c.kind.verb(),
-            crate::output::escape_control(&c.path)
+            crate::escape::escape_control(&c.path)
         ));
     }
     if n > MAX_LISTED {

@@ -1,10 +1,10 @@
 //! Unified diffs of one file's old and new content, for dry runs with `--diff`.
 
 /// Unified diff of one file (`None` for binary content or when one side is unknown). The
-/// path in the `---`/`+++` headers is escaped with [`crate::output::escape_control`]; the content lines are
+/// path in the `---`/`+++` headers is escaped with [`crate::escape::escape_control`]; the content lines are
 /// as in the files (escape them when printing).
 pub fn unified_diff(path: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> Option<String> {
-    let path = crate::output::escape_control(path);
+    let path = crate::escape::escape_control(path);
     let old = match old {
         Some(o) => std::str::from_utf8(o).ok()?,
         None => "",

@@ -9,6 +9,7 @@ pub mod commit;
 pub mod config;
 pub mod demo;
 pub mod diff;
+pub mod escape;
 pub mod forge;
 pub mod output;
 pub mod ownership;
@@ -47,7 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Validate(args) => {
             let loaded = config::load(&args.config)?;
             let plan = plan::build(&loaded.config, &loaded.base_dir, &plan::Scope::default())?;
-            print_out(&validate_summary(&loaded, &plan))?;
+            print_out(&output::render_validate(&loaded, &plan))?;
             Ok(Outcome::Success)
         }
         Command::Sync(args) => {
@@ -136,7 +137,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             if args.json {
                 print_out(&output::render_json(&report)?)?;
             } else {
-                print_out(&status_table(&report))?;
+                print_out(&output::render_status(&report, output::now_secs()))?;
             }
             Ok(if report.has_failures() {
                 Outcome::TargetsFailed
@@ -229,100 +230,6 @@ fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> an
         }
     }
     print_out(&text)
-}
-
-fn status_table(report: &RunReport) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let mut out = String::from("GROUP  TARGET  STATE\n");
-    for t in &report.targets {
-        let pr = t.pull_request.as_ref().map(|pr| {
-            let age = pr
-                .created_at
-                .as_deref()
-                .and_then(output::parse_rfc3339_utc)
-                .map(|at| format!(", opened {} ago", output::human_age(now - at)))
-                .unwrap_or_default();
-            format!("; PR #{} {}{age}", pr.number, pr.url)
-        });
-        let pr = pr.unwrap_or_default();
-        let state = match t.status {
-            TargetStatus::InSync => "in sync".to_owned(),
-            TargetStatus::UpToDate => format!(
-                "pending merge: sync branch {} holds {} change(s){pr}",
-                t.branch.as_deref().unwrap_or("-"),
-                t.changes.len()
-            ),
-            TargetStatus::WouldSync => {
-                format!("behind: {} file(s) differ{pr}", t.changes.len())
-            }
-            TargetStatus::Skipped | TargetStatus::Failed | TargetStatus::Blocked => {
-                format!("{} (see below)", t.status.label())
-            }
-            TargetStatus::Synced => "synced".to_owned(),
-        };
-        out.push_str(&format!(
-            "{}  {}  {state}\n",
-            t.group,
-            output::escape_control(&t.target)
-        ));
-    }
-    let mut out = output::align_columns(&out);
-    for t in &report.targets {
-        if let Some(e) = &t.error {
-            // One line per error, below the table, so the columns stay aligned.
-            out.push_str(&format!(
-                "{} [{}] {}: {}\n",
-                output::escape_control(&t.target),
-                t.group,
-                t.status.label(),
-                output::escape_control(&e.replace('\n', " "))
-            ));
-        }
-    }
-    out
-}
-
-fn validate_summary(loaded: &config::LoadedConfig, plan: &plan::Plan) -> String {
-    let mut out = format!("{}: configuration is valid\n", loaded.path.display());
-    for g in &plan.groups {
-        out.push_str(&format!(
-            "group {} ({}): source {}@{}, {} target(s), branch {}\n",
-            g.id,
-            g.name,
-            g.source_display,
-            g.source_branch,
-            g.targets.len(),
-            g.sync_branch
-        ));
-        for t in &g.targets {
-            out.push_str(&format!(
-                "  {} ({} mapping(s), base {})\n",
-                t.display,
-                t.mappings.len(),
-                t.base_branch.as_deref().unwrap_or("default branch")
-            ));
-        }
-    }
-    let disabled: Vec<&str> = loaded
-        .config
-        .groups
-        .iter()
-        .filter(|g| g.enabled == Some(false))
-        .map(|g| g.id.as_str())
-        .collect();
-    if !disabled.is_empty() {
-        out.push_str(&format!("disabled groups: {}\n", disabled.join(", ")));
-    }
-    for w in config::ignored_settings(&loaded.config).iter().chain(
-        plan.groups
-            .iter()
-            .flat_map(|g| g.targets.iter().flat_map(|t| &t.warnings)),
-    ) {
-        out.push_str(&format!("warning: {w}\n"));
-    }
-    out
 }
 
 fn print_out(text: &str) -> anyhow::Result<()> {

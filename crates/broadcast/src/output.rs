@@ -1,47 +1,10 @@
 //! Human and JSON output of a run.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::report::{ChangeKind, GroupStatus, RunReport, TargetStatus};
 
-/// `text` safe to print on a terminal: every control character (C0 `U+0000..=U+001F`, DEL
-/// `U+007F`, C1 `U+0080..=U+009F`) is written as an escape: `\n`, `\r`, `\t`, `\x1b` (other C0
-/// and DEL as `\xNN`), C1 as `\u{NN}`. Nothing else changes, so clean text comes back borrowed.
-/// A file name can hold any of them (git allows every byte but NUL and `/`), and a raw ESC or CR
-/// would let a template repository rewrite what the terminal shows.
-pub fn escape_control(text: &str) -> Cow<'_, str> {
-    escape_control_keeping(text, &[])
-}
-
-/// [`escape_control`], leaving the characters of `keep` raw (for example `\n` and `\t` in
-/// multi-line text whose layout they are).
-pub fn escape_control_keeping<'a>(text: &'a str, keep: &[char]) -> Cow<'a, str> {
-    let is_control =
-        |c: char| (c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)) && !keep.contains(&c);
-    if !text.chars().any(is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if !is_control(c) {
-            out.push(c);
-            continue;
-        }
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-        }
-    }
-    Cow::Owned(out)
-}
+pub use crate::escape::{escape_control, escape_control_keeping};
 
 /// Writes `text` to stdout through the redactor: reports quote git's and GitHub's error text.
 ///
@@ -237,6 +200,112 @@ pub fn render_json(report: &RunReport) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(&v)?)
 }
 
+/// `broadcast status`: one line per target (in sync, pending merge with its pull request and
+/// age, behind, or the problem), errors below the table. `now` is seconds since the Unix epoch,
+/// for the pull requests' ages.
+pub fn render_status(report: &RunReport, now: i64) -> String {
+    let mut out = String::from("GROUP  TARGET  STATE\n");
+    for t in &report.targets {
+        let pr = t.pull_request.as_ref().map(|pr| {
+            let age = pr
+                .created_at
+                .as_deref()
+                .and_then(parse_rfc3339_utc)
+                .map(|at| format!(", opened {} ago", human_age(now - at)))
+                .unwrap_or_default();
+            format!("; PR #{} {}{age}", pr.number, pr.url)
+        });
+        let pr = pr.unwrap_or_default();
+        let state = match t.status {
+            TargetStatus::InSync => "in sync".to_owned(),
+            TargetStatus::UpToDate => format!(
+                "pending merge: sync branch {} holds {} change(s){pr}",
+                t.branch.as_deref().unwrap_or("-"),
+                t.changes.len()
+            ),
+            TargetStatus::WouldSync => {
+                format!("behind: {} file(s) differ{pr}", t.changes.len())
+            }
+            TargetStatus::Skipped | TargetStatus::Failed | TargetStatus::Blocked => {
+                format!("{} (see below)", t.status.label())
+            }
+            TargetStatus::Synced => "synced".to_owned(),
+        };
+        out.push_str(&format!(
+            "{}  {}  {state}\n",
+            t.group,
+            escape_control(&t.target)
+        ));
+    }
+    let mut out = align_columns(&out);
+    for t in &report.targets {
+        if let Some(e) = &t.error {
+            // One line per error, below the table, so the columns stay aligned.
+            out.push_str(&format!(
+                "{} [{}] {}: {}\n",
+                escape_control(&t.target),
+                t.group,
+                t.status.label(),
+                escape_control(&e.replace('\n', " "))
+            ));
+        }
+    }
+    out
+}
+
+/// `broadcast validate`: the config's groups and targets as the plan sees them, then warnings
+/// (ignored settings, transforms that directories do not inherit).
+pub fn render_validate(loaded: &crate::config::LoadedConfig, plan: &crate::plan::Plan) -> String {
+    let mut out = format!("{}: configuration is valid\n", loaded.path.display());
+    for g in &plan.groups {
+        out.push_str(&format!(
+            "group {} ({}): source {}@{}, {} target(s), branch {}\n",
+            g.id,
+            g.name,
+            g.source_display,
+            g.source_branch,
+            g.targets.len(),
+            g.sync_branch
+        ));
+        for t in &g.targets {
+            out.push_str(&format!(
+                "  {} ({} mapping(s), base {})\n",
+                t.display,
+                t.mappings.len(),
+                t.base_branch.as_deref().unwrap_or("default branch")
+            ));
+        }
+    }
+    let disabled: Vec<&str> = loaded
+        .config
+        .groups
+        .iter()
+        .filter(|g| g.enabled == Some(false))
+        .map(|g| g.id.as_str())
+        .collect();
+    if !disabled.is_empty() {
+        out.push_str(&format!("disabled groups: {}\n", disabled.join(", ")));
+    }
+    for w in crate::config::ignored_settings(&loaded.config)
+        .iter()
+        .chain(
+            plan.groups
+                .iter()
+                .flat_map(|g| g.targets.iter().flat_map(|t| &t.warnings)),
+        )
+    {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    out
+}
+
+/// Seconds since the Unix epoch, now (0 if the clock is before it).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Aligns whitespace-separated columns of `text` where columns are separated by two spaces.
 pub fn align_columns(text: &str) -> String {
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.splitn(3, "  ").collect()).collect();
@@ -297,32 +366,5 @@ pub fn human_age(secs: i64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn control_characters_are_escaped() {
-        assert!(matches!(
-            escape_control("plain/ünicöde.md"),
-            Cow::Borrowed(_)
-        ));
-        assert_eq!(
-            escape_control("a\u{1b}[31m\r\n\t\u{0}\u{7f}\u{85}\u{9b}z"),
-            "a\\x1b[31m\\r\\n\\t\\x00\\x7f\\u{85}\\u{9b}z"
-        );
-        assert_eq!(escape_control_keeping("a\tb\nc\r", &['\t']), "a\tb\\nc\\r");
-    }
-
-    #[test]
-    fn rfc3339_parsing_matches_known_epochs() {
-        assert_eq!(parse_rfc3339_utc("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339_utc("2000-03-01T00:00:00Z"), Some(951_868_800));
-        assert_eq!(
-            parse_rfc3339_utc("2026-11-30T06:00:00Z"),
-            Some(1_796_018_400)
-        );
-        assert_eq!(parse_rfc3339_utc("2026-11-30 06:00:00"), None);
-        assert_eq!(human_age(3 * 86_400 + 5), "3d");
-        assert_eq!(human_age(59), "59s");
-    }
-}
+#[path = "output_tests.rs"]
+mod tests;
