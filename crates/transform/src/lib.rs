@@ -61,6 +61,15 @@ pub enum Error {
         #[source]
         source: globset::Error,
     },
+    /// An `exclude` pattern was rejected by the gitignore matcher (`ignore` crate).
+    #[error("invalid exclude pattern {pattern:?}")]
+    InvalidPattern {
+        /// The pattern as configured.
+        pattern: String,
+        /// What the gitignore matcher objected to.
+        #[source]
+        source: ignore::Error,
+    },
     /// A glob pattern can never match a path (empty, `!` alone, `/`, an empty component).
     #[error("invalid glob pattern {pattern:?}: {reason}")]
     EmptyGlob {
