@@ -16,10 +16,13 @@ mod rewrite;
 mod slug;
 mod transformer;
 
-pub use binary::{SNIFF_BYTES, is_binary};
+pub use binary::{SNIFF_BYTES, is_binary, looks_like_utf16};
 pub use filter::{PathFilter, validate_glob};
 pub use slug::RepoSlug;
-pub use transformer::{EmailRewrite, TransformContext, TransformSpec, Transformer, transform};
+pub use transformer::{
+    Applied, EmailRewrite, TransformContext, TransformSpec, TransformWarning, Transformer,
+    transform,
+};
 
 /// Everything that can fail in this crate: building a transformer or a path filter.
 ///
