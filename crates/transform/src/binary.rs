@@ -45,8 +45,16 @@ const BINARY_EXTENSIONS: &[&str] = &[
     "wasm", "db", "sqlite",
 ];
 
-/// Share of control bytes, in percent, above which content that is not UTF-8 counts as binary.
+/// Share of control bytes, in percent, above which content counts as binary.
 const CONTROL_PERCENT_LIMIT: usize = 30;
+
+/// Whether `b` is a control byte that does not occur in text.
+///
+/// file(1)'s table (`encoding.c`, `text_chars`): NUL, the C0 controls and DEL, except BEL,
+/// backspace, tab, LF, VT, FF, CR (all of `0x07..=0x0d`) and ESC (ANSI colour codes in logs).
+fn is_control(b: u8) -> bool {
+    (b < 0x20 && !matches!(b, 0x07..=0x0d | 0x1b)) || b == 0x7f
+}
 
 /// Returns the extension of the last path component as written, without the dot; compare it
 /// with `eq_ignore_ascii_case`. A leading dot counts (`.gitignore` gives `gitignore`); a name
@@ -70,14 +78,17 @@ fn listed(list: &[&str], ext: &str) -> bool {
 ///    text;
 /// 2. the extension is in the binary list (images, archives, executables, media, office
 ///    documents, `.class`/`.pyc`/`.wasm`, `.db`/`.sqlite`): binary;
-/// 3. sniff the first [`SNIFF_BYTES`] bytes: empty is text; any NUL byte is binary (git's rule);
-///    valid UTF-8 is text (a multi-byte character cut by the 8000-byte window still counts as
-///    valid); otherwise binary when more than 30 % of the sniffed bytes are control bytes
-///    (`0x00..=0x1f` except tab, LF, FF and CR, plus `0x7f`). Bytes `>= 0x80` are not control
-///    bytes, so Latin-1 text stays text.
+/// 3. sniff the first [`SNIFF_BYTES`] bytes: empty is text; any NUL byte is binary (git's
+///    `buffer_is_binary` rule); otherwise binary when more than 30 % of the sniffed bytes are
+///    control bytes, UTF-8 or not. Control bytes are `0x01..=0x1f` and `0x7f` except BEL,
+///    backspace, tab, LF, VT, FF, CR and ESC, which file(1) also counts as text. Bytes
+///    `>= 0x80` are not control bytes, so Latin-1 and UTF-8 text stay text.
 ///
-/// Cost: no allocation; a scan of two short extension lists, one `memchr` pass and at most one
-/// UTF-8 validation over at most 8000 bytes.
+/// UTF-16 content has NUL bytes, so it is binary here unless its extension is in the text
+/// list; see [`looks_like_utf16`].
+///
+/// Cost: no allocation; a scan of two short extension lists, one `memchr` pass and one
+/// counting pass over at most 8000 bytes.
 pub fn is_binary(path: &str, content: &[u8]) -> bool {
     if let Some(ext) = extension(path) {
         if listed(TEXT_EXTENSIONS, ext) {
@@ -100,17 +111,66 @@ fn sniff_is_binary(content: &[u8]) -> bool {
     if head.contains(&0) {
         return true;
     }
-    match std::str::from_utf8(head) {
-        Ok(_) => return false,
-        // A character cut by the window end: valid up to there, and nothing invalid seen.
-        Err(e) if e.error_len().is_none() && head.len() == SNIFF_BYTES => return false,
-        Err(_) => {}
-    }
-    let control = head
-        .iter()
-        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r')) || b == 0x7f)
-        .count();
+    let control = head.iter().filter(|&&b| is_control(b)).count();
     control * 100 > head.len() * CONTROL_PERCENT_LIMIT
+}
+
+/// Byte order of UTF-16 content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Utf16 {
+    /// Little-endian (`FF FE` byte order mark; Windows' default).
+    Le,
+    /// Big-endian (`FE FF` byte order mark).
+    Be,
+}
+
+/// Detects UTF-16 content and its byte order; see [`looks_like_utf16`].
+pub(crate) fn utf16_order(content: &[u8]) -> Option<Utf16> {
+    match content {
+        // `FF FE 00 00` is UTF-32's little-endian mark.
+        [0xff, 0xfe, 0, 0, ..] => return None,
+        [0xff, 0xfe, ..] => return Some(Utf16::Le),
+        [0xfe, 0xff, ..] => return Some(Utf16::Be),
+        _ => {}
+    }
+    let head = &content[..content.len().min(SNIFF_BYTES) & !1];
+    let units = head.len() / 2;
+    if units < 2 {
+        return None;
+    }
+    // Without a mark: most code units are ASCII text (one NUL byte beside a printable byte),
+    // and no unit is NUL itself.
+    let ascii_text = |low: u8| matches!(low, b'\t' | b'\n' | b'\r' | 0x20..=0x7e);
+    for (order, low_at) in [(Utf16::Le, 0), (Utf16::Be, 1)] {
+        let mut ascii = 0;
+        let mut nul_units = 0;
+        for pair in head.chunks_exact(2) {
+            let (low, high) = (pair[low_at], pair[1 - low_at]);
+            if low == 0 && high == 0 {
+                nul_units += 1;
+            } else if high == 0 && ascii_text(low) {
+                ascii += 1;
+            }
+        }
+        if nul_units == 0 && ascii * 2 >= units {
+            return Some(order);
+        }
+    }
+    None
+}
+
+/// Whether `content` looks like UTF-16 text: a UTF-16 byte order mark (`FF FE` or `FE FF`,
+/// but not UTF-32's `FF FE 00 00`), or, in the first [`SNIFF_BYTES`] bytes, alternating NUL
+/// bytes: at least two code units, at least half of them ASCII text characters (one NUL byte
+/// beside a printable byte, tab, LF or CR) in one byte order, and no code unit that is NUL.
+///
+/// Transforms work on UTF-8 or ASCII-compatible bytes, so UTF-16 files are copied untouched
+/// (see [`Transformer::apply_reporting`](crate::Transformer::apply_reporting)). UTF-16 text
+/// without a mark that is mostly outside ASCII (CJK) is not detected.
+///
+/// Cost: no allocation; at most two passes over at most 8000 bytes.
+pub fn looks_like_utf16(content: &[u8]) -> bool {
+    utf16_order(content).is_some()
 }
 
 #[cfg(test)]
@@ -152,7 +212,7 @@ mod tests {
         // Not UTF-8 (0xff, 0xe9): the control-byte share decides.
         let controls = [0x01u8, 0x02, 0x03, 0xff].repeat(100);
         let few_controls = [0x01u8, 0xe9, b'b', b'c', b'd'].repeat(100);
-        // Valid UTF-8 is text even when full of control bytes.
+        // Valid UTF-8 full of control bytes is binary too.
         let ascii_controls = [0x01u8, 0x02, 0x03, b'a'].repeat(100);
         let nul_late = {
             let mut v = b"x".repeat(7999);
@@ -175,12 +235,79 @@ mod tests {
             ("ctl.bin2", &controls, true),
             ("ctl.bin3", &[0xffu8, 0x01, 0x02, 0x03][..], true),
             ("few.ctl", &few_controls, false),
-            ("ascii.ctl", &ascii_controls, false),
+            ("ascii.ctl", &ascii_controls, true),
             ("nul.late", &nul_late, true),
             ("nul.after", &nul_after_window, false),
         ];
         for (path, content, expected) in table {
             check(path, content, *expected);
+        }
+    }
+
+    #[test]
+    fn control_share_applies_to_utf8_too() {
+        let c0: Vec<u8> = (0x01..=0x10).collect();
+        let ansi = b"\x1b[31mred\x1b[0m ok\n".repeat(50);
+        let overstrike = b"N\x08NA\x08AM\x08ME\x08E\n".repeat(20);
+        let page_breaks = b"\x0c\x0b\x07\r\n\t".repeat(30);
+        let few = "h\u{e9}llo\x01 w\u{f6}rld\n".repeat(100).into_bytes();
+        let utf8_controls = "\u{e9}\x02\x03".repeat(100).into_bytes();
+        let table: &[(&str, &[u8], bool)] = &[
+            // 16 bytes of C0 controls: 9 of them are not text.
+            ("sixteen.ctl", &c0, true),
+            ("ansi.log2", &ansi, false),
+            ("man.1", &overstrike, false),
+            ("breaks.x", &page_breaks, false),
+            ("few.utf8", &few, false),
+            ("many.utf8", &utf8_controls, true),
+            // 30 % is still text, more is binary.
+            ("limit.x", b"\x01\x02\x03abcdefg", false),
+            ("over.x", b"\x01\x02\x03\x04abcdef", true),
+            ("del.x", b"\x7f\x7f\x7f\x7fabcdef", true),
+            ("esc.x", b"\x1b\x1b\x1b\x1babcdef", false),
+        ];
+        for (path, content, expected) in table {
+            check(path, content, *expected);
+        }
+    }
+
+    fn utf16le(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
+    }
+
+    fn utf16be(s: &str) -> Vec<u8> {
+        s.encode_utf16().flat_map(|u| u.to_be_bytes()).collect()
+    }
+
+    #[test]
+    fn utf16_is_detected_by_mark_or_alternating_nuls() {
+        let with_mark = |mark: &[u8], body: Vec<u8>| [mark.to_vec(), body].concat();
+        let small_ints: Vec<u8> = (0u16..200).flat_map(|i| (i % 7).to_le_bytes()).collect();
+        let table: &[(&str, Vec<u8>, bool)] = &[
+            (
+                "le mark",
+                with_mark(&[0xff, 0xfe], utf16le("{{NAME}}")),
+                true,
+            ),
+            (
+                "be mark",
+                with_mark(&[0xfe, 0xff], utf16be("{{NAME}}")),
+                true,
+            ),
+            ("mark only", vec![0xff, 0xfe], true),
+            ("le ascii", utf16le("Set-Location {{NAME}}\r\n"), true),
+            ("be ascii", utf16be("Set-Location {{NAME}}\r\n"), true),
+            ("le mixed", utf16le("caf\u{e9} \u{65e5}\u{672c} docs"), true),
+            ("utf-32 mark", vec![0xff, 0xfe, 0, 0, b'a', 0, 0, 0], false),
+            ("utf-8", b"plain text".to_vec(), false),
+            ("one unit", b"a\0".to_vec(), false),
+            ("empty", Vec::new(), false),
+            ("nul units", b"a\0\0\0b\0c\0".to_vec(), false),
+            ("small ints", small_ints, false),
+            ("png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec(), false),
+        ];
+        for (what, content, expected) in table {
+            assert_eq!(looks_like_utf16(content), *expected, "{what}: {content:?}");
         }
     }
 

@@ -1,6 +1,8 @@
-//! Path selection for directory mappings: a gitignore-like glob dialect on top of `globset`.
+//! Path selection for directory mappings: `exclude` with git's own gitignore rules (through
+//! ripgrep's `ignore` crate), `include_only` with a gitignore-like glob list on `globset`.
 
 use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use crate::{Error, Result};
 
@@ -39,6 +41,11 @@ fn parse(pattern: &str) -> Result<(Pattern, globset::Glob)> {
     if rest.ends_with('/') || rest.starts_with('/') {
         return Err(invalid("pattern has an empty path component"));
     }
+    if pattern.starts_with('#') {
+        return Err(invalid(
+            "a leading '#' makes a gitignore comment; write \\# for a literal #",
+        ));
+    }
     let glob = if rooted || rest.contains('/') || rest == "**" {
         rest.to_owned()
     } else {
@@ -67,13 +74,64 @@ fn compile(pattern: &str, glob: &str) -> Result<globset::Glob> {
         })
 }
 
-/// Checks that `pattern` is a valid pattern of the [`PathFilter`] dialect.
+/// Checks that `pattern` is a valid `exclude` or `include_only` pattern.
 ///
-/// Fails with [`Error::EmptyGlob`] for a pattern that matches nothing (``, `!`, `/`, `//`)
-/// and [`Error::InvalidGlob`] when `globset` rejects the glob (unclosed `[` or `{`, a
-/// trailing `\`). `**` inside a component (`a**b`) is accepted and behaves like `*`. Cost: one glob compilation (a regex build).
+/// Fails with [`Error::EmptyGlob`] for a pattern that matches nothing (``, `!`, `/`, `//`, an
+/// empty component, a `#` comment) and [`Error::InvalidGlob`] / [`Error::InvalidPattern`] when
+/// the glob does not compile (unclosed `[` or `{`, a trailing `\`). `**` inside a component
+/// (`a**b`) is accepted and behaves like `*`. Cost: two glob compilations (regex builds).
 pub fn validate_glob(pattern: &str) -> Result<()> {
-    parse(pattern).map(|_| ())
+    parse(pattern)?;
+    ExcludeList::new(&[pattern.to_owned()]).map(|_| ())
+}
+
+/// An `exclude` list with git's semantics: gitignore lines relative to the mapping root.
+///
+/// A path is excluded when one of its parent directories is excluded (git never descends into
+/// an excluded directory, so a `!` pattern cannot re-include a file below it), and otherwise
+/// when the last pattern matching the path itself is not a negation. Directory-only patterns
+/// (`build/`) match parent directories only, since every path handed in is a file.
+#[derive(Debug, Clone)]
+struct ExcludeList {
+    matcher: Gitignore,
+}
+
+impl ExcludeList {
+    fn new(patterns: &[String]) -> Result<Self> {
+        let mut builder = GitignoreBuilder::new("");
+        // git does not match an unclosed `[`; reject it instead of matching it literally.
+        builder.allow_unclosed_class(false);
+        for pattern in patterns {
+            parse(pattern)?;
+            builder
+                .add_line(None, pattern)
+                .map_err(|source| Error::InvalidPattern {
+                    pattern: pattern.clone(),
+                    source,
+                })?;
+        }
+        let matcher = builder.build().map_err(|source| Error::InvalidPattern {
+            pattern: patterns.join(" "),
+            source,
+        })?;
+        Ok(Self { matcher })
+    }
+
+    /// Whether git would ignore the file at `path` (relative, `/`-separated, no leading `/`).
+    ///
+    /// Cost: one `GlobSet` query per parent directory, then one for the path.
+    fn excludes(&self, path: &str) -> bool {
+        if self.matcher.is_empty() {
+            return false;
+        }
+        let parents = path.match_indices('/').map(|(end, _)| &path[..end]);
+        for parent in parents {
+            if self.matcher.matched(parent, true).is_ignore() {
+                return true;
+            }
+        }
+        self.matcher.matched(path, false).is_ignore()
+    }
 }
 
 /// An ordered pattern list where the last matching pattern decides.
@@ -137,19 +195,23 @@ impl PatternList {
 
 /// Which files of a directory mapping are synced.
 ///
-/// The glob dialect is gitignore-like, built on `globset` with `literal_separator(true)`:
+/// `exclude` is a list of gitignore lines with exactly git's semantics (the mapping's `src` is
+/// the repository root), matched by ripgrep's `ignore` crate:
 /// - `*` and `?` never match `/`; `**` spans directories (`a/**/b`, `**/b`, `a/**`);
-/// - a pattern without `/` (other than a trailing one) matches the last component at any depth
-///   (`*.yml` matches `a/b/c.yml`); `**/x` also matches `x` at the root;
+/// - a pattern without `/` (other than a trailing one) matches a name at any depth (`*.yml`
+///   matches `a/b/c.yml`);
 /// - a pattern with a leading or inner `/` is anchored at the mapping root (`/x` and `a/x`);
-/// - a trailing `/` makes the pattern directory-only: it matches when an ancestor directory of
-///   the file matches;
-/// - a pattern that matches a directory matches everything below it (`docs` excludes
-///   `x/docs/a.md`);
-/// - `!pat` re-includes; the last matching pattern wins, and unlike git a negation can
-///   re-include a file below an excluded directory (`["docs/", "!docs/keep.md"]`);
-/// - braces `{a,b}`, classes `[ab]` and `\` escapes work as in `globset` (go-broadcast matched
-///   braces and classes literally).
+/// - a trailing `/` matches directories only (`dir/**/` excludes the subdirectories of `dir`,
+///   not the files directly in it);
+/// - an excluded directory excludes everything below it, and a `!pat` cannot re-include a
+///   file below an excluded directory (`["*", "!*/", "!*.md"]` keeps only `.md` files);
+/// - `!pat` re-includes; the last matching pattern wins;
+/// - classes `[ab]` and `\` escapes work as in git; braces `{a,b}` are an extension of the
+///   `ignore` crate (git matches them literally).
+///
+/// `include_only` keeps its own gitignore-like dialect on `globset` with the same syntax, but
+/// a pattern matches a file when it matches the file or one of its parent directories, and the
+/// last matching pattern decides.
 ///
 /// Decision for a path relative to the mapping's `src`, in order:
 /// 1. a component named `.git` excludes it (always on, not negatable);
@@ -157,11 +219,11 @@ impl PatternList {
 /// 3. with a non-empty `include_only`, the path (or one of its ancestors) must match an include
 ///    pattern, last match deciding; directories are never pruned just because their name does
 ///    not match (`include_only: ["*.yml"]` keeps `a/b/c.yml`);
-/// 4. the exclude list, last match deciding (`!pat` re-includes).
+/// 4. the exclude list, as git decides (see above).
 #[derive(Debug, Clone)]
 pub struct PathFilter {
     include: PatternList,
-    exclude: PatternList,
+    exclude: ExcludeList,
     include_hidden: bool,
 }
 
@@ -188,13 +250,13 @@ impl PathFilter {
         include_hidden: bool,
     ) -> Result<Self> {
         let exclude = match exclude {
-            Some(list) => PatternList::new(list)?,
+            Some(list) => ExcludeList::new(list)?,
             None => {
                 let defaults: Vec<String> = Self::DEFAULT_EXCLUDES
                     .iter()
                     .map(|p| (*p).to_owned())
                     .collect();
-                PatternList::new(&defaults)?
+                ExcludeList::new(&defaults)?
             }
         };
         Ok(Self {
@@ -207,8 +269,9 @@ impl PathFilter {
     /// Whether the file at `rel_path` is synced (see the type docs for the rules).
     ///
     /// `rel_path` is relative to the mapping's `src`, `/`-separated; a leading `/` or `./` is
-    /// ignored, and an empty path is never included. Cost: one `GlobSet` query per non-empty
-    /// list; allocates only a small scratch vector when a pattern matches.
+    /// ignored, and an empty path is never included. Cost: one `GlobSet` query for
+    /// `include_only`, and one per path component for `exclude` (git's top-down walk);
+    /// allocates only a small scratch vector when an `include_only` pattern matches.
     pub fn is_included(&self, rel_path: &str) -> bool {
         let mut path = rel_path;
         loop {
@@ -232,7 +295,7 @@ impl PathFilter {
         if !self.include.is_empty() && self.include.decide(path, &mut scratch) != Some(true) {
             return false;
         }
-        self.exclude.decide(path, &mut scratch) != Some(true)
+        !self.exclude.excludes(path)
     }
 }
 
@@ -378,11 +441,72 @@ mod tests {
             true,
             &[("README.md", false)],
         );
+        // As in git, a file below an excluded directory cannot be re-included.
         check(
             Some(&["docs/", "!docs/keep.md"]),
             &[],
             true,
+            &[("docs/a.md", false), ("docs/keep.md", false)],
+        );
+        check(
+            Some(&["docs/*", "!docs/keep.md"]),
+            &[],
+            true,
             &[("docs/a.md", false), ("docs/keep.md", true)],
+        );
+    }
+
+    #[test]
+    fn exclude_follows_git() {
+        let docs = &[
+            ("README.md", true),
+            ("a.txt", false),
+            ("docs/a.md", true),
+            ("docs/b.txt", false),
+            ("docs/sub/c.md", true),
+            ("docs/sub/d.yml", false),
+            ("docs/x/y/z.md", true),
+            ("docs/x/y/w.json", false),
+        ];
+        check(Some(&["*", "!*/", "!*.md"]), &[], true, docs);
+        // Without `!*/` the directories stay excluded, and their files with them.
+        check(
+            Some(&["*", "!*.md"]),
+            &[],
+            true,
+            &[("README.md", true), ("docs/a.md", false)],
+        );
+        check(
+            Some(&["dir/**/"]),
+            &[],
+            true,
+            &[
+                ("dir/top.txt", true),
+                ("dir/sub/s.txt", false),
+                ("dir/sub/deep/t.txt", false),
+                ("other/dir/sub/x", true),
+            ],
+        );
+        check(
+            Some(&["dir/**"]),
+            &[],
+            true,
+            &[
+                ("dir/top.txt", false),
+                ("dir", true),
+                ("dir/sub/s.txt", false),
+            ],
+        );
+        check(
+            Some(&["a/**/b"]),
+            &[],
+            true,
+            &[
+                ("a/b", false),
+                ("a/x/y/b", false),
+                ("a/x/b/c", false),
+                ("x/a/b", true),
+            ],
         );
     }
 
@@ -583,6 +707,8 @@ mod tests {
             // globset treats `**` inside a component like `*`.
             ("a**b", true),
             ("a\\", false),
+            ("# comment", false),
+            ("\\#literal", true),
         ];
         for (pattern, ok) in table {
             assert_eq!(

@@ -16,10 +16,13 @@ mod rewrite;
 mod slug;
 mod transformer;
 
-pub use binary::{SNIFF_BYTES, is_binary};
+pub use binary::{SNIFF_BYTES, is_binary, looks_like_utf16};
 pub use filter::{PathFilter, validate_glob};
 pub use slug::RepoSlug;
-pub use transformer::{EmailRewrite, TransformContext, TransformSpec, Transformer, transform};
+pub use transformer::{
+    Applied, EmailRewrite, TransformContext, TransformSpec, TransformWarning, Transformer,
+    transform,
+};
 
 /// Everything that can fail in this crate: building a transformer or a path filter.
 ///
@@ -60,6 +63,15 @@ pub enum Error {
         /// What `globset` objected to.
         #[source]
         source: globset::Error,
+    },
+    /// An `exclude` pattern was rejected by the gitignore matcher (`ignore` crate).
+    #[error("invalid exclude pattern {pattern:?}")]
+    InvalidPattern {
+        /// The pattern as configured.
+        pattern: String,
+        /// What the gitignore matcher objected to.
+        #[source]
+        source: ignore::Error,
     },
     /// A glob pattern can never match a path (empty, `!` alone, `/`, an empty component).
     #[error("invalid glob pattern {pattern:?}: {reason}")]

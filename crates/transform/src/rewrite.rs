@@ -44,18 +44,37 @@ fn slug_before(hay: &[u8], start: usize) -> bool {
     start == 0 || !is_name_byte(hay[start - 1])
 }
 
-/// After a slug: end of input, a byte that is not a name byte, a sentence-ending `.`, or a
-/// `.git` suffix (clone URLs) that is itself followed by one of those.
+/// File extensions that may follow a repository slug and still leave it the slug: clone URLs
+/// (`.git`) and files named after the repository, such as badges
+/// (`img.shields.io/github/license/acme/api.svg`). Lower-case; compared ignoring ASCII case.
+const SLUG_SUFFIXES: &[&[u8]] = &[
+    b"git", b"svg", b"png", b"jpg", b"jpeg", b"gif", b"webp", b"json", b"xml", b"yml", b"yaml",
+    b"md", b"txt", b"html", b"zip", b"tar", b"gz", b"tgz",
+];
+
+/// After a slug: end of input, a byte that is not a name byte, a sentence-ending `.`, or one
+/// or more [`SLUG_SUFFIXES`] extensions (`.git`, `.svg`, `.tar.gz`) that are themselves
+/// followed by one of those. `acme/api.v2` and `acme/api.gitx` name other repositories.
 fn slug_after(hay: &[u8], end: usize) -> bool {
-    match hay.get(end) {
-        None => true,
-        Some(&b) if !is_name_byte(b) => true,
-        Some(_) if is_sentence_dot(hay, end) => true,
-        Some(_) if hay[end..].starts_with(b".git") => {
-            let after = end + 4;
-            hay.get(after).is_none_or(|&b| !is_name_byte(b)) || is_sentence_dot(hay, after)
+    let mut end = end;
+    loop {
+        match hay.get(end) {
+            None => return true,
+            Some(&b) if !is_name_byte(b) => return true,
+            Some(_) if is_sentence_dot(hay, end) => return true,
+            Some(b'.') => {
+                let ext_len = hay[end + 1..]
+                    .iter()
+                    .take_while(|&&b| b.is_ascii_alphanumeric())
+                    .count();
+                let ext = &hay[end + 1..end + 1 + ext_len];
+                if !SLUG_SUFFIXES.iter().any(|s| s.eq_ignore_ascii_case(ext)) {
+                    return false;
+                }
+                end += 1 + ext_len;
+            }
+            Some(_) => return false,
         }
-        Some(_) => false,
     }
 }
 
@@ -355,6 +374,20 @@ mod tests {
             ("xacme/api", "acme/api", "xacme/api"),
             ("clone acme/api.git", "acme/api", "clone <X>.git"),
             ("acme/api.gitx", "acme/api", "acme/api.gitx"),
+            (
+                "img.shields.io/github/license/acme/api.svg",
+                "acme/api",
+                "img.shields.io/github/license/<X>.svg",
+            ),
+            ("acme/api.SVG?style=flat", "acme/api", "<X>.SVG?style=flat"),
+            ("acme/api.tar.gz", "acme/api", "<X>.tar.gz"),
+            ("acme/api.svg.", "acme/api", "<X>.svg."),
+            (
+                "acme/api.svgx acme/api.v2.svg",
+                "acme/api",
+                "acme/api.svgx acme/api.v2.svg",
+            ),
+            ("acme/api.", "acme/api", "<X>."),
             ("acme/api/blob/main", "acme/api", "<X>/blob/main"),
             ("\"acme/api\"", "acme/api", "\"<X>\""),
         ];

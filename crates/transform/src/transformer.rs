@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::bytes::Regex;
 
-use crate::binary::{extension, is_binary};
+use crate::binary::{Utf16, extension, is_binary, utf16_order};
 use crate::rewrite::{Boundary, Rewriter, Rule};
 use crate::{Error, RepoSlug, Result};
 
@@ -50,10 +50,12 @@ pub struct TransformContext<'a> {
     pub dest_path: &'a str,
 }
 
-/// Which rule family a destination path gets, from its extension (case-insensitive).
+/// Which rule family a destination path gets, from its name and extension (case-insensitive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileKind {
-    /// `.go`, `.mod`.
+    /// A file named `go.mod`: only its `module` directive is rewritten.
+    GoMod,
+    /// `.go`, and `.mod` files other than `go.mod`.
     Go,
     /// `.yaml`, `.yml`.
     Yaml,
@@ -65,6 +67,10 @@ enum FileKind {
 
 impl FileKind {
     fn of(dest_path: &str) -> Self {
+        let base = dest_path.rsplit('/').next().unwrap_or(dest_path);
+        if base.eq_ignore_ascii_case("go.mod") {
+            return FileKind::GoMod;
+        }
         let Some(ext) = extension(dest_path) else {
             return FileKind::Text;
         };
@@ -88,6 +94,34 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
         .expect("the placeholder pattern is a valid regex")
 });
 
+/// Why [`Transformer::apply_reporting`] left a file untransformed although a rule would have
+/// changed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransformWarning {
+    /// The content is UTF-16 ([`looks_like_utf16`](crate::looks_like_utf16)); transforms
+    /// work on UTF-8 and ASCII-compatible bytes only, so it was copied as it is.
+    Utf16,
+}
+
+impl std::fmt::Display for TransformWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransformWarning::Utf16 => f.write_str("file is UTF-16; transforms not applied"),
+        }
+    }
+}
+
+/// What [`Transformer::apply_reporting`] returns: the content to write and, when a rule could
+/// not be applied, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied<'c> {
+    /// The bytes to write: borrowed when unchanged.
+    pub content: Cow<'c, [u8]>,
+    /// Set when the content was left untouched although a rule would have changed it.
+    pub warning: Option<TransformWarning>,
+}
+
 /// A compiled transform for one (spec, source repository, target repository).
 ///
 /// Built once per mapping and target, then applied to every file: all matchers are compiled in
@@ -98,10 +132,17 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 ///    bounded by characters that cannot extend an address;
 /// 2. **template variables**: `{{NAME}}` and `${NAME}` of every defined variable, one pass;
 ///    values are literal and never re-expanded; unknown placeholders stay;
-/// 3. **repository name**, by destination extension: `.go`/`.mod` rewrite
-///    `github.com/so/sr` at a path boundary (imports, `module`, `require`); every other file
-///    rewrites the bounded slug `so/sr` and the bounded bare name `sr`. No-op when source and
-///    target are equal.
+/// 3. **repository name**, by destination name and extension: in a `go.mod`, only the
+///    `module` directive (`module github.com/so/sr` becomes `module github.com/to/tr`, also
+///    `/v2` suffixes); `require`, `replace`, `exclude` and `retract` lines and comments are
+///    never rewritten, so a target that requires the template module keeps requiring it
+///    instead of requiring itself. `.go` files rewrite `github.com/so/sr` at a path boundary
+///    (imports, strings); every other file rewrites the bounded slug `so/sr` (also when an
+///    extension such as `.git` or `.svg` follows it) and the bounded bare name `sr`. No-op
+///    when source and target are equal.
+///
+/// UTF-16 content ([`looks_like_utf16`](crate::looks_like_utf16)) is never transformed;
+/// [`Transformer::apply_reporting`] says when that left a change undone.
 #[derive(Debug, Clone)]
 pub struct Transformer {
     variables: Option<Rewriter>,
@@ -177,24 +218,65 @@ impl Transformer {
 
     /// Transforms `content` destined for `dest_path` (its extension picks the rules).
     ///
-    /// Returns `Cow::Borrowed(content)` when nothing changed: identity transformer, binary
-    /// content ([`is_binary`]), or no rule matched. Works on bytes, so non-UTF-8 text is never
+    /// Returns `Cow::Borrowed(content)` when nothing changed: identity transformer, UTF-16
+    /// content ([`looks_like_utf16`](crate::looks_like_utf16)), binary content
+    /// ([`is_binary`]), or no rule matched. Works on bytes, so non-UTF-8 text is never
     /// lossily converted, and line endings (CRLF) are kept. Order: emails, then variables, then
     /// repository name; each step scans the previous step's output once.
     ///
     /// Errors: none today; the `Result` leaves room for limits without breaking callers.
     /// Cost: at most three linear scans; one output allocation per step that changes something.
     pub fn apply<'c>(&self, dest_path: &str, content: &'c [u8]) -> Result<Cow<'c, [u8]>> {
-        if self.is_identity() || is_binary(dest_path, content) {
+        if self.is_identity() || utf16_order(content).is_some() {
             return Ok(Cow::Borrowed(content));
+        }
+        Ok(self.apply_bytes(dest_path, content))
+    }
+
+    /// [`apply`](Self::apply), plus a [`TransformWarning`] when content was left untouched
+    /// although a rule would have changed it: UTF-16 text whose decoded characters contain
+    /// something this transformer rewrites (a placeholder, the repository name, an email).
+    /// The caller reports it, e.g. `file X is UTF-16; transforms not applied`.
+    ///
+    /// Errors as [`apply`](Self::apply). Cost: as `apply`; for UTF-16 content, plus one
+    /// decoding into a `String` and one transform of it (discarded).
+    pub fn apply_reporting<'c>(&self, dest_path: &str, content: &'c [u8]) -> Result<Applied<'c>> {
+        if self.is_identity() {
+            return Ok(Applied {
+                content: Cow::Borrowed(content),
+                warning: None,
+            });
+        }
+        if let Some(order) = utf16_order(content) {
+            let decoded = decode_utf16(content, order);
+            let changed = matches!(
+                self.apply_bytes(dest_path, decoded.as_bytes()),
+                Cow::Owned(_)
+            );
+            return Ok(Applied {
+                content: Cow::Borrowed(content),
+                warning: changed.then_some(TransformWarning::Utf16),
+            });
+        }
+        Ok(Applied {
+            content: self.apply_bytes(dest_path, content),
+            warning: None,
+        })
+    }
+
+    /// The rules of [`apply`](Self::apply) on bytes that are not UTF-16.
+    fn apply_bytes<'c>(&self, dest_path: &str, content: &'c [u8]) -> Cow<'c, [u8]> {
+        if self.is_identity() || is_binary(dest_path, content) {
+            return Cow::Borrowed(content);
         }
         let kind = FileKind::of(dest_path);
         let emails = match kind {
             FileKind::Yaml => &self.emails_yaml,
             FileKind::Json => &self.emails_json,
-            FileKind::Go | FileKind::Text => &self.emails_text,
+            FileKind::GoMod | FileKind::Go | FileKind::Text => &self.emails_text,
         };
         let repo = match kind {
+            FileKind::GoMod => &None,
             FileKind::Go => &self.repo_go,
             FileKind::Yaml | FileKind::Json | FileKind::Text => &self.repo_text,
         };
@@ -204,7 +286,13 @@ impl Transformer {
                 current = Cow::Owned(next);
             }
         }
-        Ok(current)
+        if kind == FileKind::GoMod
+            && let Some(go) = &self.repo_go
+            && let Some(next) = rewrite_module_directive(go, &current)
+        {
+            current = Cow::Owned(next);
+        }
+        current
     }
 
     /// Names of leftover placeholders in `content` that this transformer does not define:
@@ -238,6 +326,48 @@ pub fn transform<'c>(
     content: &'c [u8],
 ) -> Result<Cow<'c, [u8]>> {
     Transformer::new(spec, ctx.source, ctx.target)?.apply(ctx.dest_path, content)
+}
+
+/// Rewrites the module path of `go.mod`'s `module` directive lines (`module path` or
+/// `module "path"`, after optional indentation) with `go`; every other line is left alone.
+/// `None` when nothing changed.
+fn rewrite_module_directive(go: &Rewriter, content: &[u8]) -> Option<Vec<u8>> {
+    let mut out: Option<Vec<u8>> = None;
+    let mut start = 0;
+    for line in content.split_inclusive(|&b| b == b'\n') {
+        let directive = line.trim_ascii_start();
+        let is_module = directive.strip_prefix(b"module").is_some_and(|rest| {
+            rest.first()
+                .is_some_and(|&b| b == b' ' || b == b'\t' || b == b'"')
+        });
+        let rewritten = if is_module { go.rewrite(line) } else { None };
+        match (rewritten, &mut out) {
+            (Some(new), Some(buf)) => buf.extend_from_slice(&new),
+            (Some(new), None) => {
+                let mut buf = Vec::with_capacity(content.len() + 64);
+                buf.extend_from_slice(&content[..start]);
+                buf.extend_from_slice(&new);
+                out = Some(buf);
+            }
+            (None, Some(buf)) => buf.extend_from_slice(line),
+            (None, None) => {}
+        }
+        start += line.len();
+    }
+    out
+}
+
+/// Decodes UTF-16 `content` (a leading byte order mark is kept as U+FEFF; an odd last byte and
+/// unpaired surrogates become U+FFFD).
+fn decode_utf16(content: &[u8], order: Utf16) -> String {
+    let units = content.chunks(2).map(|pair| match (order, pair) {
+        (Utf16::Le, [a, b]) => u16::from_le_bytes([*a, *b]),
+        (Utf16::Be, [a, b]) => u16::from_be_bytes([*a, *b]),
+        _ => 0xfffd,
+    });
+    char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect()
 }
 
 /// `{{NAME}}` and `${NAME}` rules for every variable.
@@ -346,15 +476,37 @@ mod tests {
                 "module github.com/so/sr/v2\n",
                 "module github.com/to/tr/v2\n",
             ),
+            // A go.mod rewrites its `module` directive only: the target never requires itself.
             (
                 "go.mod",
                 "require (\n\tgithub.com/so/sr v1.2.3\n\tgithub.com/so/sr-extra v0.1.0\n)\n",
-                "require (\n\tgithub.com/to/tr v1.2.3\n\tgithub.com/so/sr-extra v0.1.0\n)\n",
+                "require (\n\tgithub.com/so/sr v1.2.3\n\tgithub.com/so/sr-extra v0.1.0\n)\n",
             ),
             (
                 "go.mod",
                 "require github.com/so/sr v1.2.3\r\n",
-                "require github.com/to/tr v1.2.3\r\n",
+                "require github.com/so/sr v1.2.3\r\n",
+            ),
+            (
+                "go.mod",
+                "module github.com/so/sr\r\n\r\nrequire github.com/so/sr v1.2.3\r\nreplace github.com/so/sr => ../sr\r\n",
+                "module github.com/to/tr\r\n\r\nrequire github.com/so/sr v1.2.3\r\nreplace github.com/so/sr => ../sr\r\n",
+            ),
+            (
+                "tools/go.mod",
+                "// fork of github.com/so/sr\n  module \"github.com/so/sr/tools\" // the tools\n",
+                "// fork of github.com/so/sr\n  module \"github.com/to/tr/tools\" // the tools\n",
+            ),
+            (
+                "GO.MOD",
+                "module\tgithub.com/so/sr\nmodulex github.com/so/sr\nexclude github.com/so/sr v1.0.0\n",
+                "module\tgithub.com/to/tr\nmodulex github.com/so/sr\nexclude github.com/so/sr v1.0.0\n",
+            ),
+            // Other `.mod` files keep the Go rules.
+            (
+                "deps.mod",
+                "require github.com/so/sr v1.2.3\n",
+                "require github.com/to/tr v1.2.3\n",
             ),
             (
                 "cmd/main.go",
@@ -392,6 +544,16 @@ mod tests {
                 "README.md",
                 "git clone https://github.com/so/sr.git\n",
                 "git clone https://github.com/to/tr.git\n",
+            ),
+            (
+                "README.md",
+                "[![License](https://img.shields.io/github/license/so/sr.svg)](https://github.com/so/sr/blob/main/LICENSE)",
+                "[![License](https://img.shields.io/github/license/to/tr.svg)](https://github.com/to/tr/blob/main/LICENSE)",
+            ),
+            (
+                "README.md",
+                "![release](https://img.shields.io/github/release/so/sr.svg?style=flat) so/sr.v2 so/sr.svgz",
+                "![release](https://img.shields.io/github/release/to/tr.svg?style=flat) so/sr.v2 so/sr.svgz",
             ),
             (
                 "README.md",
@@ -693,6 +855,67 @@ mod tests {
         let latin1 = b"caf\xe9 so/sr {{V}}\r\n";
         let got = t.apply("notes.txt", latin1).expect("ok");
         assert_eq!(&*got, b"caf\xe9 to/tr x\r\n".as_slice());
+    }
+
+    fn utf16le(s: &str) -> Vec<u8> {
+        [0xff, 0xfe]
+            .into_iter()
+            .chain(s.encode_utf16().flat_map(|u| u.to_le_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn utf16_content_is_copied_with_a_warning_when_a_rule_would_apply() {
+        let spec = TransformSpec {
+            repo_name: true,
+            ..spec_vars(&[("NAME", "svc")])
+        };
+        let t = Transformer::new(&spec, &slug("so/sr"), &slug("to/tr")).expect("compiles");
+        let no_mark =
+            |s: &str| -> Vec<u8> { s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect() };
+        let be: Vec<u8> = [0xfe, 0xff]
+            .into_iter()
+            .chain("repo so/sr".encode_utf16().flat_map(|u| u.to_be_bytes()))
+            .collect();
+        let table: &[(&str, Vec<u8>, Option<TransformWarning>)] = &[
+            (
+                "setup.ps1",
+                utf16le("Write-Host {{NAME}}\r\n"),
+                Some(TransformWarning::Utf16),
+            ),
+            (
+                "notes.txt",
+                utf16le("see so/sr"),
+                Some(TransformWarning::Utf16),
+            ),
+            (
+                "notes.md",
+                no_mark("${NAME} here"),
+                Some(TransformWarning::Utf16),
+            ),
+            ("be.txt", be, Some(TransformWarning::Utf16)),
+            ("plain.txt", utf16le("nothing to replace {{OTHER}}"), None),
+        ];
+        for (path, content, warning) in table {
+            let applied = t.apply_reporting(path, content).expect("ok");
+            assert!(matches!(applied.content, Cow::Borrowed(_)), "{path}");
+            assert_eq!(applied.warning, *warning, "{path}");
+            assert!(matches!(
+                t.apply(path, content).expect("ok"),
+                Cow::Borrowed(_)
+            ));
+        }
+        assert_eq!(
+            TransformWarning::Utf16.to_string(),
+            "file is UTF-16; transforms not applied"
+        );
+        let utf8 = t.apply_reporting("a.md", b"{{NAME}}").expect("ok");
+        assert_eq!((&*utf8.content, utf8.warning), (b"svc".as_slice(), None));
+        let identity = Transformer::new(&TransformSpec::default(), &slug("so/sr"), &slug("to/tr"))
+            .expect("compiles");
+        let content = utf16le("{{NAME}}");
+        let untouched = identity.apply_reporting("a.txt", &content).expect("ok");
+        assert_eq!(untouched.warning, None);
     }
 
     #[test]

@@ -198,11 +198,12 @@ pub struct FileMapping {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryMapping {
-    /// Directory in the source repository (`""` or `.` = the root); unused when `delete: true`.
-    #[serde(default)]
+    /// Directory in the source repository (`.` = the root); required unless `delete: true`.
+    /// Missing or `null` reads as `""`, which validation rejects with the field path.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub src: String,
-    /// Directory in the target repository.
-    #[serde(default)]
+    /// Directory in the target repository (`.` = the root); required.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub dest: String,
     /// Glob patterns to leave out. Omitted: the defaults (`*.out`, `*.test`, `*.exe`,
     /// `**/.DS_Store`, `**/tmp/*`, `**/.git`); a list replaces them.
@@ -231,6 +232,12 @@ pub struct DirectoryMapping {
     /// owns (they pass its filters) and that the source no longer has.
     #[serde(default)]
     pub delete_orphaned: bool,
+}
+
+/// Reads a string written as `null` or `~` as `""`, so validation answers with the field path
+/// and a human message instead of a type error.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 /// go-broadcast module settings (accepted for compatibility).

@@ -264,7 +264,36 @@ fn check_file_mapping(issues: &mut Vec<Issue>, at: &str, f: &FileMapping) {
     }
 }
 
+/// `src` and `dest` of a directory mapping must be written out: `.` names the repository root.
+/// (An empty or missing `src` used to mean the root, so `directories: [{dest: out}]` copied the
+/// whole template into `out/`.) A delete entry needs no `src`.
+fn check_dir_required(issues: &mut Vec<Issue>, at: &str, d: &DirectoryMapping) {
+    const ROOT_HINT: &str = "required; use \".\" for the repository root";
+    if !d.delete && d.src.trim().is_empty() {
+        issue(issues, format!("{at}.src"), ROOT_HINT);
+    }
+    if d.dest.trim().is_empty() {
+        let message = if d.delete { "required" } else { ROOT_HINT };
+        issue(issues, format!("{at}.dest"), message);
+    }
+}
+
+/// `delete_orphaned` deletes what a copying mapping owns; beside `delete: true`, which copies
+/// nothing, it means nothing, so the contradiction is refused. (`exclude` and `include_only`
+/// beside `delete: true` are fine: excluded paths are kept.)
+fn check_delete_filters(issues: &mut Vec<Issue>, at: &str, d: &DirectoryMapping) {
+    if d.delete && d.delete_orphaned {
+        issue(
+            issues,
+            format!("{at}.delete_orphaned"),
+            "has no effect with delete: true (which removes the files under dest); remove one of them".to_owned(),
+        );
+    }
+}
+
 fn check_dir_mapping(issues: &mut Vec<Issue>, at: &str, d: &DirectoryMapping) {
+    check_dir_required(issues, at, d);
+    check_delete_filters(issues, at, d);
     if !d.delete
         && let Err(e) = normalize_path(&d.src, true)
     {
@@ -272,7 +301,7 @@ fn check_dir_mapping(issues: &mut Vec<Issue>, at: &str, d: &DirectoryMapping) {
     }
     match normalize_path(&d.dest, true) {
         Err(e) => issue(issues, format!("{at}.dest"), e),
-        Ok(n) if n.is_empty() && d.delete => issue(
+        Ok(n) if n.is_empty() && d.delete && !d.dest.trim().is_empty() => issue(
             issues,
             format!("{at}.dest"),
             "deleting the repository root is not allowed",
@@ -567,6 +596,42 @@ fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Pat
             );
         }
     }
+    check_file_dir_overlap(issues, at, t);
+}
+
+/// Rejects a file destination that another mapping of the same target needs as a directory
+/// (`conf` written by a `files` entry and `conf/sub` by another mapping): git cannot hold both.
+/// Delete entries are left out: deleting `conf` and writing `conf/sub/x` is a valid change.
+fn check_file_dir_overlap(issues: &mut Vec<Issue>, at: &str, t: &Target) {
+    let files = t.files.iter().enumerate().filter(|(_, f)| !f.delete);
+    let file_dests: Vec<(String, String)> = files
+        .filter_map(|(fi, f)| {
+            let dest = normalize_path(&f.dest, false).ok()?;
+            Some((dest, format!("{at}.files[{fi}]")))
+        })
+        .collect();
+    let dir_dests = t.directories.iter().enumerate().filter(|(_, d)| !d.delete);
+    let dir_dests = dir_dests.filter_map(|(di, d)| {
+        let dest = normalize_path(&d.dest, true).ok()?;
+        Some((dest, format!("{at}.directories[{di}]")))
+    });
+    let all: Vec<(String, String)> = file_dests.iter().cloned().chain(dir_dests).collect();
+    for (dest, field) in &all {
+        for (file, file_field) in &file_dests {
+            if dest.len() > file.len()
+                && dest.starts_with(file.as_str())
+                && dest.as_bytes()[file.len()] == b'/'
+            {
+                issue(
+                    issues,
+                    format!("{field}.dest"),
+                    format!(
+                        "destination {dest:?} needs {file:?} to be a directory, but {file_field} writes {file:?} as a file"
+                    ),
+                );
+            }
+        }
+    }
 }
 
 fn find_cycle(config: &Config) -> Option<Vec<String>> {
@@ -641,6 +706,125 @@ mod tests {
         check("", Err(()));
         check("a\nb", Err(()));
         assert_eq!(normalize_path(".", true).as_deref(), Ok(""));
+    }
+
+    /// Issues of a config made of one group with the given target body (YAML, indented for
+    /// `targets[0]`), as `path: message` lines.
+    fn target_issues(target: &str) -> Vec<String> {
+        let text = format!(
+            "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {{ repo: acme/template }}\n    targets:\n      - repo: acme/a\n{target}"
+        );
+        match super::super::parse_str(&text, Path::new(".")) {
+            Ok(_) => Vec::new(),
+            Err(super::super::ParseError::Invalid(issues)) => {
+                issues.iter().map(|i| i.to_string()).collect()
+            }
+            Err(super::super::ParseError::Syntax(e)) => vec![format!("syntax: {e}")],
+        }
+    }
+
+    #[test]
+    fn directory_mappings_need_src_and_dest() {
+        let at = "groups[0].targets[0].directories[0]";
+        let root = "required; use \".\" for the repository root";
+        let table: &[(&str, &[String])] = &[
+            (
+                "        directories: [{ dest: out }]\n",
+                &[format!("{at}.src: {root}")],
+            ),
+            (
+                "        directories: [{ src: null, dest: out }]\n",
+                &[format!("{at}.src: {root}")],
+            ),
+            (
+                "        directories: [{ src: \"\", dest: out }]\n",
+                &[format!("{at}.src: {root}")],
+            ),
+            (
+                "        directories: [{ src: docs }]\n",
+                &[format!("{at}.dest: {root}")],
+            ),
+            (
+                "        directories: [{ src: docs, dest: ~ }]\n",
+                &[format!("{at}.dest: {root}")],
+            ),
+            (
+                "        directories: [{ src: \" \", dest: \"\" }]\n",
+                &[format!("{at}.src: {root}"), format!("{at}.dest: {root}")],
+            ),
+            ("        directories: [{ src: ., dest: out }]\n", &[]),
+            ("        directories: [{ src: docs, dest: . }]\n", &[]),
+            ("        directories: [{ src: ./, dest: ./ }]\n", &[]),
+            ("        directories: [{ dest: old, delete: true }]\n", &[]),
+            (
+                "        directories: [{ delete: true }]\n",
+                &[format!("{at}.dest: required")],
+            ),
+            (
+                "        directories: [{ dest: old, delete: true, exclude: [keep.md], include_only: [\"*.md\"] }]\n",
+                &[],
+            ),
+            (
+                "        directories: [{ dest: old, delete: true, delete_orphaned: true }]\n",
+                &[format!(
+                    "{at}.delete_orphaned: has no effect with delete: true (which removes the files under dest); remove one of them"
+                )],
+            ),
+            (
+                "        directories: [{ dest: old, delete: true, exclude: [] }]\n",
+                &[],
+            ),
+        ];
+        for (target, expected) in table {
+            assert_eq!(target_issues(target), *expected, "{target}");
+        }
+        let list = "version: 1\ndirectory_lists:\n  - { id: d, name: D, directories: [{ dest: out }] }\ngroups:\n  - name: g\n    id: g\n    source: { repo: acme/template }\n    targets:\n      - { repo: acme/a, directory_list_refs: [d] }\n";
+        let Err(super::super::ParseError::Invalid(issues)) =
+            super::super::parse_str(list, Path::new("."))
+        else {
+            panic!("a list entry without src is rejected");
+        };
+        let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+        assert!(
+            paths.contains(&"directory_lists[0].directories[0].src"),
+            "{paths:?}"
+        );
+    }
+
+    #[test]
+    fn a_destination_cannot_be_both_a_file_and_a_directory() {
+        let t = "groups[0].targets[0]";
+        let table: &[(&str, &[String])] = &[
+            (
+                "        files: [{ src: a, dest: conf }]\n        directories: [{ src: b, dest: conf/sub }]\n",
+                &[format!(
+                    "{t}.directories[0].dest: destination \"conf/sub\" needs \"conf\" to be a directory, but {t}.files[0] writes \"conf\" as a file"
+                )],
+            ),
+            (
+                "        files: [{ src: a, dest: conf/x/y }, { src: b, dest: ./conf }]\n",
+                &[format!(
+                    "{t}.files[0].dest: destination \"conf/x/y\" needs \"conf\" to be a directory, but {t}.files[1] writes \"conf\" as a file"
+                )],
+            ),
+            // A file inside a directory mapping's destination is fine (it overrides one file).
+            (
+                "        files: [{ src: a, dest: conf/a }]\n        directories: [{ src: b, dest: conf }]\n",
+                &[],
+            ),
+            (
+                "        files: [{ src: a, dest: conf }]\n        directories: [{ src: b, dest: config }]\n",
+                &[],
+            ),
+            // Deleting the file `conf` to make room for a directory is a valid change.
+            (
+                "        files: [{ dest: conf, delete: true }]\n        directories: [{ src: b, dest: conf/sub }]\n",
+                &[],
+            ),
+        ];
+        for (target, expected) in table {
+            assert_eq!(target_issues(target), *expected, "{target}");
+        }
     }
 
     #[test]

@@ -32,8 +32,8 @@ mod transport;
 
 pub use error::*;
 pub use limits::*;
-pub use options::*;
 use options::host_name;
+pub use options::*;
 
 pub use preflight::PreflightPolicy;
 

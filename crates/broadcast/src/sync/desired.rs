@@ -428,15 +428,13 @@ fn desired_entry(
     if t.is_identity() {
         return Ok(as_is);
     }
-    if looks_like_utf16(content) {
-        warnings.push(format!(
-            "{dest}: UTF-16 text; transforms are not applied to it (copied as is)"
-        ));
-        return Ok(as_is);
-    }
-    let out = t
-        .apply(dest, content)
+    let applied = t
+        .apply_reporting(dest, content)
         .with_context(|| format!("transform of '{}' -> '{dest}'", e.path))?;
+    if let Some(w) = applied.warning {
+        warnings.push(format!("{dest}: {w}"));
+    }
+    let out = applied.content;
     if !spec.variables.is_empty() {
         for v in t.unreplaced_variables(&out) {
             warnings.push(format!("{dest}: placeholder '{v}' has no value"));
@@ -451,11 +449,6 @@ fn desired_entry(
             src_oid: e.oid,
         },
     })
-}
-
-/// UTF-16 text: a byte-order mark (`FF FE` or `FE FF`), the encoding Windows tools write.
-fn looks_like_utf16(content: &[u8]) -> bool {
-    content.starts_with(&[0xFF, 0xFE]) || content.starts_with(&[0xFE, 0xFF])
 }
 
 /// File/directory conflicts between the desired entries and the base tree, and among the desired

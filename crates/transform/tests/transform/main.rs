@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use broadcast_transform::{EmailRewrite, PathFilter, RepoSlug, TransformSpec, Transformer};
 use proptest::prelude::*;
 
+mod gitignore;
+
 type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
 /// Words that exercise every boundary of the repository-name and email rules.

@@ -192,4 +192,3 @@ pub enum GitHubError {
         head: String,
     },
 }
-

@@ -97,4 +97,3 @@ pub(super) fn fit_body(body: &str, max_chars: usize) -> std::borrow::Cow<'_, str
     out.push_str(meta);
     out.into()
 }
-

@@ -357,4 +357,3 @@ pub(super) fn gh_auth_token(path_var: Option<&str>, host: &str) -> Option<String
     let token = String::from_utf8(out.stdout).ok()?.trim().to_owned();
     (out.status.success() && !token.is_empty()).then_some(token)
 }
-
