@@ -56,8 +56,6 @@ pub enum BlobContent {
     Existing(ObjectId),
 }
 
-const MODES: &[u32] = &[0o100644, 0o100755, 0o120000, 0o160000, 0o040000];
-
 fn check_path(path: &str) -> Result<()> {
     let bad = |reason| Err(Error::invalid("tree path", path, reason));
     if path.is_empty() {
@@ -128,16 +126,16 @@ impl CommitRequest {
                     content,
                 } => {
                     check_path(path)?;
-                    if !MODES.contains(mode) {
+                    let Some(entry_mode) = crate::EntryMode::from_bits(*mode) else {
                         return Err(Error::invalid(
                             "mode",
                             &format!("{mode:o}"),
                             "is not a git tree mode",
                         ));
-                    }
+                    };
                     match content {
                         BlobContent::Data(data) => {
-                            if matches!(*mode, 0o160000 | 0o040000) {
+                            if !entry_mode.is_blob() {
                                 return Err(Error::invalid(
                                     "mode",
                                     &format!("{mode:o}"),

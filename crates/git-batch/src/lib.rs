@@ -22,7 +22,7 @@ pub use fast_import::{BlobContent, CommitRequest, TreeChange};
 pub use log::CommitSummary;
 pub use oid::{ObjectId, ObjectKind, blob_oid};
 pub use repo::{FetchOptions, PushOptions, PushRefspec, PushStatus, PushedRef, RemoteRef, Repo};
-pub use tree::{TreeEntry, tree_oid};
+pub use tree::{EntryMode, TreeEntry, tree_oid};
 
 /// Longest input kept in an [`Error::Parse`], in bytes.
 const PARSE_INPUT_CAP_BYTES: usize = 200;

@@ -16,6 +16,63 @@ pub struct TreeEntry {
     pub path: String,
 }
 
+/// A git tree entry mode (git-ls-tree(1), gitformat-index(5)): the five modes git writes in a
+/// tree. [`EntryMode::bits`] is the octal value (`0o100644`, ...) as stored and printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntryMode {
+    /// `100644`: a regular file.
+    Blob,
+    /// `100755`: an executable file.
+    Executable,
+    /// `120000`: a symbolic link (the blob holds the link target).
+    Symlink,
+    /// `040000`: a subdirectory (tree).
+    Tree,
+    /// `160000`: a submodule commit (gitlink); the id names a commit of another repository.
+    Gitlink,
+}
+
+impl EntryMode {
+    /// The octal value git stores: `0o100644`, `0o100755`, `0o120000`, `0o040000`, `0o160000`.
+    pub const fn bits(self) -> u32 {
+        match self {
+            EntryMode::Blob => 0o100644,
+            EntryMode::Executable => 0o100755,
+            EntryMode::Symlink => 0o120000,
+            EntryMode::Tree => 0o040000,
+            EntryMode::Gitlink => 0o160000,
+        }
+    }
+
+    /// The mode of an octal value; `None` for a value git does not write in trees.
+    pub const fn from_bits(bits: u32) -> Option<EntryMode> {
+        Some(match bits {
+            0o100644 => EntryMode::Blob,
+            0o100755 => EntryMode::Executable,
+            0o120000 => EntryMode::Symlink,
+            0o040000 => EntryMode::Tree,
+            0o160000 => EntryMode::Gitlink,
+            _ => return None,
+        })
+    }
+
+    /// True for the modes whose object is a blob in this repository (files and symlinks).
+    pub const fn is_blob(self) -> bool {
+        matches!(
+            self,
+            EntryMode::Blob | EntryMode::Executable | EntryMode::Symlink
+        )
+    }
+}
+
+impl TreeEntry {
+    /// The entry's mode as an [`EntryMode`]; `None` for a mode git does not write (a tree
+    /// read from a hand-made object).
+    pub fn entry_mode(&self) -> Option<EntryMode> {
+        EntryMode::from_bits(self.mode)
+    }
+}
+
 /// The id of the tree that `entries` describe, computed in-process the way `git write-tree`
 /// would, without writing anything: tree objects are `tree <len>\0` followed by
 /// `<mode in octal, no leading zero> SP <name> NUL <20-byte id>` per entry, sorted by name with
@@ -47,7 +104,7 @@ pub fn tree_oid<'a>(
         for (name, sub) in &dir.dirs {
             let mut key = name.as_bytes().to_vec();
             key.push(b'/');
-            items.push((key, 0o040000, name, hash(sub)));
+            items.push((key, EntryMode::Tree.bits(), name, hash(sub)));
         }
         items.sort_by(|a, b| a.0.cmp(&b.0));
         let mut body = Vec::with_capacity(items.len() * 40);
@@ -179,5 +236,25 @@ mod tests {
             parse_ls_tree(&non_utf8),
             Err(Error::NonUtf8Path { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod mode_tests {
+    use super::EntryMode;
+
+    #[test]
+    fn bits_round_trip_and_reject_others() {
+        for m in [
+            EntryMode::Blob,
+            EntryMode::Executable,
+            EntryMode::Symlink,
+            EntryMode::Tree,
+            EntryMode::Gitlink,
+        ] {
+            assert_eq!(EntryMode::from_bits(m.bits()), Some(m));
+        }
+        assert_eq!(EntryMode::from_bits(0o100664), None);
+        assert!(EntryMode::Symlink.is_blob() && !EntryMode::Gitlink.is_blob());
     }
 }

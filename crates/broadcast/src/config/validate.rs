@@ -345,6 +345,21 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
             );
         }
     }
+    validate_lists(config, issues);
+    if config.groups.is_empty() {
+        issue(issues, "groups", "at least one group is required");
+    }
+    let mut group_ids: BTreeMap<&str, usize> = BTreeMap::new();
+    for (gi, g) in config.groups.iter().enumerate() {
+        validate_group(issues, gi, g, &mut group_ids, base_dir);
+        validate_group_targets(issues, gi, g, base_dir);
+    }
+    validate_dependencies(config, &group_ids, issues);
+    super::branches::check_sync_branches(config, base_dir, issues);
+}
+
+/// `file_lists` and `directory_lists`: ids, names, and their mappings.
+fn validate_lists(config: &Config, issues: &mut Vec<Issue>) {
     for (kind, ids) in [
         (
             "file_lists",
@@ -393,122 +408,138 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
             );
         }
     }
-    if config.groups.is_empty() {
-        issue(issues, "groups", "at least one group is required");
+}
+
+/// One group's own fields (name, id, source, PR metadata, branch prefix); records its id.
+fn validate_group<'a>(
+    issues: &mut Vec<Issue>,
+    gi: usize,
+    g: &'a Group,
+    group_ids: &mut BTreeMap<&'a str, usize>,
+    base_dir: &Path,
+) {
+    let at = format!("groups[{gi}]");
+    if g.name.trim().is_empty() {
+        issue(issues, format!("{at}.name"), "must not be empty");
     }
-    let mut group_ids: BTreeMap<&str, usize> = BTreeMap::new();
-    for (gi, g) in config.groups.iter().enumerate() {
-        let at = format!("groups[{gi}]");
-        if g.name.trim().is_empty() {
-            issue(issues, format!("{at}.name"), "must not be empty");
-        }
-        if g.id.trim().is_empty() {
-            issue(issues, format!("{at}.id"), "must not be empty");
-        } else if let Some(prev) = group_ids.insert(&g.id, gi) {
-            issue(
-                issues,
-                format!("{at}.id"),
-                format!("duplicate group id '{}' (also groups[{prev}])", g.id),
-            );
-        } else if let Err(e) = validate_branch(&g.id) {
-            issue(
-                issues,
-                format!("{at}.id"),
-                format!("group ids name sync branches: {e}"),
-            );
-        }
-        if g.source.repo.trim().is_empty() {
-            issue(issues, format!("{at}.source.repo"), "must not be empty");
-        } else if let Err(e) = RepoRef::parse(&g.source.repo, base_dir) {
-            issue(issues, format!("{at}.source.repo"), e);
-        }
-        if let Some(b) = &g.source.branch
-            && let Err(e) = validate_branch(b)
+    if g.id.trim().is_empty() {
+        issue(issues, format!("{at}.id"), "must not be empty");
+    } else if let Some(prev) = group_ids.insert(&g.id, gi) {
+        issue(
+            issues,
+            format!("{at}.id"),
+            format!("duplicate group id '{}' (also groups[{prev}])", g.id),
+        );
+    } else if let Err(e) = validate_branch(&g.id) {
+        issue(
+            issues,
+            format!("{at}.id"),
+            format!("group ids name sync branches: {e}"),
+        );
+    }
+    if g.source.repo.trim().is_empty() {
+        issue(issues, format!("{at}.source.repo"), "must not be empty");
+    } else if let Err(e) = RepoRef::parse(&g.source.repo, base_dir) {
+        issue(issues, format!("{at}.source.repo"), e);
+    }
+    if let Some(b) = &g.source.branch
+        && let Err(e) = validate_branch(b)
+    {
+        issue(issues, format!("{at}.source.branch"), e);
+    }
+    for (field, v) in [
+        ("security_email", &g.source.security_email),
+        ("support_email", &g.source.support_email),
+    ] {
+        if let Some(e) = v.as_deref().filter(|e| !e.is_empty())
+            && let Err(m) = validate_email(e)
         {
-            issue(issues, format!("{at}.source.branch"), e);
-        }
-        for (field, v) in [
-            ("security_email", &g.source.security_email),
-            ("support_email", &g.source.support_email),
-        ] {
-            if let Some(e) = v.as_deref().filter(|e| !e.is_empty())
-                && let Err(m) = validate_email(e)
-            {
-                issue(issues, format!("{at}.source.{field}"), m);
-            }
-        }
-        check_nonblank(
-            issues,
-            &format!("{at}.global"),
-            "pr_labels",
-            &g.global.pr_labels,
-        );
-        check_nonblank(
-            issues,
-            &format!("{at}.global"),
-            "pr_assignees",
-            &g.global.pr_assignees,
-        );
-        check_nonblank(
-            issues,
-            &format!("{at}.global"),
-            "pr_reviewers",
-            &g.global.pr_reviewers,
-        );
-        check_nonblank(
-            issues,
-            &format!("{at}.global"),
-            "pr_team_reviewers",
-            &g.global.pr_team_reviewers,
-        );
-        check_nonblank(
-            issues,
-            &format!("{at}.defaults"),
-            "pr_labels",
-            &g.defaults.pr_labels,
-        );
-        if let Some(p) = g
-            .defaults
-            .branch_prefix
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            && let Err(e) = validate_branch(p)
-        {
-            issue(issues, format!("{at}.defaults.branch_prefix"), e);
-        }
-        if g.targets.is_empty() {
-            issue(
-                issues,
-                format!("{at}.targets"),
-                "at least one target is required",
-            );
-        }
-        let mut seen_targets: BTreeMap<String, usize> = BTreeMap::new();
-        for (ti, t) in g.targets.iter().enumerate() {
-            let at = format!("{at}.targets[{ti}]");
-            validate_target(issues, &at, t, base_dir);
-            if let Ok(r) = RepoRef::parse(&t.repo, base_dir) {
-                let key = match &r {
-                    RepoRef::GitHub { .. } => r.to_string().to_lowercase(),
-                    RepoRef::Local { path } => std::path::absolute(path)
-                        .unwrap_or(path.clone())
-                        .display()
-                        .to_string(),
-                };
-                if let Some(prev) = seen_targets.insert(key, ti) {
-                    issue(
-                        issues,
-                        format!("{at}.repo"),
-                        format!(
-                            "duplicate target '{}' in this group (also targets[{prev}])",
-                            t.repo
-                        ),
-                    );
-                }
-            }
+            issue(issues, format!("{at}.source.{field}"), m);
         }
     }
-    // depends_on: existence, self, cycles.
+    check_nonblank(
+        issues,
+        &format!("{at}.global"),
+        "pr_labels",
+        &g.global.pr_labels,
+    );
+    check_nonblank(
+        issues,
+        &format!("{at}.global"),
+        "pr_assignees",
+        &g.global.pr_assignees,
+    );
+    check_nonblank(
+        issues,
+        &format!("{at}.global"),
+        "pr_reviewers",
+        &g.global.pr_reviewers,
+    );
+    check_nonblank(
+        issues,
+        &format!("{at}.global"),
+        "pr_team_reviewers",
+        &g.global.pr_team_reviewers,
+    );
+    check_nonblank(
+        issues,
+        &format!("{at}.defaults"),
+        "pr_labels",
+        &g.defaults.pr_labels,
+    );
+    if let Some(p) = g
+        .defaults
+        .branch_prefix
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        && let Err(e) = validate_branch(p)
+    {
+        issue(issues, format!("{at}.defaults.branch_prefix"), e);
+    }
+    if g.targets.is_empty() {
+        issue(
+            issues,
+            format!("{at}.targets"),
+            "at least one target is required",
+        );
+    }
+}
+
+/// A group's targets, each on its own, and duplicates among them.
+fn validate_group_targets(issues: &mut Vec<Issue>, gi: usize, g: &Group, base_dir: &Path) {
+    let at = format!("groups[{gi}]");
+    let mut seen_targets: BTreeMap<String, usize> = BTreeMap::new();
+    for (ti, t) in g.targets.iter().enumerate() {
+        let at = format!("{at}.targets[{ti}]");
+        validate_target(issues, &at, t, base_dir);
+        if let Ok(r) = RepoRef::parse(&t.repo, base_dir) {
+            let key = match &r {
+                RepoRef::GitHub { .. } => r.to_string().to_lowercase(),
+                RepoRef::Local { path } => std::path::absolute(path)
+                    .unwrap_or(path.clone())
+                    .display()
+                    .to_string(),
+            };
+            if let Some(prev) = seen_targets.insert(key, ti) {
+                issue(
+                    issues,
+                    format!("{at}.repo"),
+                    format!(
+                        "duplicate target '{}' in this group (also targets[{prev}])",
+                        t.repo
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// `depends_on`: existence, self, cycles.
+fn validate_dependencies(
+    config: &Config,
+    group_ids: &BTreeMap<&str, usize>,
+    issues: &mut Vec<Issue>,
+) {
     for (gi, g) in config.groups.iter().enumerate() {
         for (di, d) in g.depends_on.iter().enumerate() {
             if d == &g.id {
@@ -534,7 +565,6 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
             format!("dependency cycle: {}", cycle.join(" -> ")),
         );
     }
-    super::branches::check_sync_branches(config, base_dir, issues);
 }
 
 fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Path) {

@@ -9,18 +9,18 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use anyhow::{Context, anyhow, bail};
-use broadcast_git_batch::{ObjectId, TreeEntry, blob_oid};
+use broadcast_git_batch::{EntryMode, ObjectId, TreeEntry, blob_oid};
 use broadcast_transform::{PathFilter, RepoSlug, TransformSpec, Transformer};
 use bytes::Bytes;
 
 use crate::plan::MappingPlan;
 
 /// git tree mode of a subdirectory (git-ls-tree(1)).
-pub(crate) const MODE_TREE: u32 = 0o040000;
+pub(crate) const MODE_TREE: u32 = EntryMode::Tree.bits();
 /// git tree mode of a submodule commit (gitlink).
-pub(crate) const MODE_GITLINK: u32 = 0o160000;
+pub(crate) const MODE_GITLINK: u32 = EntryMode::Gitlink.bits();
 /// git tree mode of a symbolic link.
-pub(crate) const MODE_SYMLINK: u32 = 0o120000;
+pub(crate) const MODE_SYMLINK: u32 = EntryMode::Symlink.bits();
 
 /// The source side of a group, as the desired state needs it.
 pub(crate) struct SourceTree {

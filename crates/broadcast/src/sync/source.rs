@@ -9,7 +9,7 @@ use broadcast_git_batch::{FetchOptions, ObjectId, Repo, TreeEntry};
 use broadcast_transform::RepoSlug;
 use bytes::Bytes;
 
-use super::desired::{MODE_GITLINK, MODE_TREE, SourceTree};
+use super::desired::SourceTree;
 use super::{Engine, local_git_dir};
 use crate::plan::{GroupPlan, MappingPlan};
 use crate::repo::RepoRef;
@@ -114,7 +114,7 @@ pub(crate) fn read_source(
 /// Every blob a mapping of any target selects. Submodules (gitlinks) and trees are never read:
 /// their ids name no blob, and the mapping that names one fails on its own target.
 fn wanted_blobs(group: &GroupPlan, tree: &SourceTree) -> Vec<ObjectId> {
-    let is_blob = |e: &TreeEntry| e.mode != MODE_GITLINK && e.mode != MODE_TREE;
+    let is_blob = |e: &TreeEntry| e.entry_mode().is_some_and(|m| m.is_blob());
     let mut wanted: BTreeSet<ObjectId> = BTreeSet::new();
     for m in group.targets.iter().flat_map(|t| &t.mappings) {
         match m {
