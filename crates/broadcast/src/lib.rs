@@ -51,70 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             print_out(&output::render_validate(&loaded, &plan))?;
             Ok(Outcome::Success)
         }
-        Command::Sync(args) => {
-            let loaded = config::load(&args.config.config)?;
-            let scope = plan::Scope {
-                groups: args.groups.clone(),
-                skip_groups: args.skip_groups.clone(),
-                targets: args.targets.clone(),
-            };
-            let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
-            for w in config::ignored_settings(&loaded.config) {
-                output::note(&format!("warning: {w}"));
-            }
-            let mut opts = SyncOptions {
-                dry_run: args.dry_run,
-                diff: args.diff,
-                force: args.force,
-                git_timeout: Duration::from_secs(args.git_timeout_secs.max(1)),
-                ..SyncOptions::default()
-            };
-            if let Some(j) = args.jobs {
-                opts.jobs = j.max(1);
-            }
-            on_interrupt(opts.cancel.clone());
-            if let Some(gh) = github_forge(&plan, &args.github, &loaded.config)? {
-                let policy = forge::github::PreflightPolicy {
-                    ignore_budget: args.github.ignore_rate_limit,
-                    ..forge::github::PreflightPolicy::from_config(
-                        loaded.config.rate_limit_preflight.as_ref(),
-                    )
-                };
-                opts.forges.register(Arc::new(gh.with_preflight(policy)));
-            }
-            let profile = match &args.profile {
-                Some(dir) => Some(
-                    broadcast_profiling::ProfileSuite::start(dir, Default::default())
-                        .with_context(|| {
-                            format!("cannot start profiling into {}", dir.display())
-                        })?,
-                ),
-                None => None,
-            };
-            let report = sync::run(&plan, &opts)?;
-            if let Some(suite) = profile {
-                let p = suite.finish().context("cannot write the profile")?;
-                eprintln!(
-                    "profile: {} samples over {} ms, written to {}",
-                    p.samples,
-                    p.wall_time.as_millis(),
-                    p.dir.display()
-                );
-            }
-            if let Some(path) = &args.report {
-                let json = broadcast_redact::redact(&output::render_json(&report)?).into_owned();
-                broadcast_stream_io::atomic_write_bytes(path, json.as_bytes())
-                    .with_context(|| format!("cannot write the report to {}", path.display()))?;
-            }
-            print_report(&report, args.json, args.dry_run, args.diff)?;
-            Ok(if report.interrupted {
-                Outcome::Interrupted
-            } else if report.has_failures() {
-                Outcome::TargetsFailed
-            } else {
-                Outcome::Success
-            })
-        }
+        Command::Sync(args) => run_sync(&args),
         Command::Status(args) => {
             let loaded = config::load(&args.config.config)?;
             let scope = plan::Scope {
@@ -147,6 +84,70 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Demo(args) => demo::run(args.dir.as_deref()),
     }
+}
+
+/// `broadcast sync`: load, plan, run, report.
+fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
+    let loaded = config::load(&args.config.config)?;
+    let scope = plan::Scope {
+        groups: args.groups.clone(),
+        skip_groups: args.skip_groups.clone(),
+        targets: args.targets.clone(),
+    };
+    let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
+    for w in config::ignored_settings(&loaded.config) {
+        output::note(&format!("warning: {w}"));
+    }
+    let mut opts = SyncOptions {
+        dry_run: args.dry_run,
+        diff: args.diff,
+        force: args.force,
+        git_timeout: Duration::from_secs(args.git_timeout_secs.max(1)),
+        ..SyncOptions::default()
+    };
+    if let Some(j) = args.jobs {
+        opts.jobs = j.max(1);
+    }
+    on_interrupt(opts.cancel.clone());
+    if let Some(gh) = github_forge(&plan, &args.github, &loaded.config)? {
+        let policy = forge::github::PreflightPolicy {
+            ignore_budget: args.github.ignore_rate_limit,
+            ..forge::github::PreflightPolicy::from_config(
+                loaded.config.rate_limit_preflight.as_ref(),
+            )
+        };
+        opts.forges.register(Arc::new(gh.with_preflight(policy)));
+    }
+    let profile = match &args.profile {
+        Some(dir) => Some(
+            broadcast_profiling::ProfileSuite::start(dir, Default::default())
+                .with_context(|| format!("cannot start profiling into {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let report = sync::run(&plan, &opts)?;
+    if let Some(suite) = profile {
+        let p = suite.finish().context("cannot write the profile")?;
+        eprintln!(
+            "profile: {} samples over {} ms, written to {}",
+            p.samples,
+            p.wall_time.as_millis(),
+            p.dir.display()
+        );
+    }
+    if let Some(path) = &args.report {
+        let json = broadcast_redact::redact(&output::render_json(&report)?).into_owned();
+        broadcast_stream_io::atomic_write_bytes(path, json.as_bytes())
+            .with_context(|| format!("cannot write the report to {}", path.display()))?;
+    }
+    print_report(&report, args.json, args.dry_run, args.diff)?;
+    Ok(if report.interrupted {
+        Outcome::Interrupted
+    } else if report.has_failures() {
+        Outcome::TargetsFailed
+    } else {
+        Outcome::Success
+    })
 }
 
 /// Installs the SIGINT / SIGTERM / SIGHUP handler of a sync (the `ctrlc` crate, `termination`

@@ -283,31 +283,7 @@ fn run_group(
     }
 
     // Write phase.
-    let items: Vec<(usize, Option<ReadOutcome>)> = read.into_iter().enumerate().collect();
-    let finished: Vec<Option<TargetReport>> = if cancel.is_cancelled() {
-        // Interrupted after reading: nothing is written. Finishing here (no git runs) keeps
-        // what the read phase found (in sync, the changes) in the report.
-        items
-            .into_iter()
-            .map(|(i, r)| r.map(|r| target::finish(&run.target(i), r, Some(INTERRUPTED))))
-            .collect()
-    } else {
-        let task_run = Arc::clone(&run);
-        let finished = pool.map(items, move |(i, read)| {
-            read.map(|r| target::finish(&task_run.target(i), r, refused.as_deref()))
-        });
-        match finished {
-            Ok(results) => results
-                .into_iter()
-                .enumerate()
-                .map(|(i, r)| {
-                    not_started[i] |= matches!(r, Err(TaskError::Cancelled));
-                    r.ok().flatten()
-                })
-                .collect(),
-            Err(_) => vec![None; n],
-        }
-    };
+    let finished = write_phase(&run, pool, read, refused, &mut not_started);
     let targets = finished
         .into_iter()
         .enumerate()
@@ -328,6 +304,43 @@ fn run_group(
         })
         .collect();
     (report, targets)
+}
+
+/// The write phase of a group's targets (each target's report); none writes when the run was
+/// interrupted. Targets whose task was cancelled before it started are marked in `not_started`.
+fn write_phase(
+    run: &Arc<GroupRun>,
+    pool: &WorkerPool,
+    read: Vec<Option<ReadOutcome>>,
+    refused: Option<String>,
+    not_started: &mut [bool],
+) -> Vec<Option<TargetReport>> {
+    let n = read.len();
+    let items: Vec<(usize, Option<ReadOutcome>)> = read.into_iter().enumerate().collect();
+    if run.engine.opts.cancel.is_cancelled() {
+        // Interrupted after reading: nothing is written. Finishing here (no git runs) keeps
+        // what the read phase found (in sync, the changes) in the report.
+        items
+            .into_iter()
+            .map(|(i, r)| r.map(|r| target::finish(&run.target(i), r, Some(INTERRUPTED))))
+            .collect()
+    } else {
+        let task_run = Arc::clone(run);
+        let finished = pool.map(items, move |(i, read)| {
+            read.map(|r| target::finish(&task_run.target(i), r, refused.as_deref()))
+        });
+        match finished {
+            Ok(results) => results
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    not_started[i] |= matches!(r, Err(TaskError::Cancelled));
+                    r.ok().flatten()
+                })
+                .collect(),
+            Err(_) => vec![None; n],
+        }
+    }
 }
 
 /// Asks every forge with pending writes whether the group may write; the first refusal wins.

@@ -370,44 +370,69 @@ fn read_target(
         return Ok(None);
     }
     // The push replaces the sync branch: is anything on it someone else's work?
-    if let Some(sync) = refs.sync_oid {
-        let remote = scratch.is_some().then(|| ownership::RemoteHistory {
-            url,
-            base_branch: refs
-                .base_branch
-                .as_deref()
-                .filter(|_| refs.base_oid.is_some()),
-            sync_refspec: format!("+refs/heads/{}:refs/remotes/sync", ctx.group.sync_branch),
-        });
-        f.foreign_commits = ownership::inspect_sync_branch(
+    if let Some(sync) = refs.sync_oid
+        && !check_ownership(
+            ctx,
+            f,
             &reader,
-            &ctx.group.id,
-            refs.base_oid,
+            url,
+            &refs,
             sync,
             tip.as_ref(),
-            remote,
-        )
-        .with_context(|| format!("cannot inspect sync branch {}", ctx.group.sync_branch))?;
-    }
-    if !f.foreign_commits.is_empty() {
-        if !opts.force {
-            f.status = TargetStatus::Blocked;
-            f.error = Some(ownership::blocked_message(
-                &ctx.group.sync_branch,
-                &f.foreign_commits,
-            ));
-            return Ok(None);
-        }
-        if opts.dry_run {
-            f.warnings
-                .push(ownership::dropped_message(&f.foreign_commits, true));
-        }
+            scratch.is_some(),
+        )?
+    {
+        return Ok(None);
     }
     f.status = TargetStatus::WouldSync;
     if opts.dry_run {
         return Ok(None);
     }
     Ok(Some(pending(comparison.tree_changes, None)))
+}
+
+/// Reads who wrote the commits on the sync branch (tip `sync`) into `f.foreign_commits`.
+/// `false` when the target is blocked by them (no `--force`); with `--force` a dry run warns
+/// that they would be dropped.
+#[allow(clippy::too_many_arguments)]
+fn check_ownership(
+    ctx: &TargetCtx<'_>,
+    f: &mut Findings,
+    reader: &Repo,
+    url: &str,
+    refs: &Refs,
+    sync: ObjectId,
+    tip: Option<&broadcast_git_batch::Commit>,
+    remote: bool,
+) -> anyhow::Result<bool> {
+    let opts = &ctx.engine.opts;
+    let remote = remote.then(|| ownership::RemoteHistory {
+        url,
+        base_branch: refs
+            .base_branch
+            .as_deref()
+            .filter(|_| refs.base_oid.is_some()),
+        sync_refspec: format!("+refs/heads/{}:refs/remotes/sync", ctx.group.sync_branch),
+    });
+    f.foreign_commits =
+        ownership::inspect_sync_branch(reader, &ctx.group.id, refs.base_oid, sync, tip, remote)
+            .with_context(|| format!("cannot inspect sync branch {}", ctx.group.sync_branch))?;
+    if f.foreign_commits.is_empty() {
+        return Ok(true);
+    }
+    if !opts.force {
+        f.status = TargetStatus::Blocked;
+        f.error = Some(ownership::blocked_message(
+            &ctx.group.sync_branch,
+            &f.foreign_commits,
+        ));
+        return Ok(false);
+    }
+    if opts.dry_run {
+        f.warnings
+            .push(ownership::dropped_message(&f.foreign_commits, true));
+    }
+    Ok(true)
 }
 
 /// Dry runs: the old size of every modified or deleted file and, with `--diff`, a unified diff
