@@ -167,8 +167,10 @@ groups:
               repo_name: true
           - src: "scripts"
             dest: "scripts"
+            transform: {}   # copied as is
           - src: "assets"
             dest: "assets"
+            transform: {}
         transform:
           repo_name: true
           variables:
@@ -185,6 +187,7 @@ groups:
         directories:
           - src: "scripts"
             dest: "scripts"
+            transform: {}
         transform:
           repo_name: true
           variables:

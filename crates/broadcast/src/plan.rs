@@ -220,7 +220,7 @@ fn dir_plan(
         preserve_structure: d.preserve_structure.unwrap_or(true),
         include_hidden: d.include_hidden.unwrap_or(true),
         delete_orphaned: d.delete_orphaned,
-        transform: transform_spec(&d.transform, group, target),
+        transform: transform_spec(&d.transform.clone().unwrap_or_default(), group, target),
     })
 }
 
@@ -236,12 +236,12 @@ fn inherit_warning(field: &str, target: &Target) -> Option<String> {
         .directories
         .iter()
         .enumerate()
-        .filter(|(_, d)| !d.delete && d.transform.variables.is_empty() && !d.transform.repo_name)
+        .filter(|(_, d)| !d.delete && d.transform.is_none())
         .map(|(i, _)| format!("directories[{i}]"))
         .collect();
     (!bare.is_empty()).then(|| {
         format!(
-            "{field}.transform applies to files: only, not to {} (go-broadcast semantics); give the directory mapping its own transform",
+            "{field}.transform applies to files: only, not to {} (go-broadcast semantics); give the directory mapping its own transform (transform: {{}} to copy as is)",
             bare.join(", ")
         )
     })
@@ -467,6 +467,7 @@ mod tests {
                 Some("directories[0], directories[1]"),
             ),
             ("[{src: x, dest: x, transform: {repo_name: true}}]", None),
+            ("[{src: x, dest: x, transform: {}}]", None),
             ("[{dest: old, delete: true}]", None),
             ("[]", None),
         ];

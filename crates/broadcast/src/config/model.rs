@@ -212,9 +212,11 @@ pub struct DirectoryMapping {
     /// When set, only paths matching one of these globs are copied.
     #[serde(default)]
     pub include_only: Vec<String>,
-    /// Transform for the files of this directory.
+    /// Transform for the files of this directory (`None`: the key is absent; an explicit
+    /// `transform: {}` says "copy as is" and silences the warning about the target's transform
+    /// not applying here).
     #[serde(default)]
-    pub transform: Transform,
+    pub transform: Option<Transform>,
     /// `false` flattens: `dest/<basename>`. Default `true`.
     #[serde(default)]
     pub preserve_structure: Option<bool>,
