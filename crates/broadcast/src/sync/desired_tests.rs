@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use broadcast_git_batch::{ObjectId, ObjectKind, TreeEntry, blob_oid, tree_oid};
+use broadcast_git_batch::{ObjectId, ObjectKind, TreeEntry, blob_oid};
 use broadcast_transform::{RepoSlug, TransformSpec};
 use bytes::Bytes;
 
@@ -430,15 +430,7 @@ fn check(case: &Case) {
                 );
             }
             // The result is always a valid tree: no path is both a file and a directory.
-            let mut result: BTreeMap<&str, (u32, ObjectId)> = base
-                .iter()
-                .filter(|(p, _)| !state.deletes.contains(*p))
-                .map(|(p, e)| (p.as_str(), (e.mode, e.oid)))
-                .collect();
-            for (p, d) in &state.entries {
-                result.insert(p, (d.mode, d.oid));
-            }
-            tree_oid(result.iter().map(|(p, (m, o))| (*p, *m, *o)))
+            super::super::compare::result_tree(&state, &base)
                 .unwrap_or_else(|e| panic!("{}: result is no tree: {e}", case.name));
         }
         (Want::Err(needle), Err(e)) => {
