@@ -53,7 +53,8 @@ const CONTROL_PERCENT_LIMIT: usize = 30;
 /// file(1)'s table (`encoding.c`, `text_chars`): NUL, the C0 controls and DEL, except BEL,
 /// backspace, tab, LF, VT, FF, CR (all of `0x07..=0x0d`) and ESC (ANSI colour codes in logs).
 fn is_control(b: u8) -> bool {
-    (b < 0x20 && !matches!(b, 0x07..=0x0d | 0x1b)) || b == 0x7f
+    // (b < 0x20 && !matches!(b, 0x07..=0x0d | 0x1b)) || b == 0x7f, without branches.
+    ((b < 0x20) & (b.wrapping_sub(0x07) > 0x06) & (b != 0x1b)) | (b == 0x7f)
 }
 
 /// Returns the extension of the last path component as written, without the dot; compare it
@@ -111,7 +112,16 @@ fn sniff_is_binary(content: &[u8]) -> bool {
     if head.contains(&0) {
         return true;
     }
-    let control = head.iter().filter(|&&b| is_control(b)).count();
+    // Branch-free per byte, counted in u8 lanes of at most 255 bytes, so the loop vectorises.
+    let control: usize = head
+        .chunks(255)
+        .map(|chunk| {
+            let lane = chunk
+                .iter()
+                .fold(0u8, |n, &b| n.wrapping_add(u8::from(is_control(b))));
+            usize::from(lane)
+        })
+        .sum();
     control * 100 > head.len() * CONTROL_PERCENT_LIMIT
 }
 
@@ -135,7 +145,9 @@ pub(crate) fn utf16_order(content: &[u8]) -> Option<Utf16> {
     }
     let head = &content[..content.len().min(SNIFF_BYTES) & !1];
     let units = head.len() / 2;
-    if units < 2 {
+    // Unmarked UTF-16 text has NUL bytes (the high byte of every ASCII unit); one memchr pass
+    // rules out the common case of UTF-8 and ASCII text before the per-unit scans.
+    if units < 2 || !head.contains(&0) {
         return None;
     }
     // Without a mark: most code units are ASCII text (one NUL byte beside a printable byte),

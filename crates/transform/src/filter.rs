@@ -82,7 +82,8 @@ fn compile(pattern: &str, glob: &str) -> Result<globset::Glob> {
 /// (`a**b`) is accepted and behaves like `*`. Cost: two glob compilations (regex builds).
 pub fn validate_glob(pattern: &str) -> Result<()> {
     parse(pattern)?;
-    ExcludeList::new(&[pattern.to_owned()]).map(|_| ())
+    // Parsing the line is the check; compiling a matcher (a regex set) is not needed for it.
+    ExcludeList::builder(std::slice::from_ref(&pattern.to_owned())).map(|_| ())
 }
 
 /// An `exclude` list with git's semantics: gitignore lines relative to the mapping root.
@@ -98,6 +99,17 @@ struct ExcludeList {
 
 impl ExcludeList {
     fn new(patterns: &[String]) -> Result<Self> {
+        let matcher = Self::builder(patterns)?
+            .build()
+            .map_err(|source| Error::InvalidPattern {
+                pattern: patterns.join(" "),
+                source,
+            })?;
+        Ok(Self { matcher })
+    }
+
+    /// A builder holding `patterns`, each parsed as a gitignore line (not compiled yet).
+    fn builder(patterns: &[String]) -> Result<GitignoreBuilder> {
         let mut builder = GitignoreBuilder::new("");
         // git does not match an unclosed `[`; reject it instead of matching it literally.
         builder.allow_unclosed_class(false);
@@ -110,11 +122,7 @@ impl ExcludeList {
                     source,
                 })?;
         }
-        let matcher = builder.build().map_err(|source| Error::InvalidPattern {
-            pattern: patterns.join(" "),
-            source,
-        })?;
-        Ok(Self { matcher })
+        Ok(builder)
     }
 
     /// Whether git would ignore the file at `path` (relative, `/`-separated, no leading `/`).
