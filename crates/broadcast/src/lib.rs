@@ -43,7 +43,7 @@ pub enum Outcome {
 
 /// Runs a parsed command line. Errors are usage, config or fatal errors (exit code 2).
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    init_logging(&cli.log_level);
+    init_logging(&cli.log_level)?;
     match cli.command {
         Command::Validate(args) => {
             let loaded = config::load(&args.config)?;
@@ -88,6 +88,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 
 /// `broadcast sync`: load, plan, run, report.
 fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
+    if let Some(path) = &args.report {
+        check_report_path(path)?;
+    }
     let loaded = config::load(&args.config.config)?;
     let scope = plan::Scope {
         groups: args.groups.clone(),
@@ -135,12 +138,13 @@ fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
             p.dir.display()
         );
     }
+    // The summary first: a report file that cannot be written must not hide what was done.
+    print_report(&report, args.json, args.dry_run, args.diff)?;
     if let Some(path) = &args.report {
         let json = broadcast_redact::redact(&output::render_json(&report)?).into_owned();
         broadcast_stream_io::atomic_write_bytes(path, json.as_bytes())
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
     }
-    print_report(&report, args.json, args.dry_run, args.diff)?;
     Ok(if report.interrupted {
         Outcome::Interrupted
     } else if report.has_failures() {
@@ -148,6 +152,29 @@ fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// Refuses a `--report` path that cannot be written before anything is synced: a directory, or
+/// a file in a directory that does not exist.
+fn check_report_path(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "--report {}: is a directory; give a file path",
+            path.display()
+        );
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !parent.is_dir() {
+        anyhow::bail!(
+            "--report {}: directory {} does not exist",
+            path.display(),
+            parent.display()
+        );
+    }
+    Ok(())
 }
 
 /// Installs the SIGINT / SIGTERM / SIGHUP handler of a sync (the `ctrlc` crate, `termination`
@@ -261,20 +288,29 @@ fn is_hidden_log_target(target: &str) -> bool {
     })
 }
 
-fn init_logging(level: &str) {
+fn init_logging(level: &str) -> anyhow::Result<()> {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let given = tracing_subscriber::EnvFilter::try_new(level).map_err(|e| {
+        anyhow::anyhow!("--log-level '{level}': {e} (e.g. warn, info, debug, trace)")
+    })?;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or(given);
     let _ = tracing_subscriber::registry()
         .with(tracing_subscriber::filter::filter_fn(|meta| {
             !is_hidden_log_target(meta.target())
         }))
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(
-            broadcast_redact::tracing::RedactingMakeWriter::new(std::io::stderr),
-        ))
+        .with(
+            tracing_subscriber::fmt::layer()
+                // No colour codes in a file or a pipe.
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(broadcast_redact::tracing::RedactingMakeWriter::new(
+                    std::io::stderr,
+                )),
+        )
         .try_init();
+    Ok(())
 }
 
 /// True when the error is a closed stdout (e.g. piped into `head`): not a failure.
@@ -285,7 +321,9 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The error chain as one message, with secrets redacted.
+/// The error chain as one message, with secrets redacted and control characters escaped (a
+/// config value or a flag echoed in a message must not drive the terminal; line breaks stay).
 pub fn redact_error(e: &anyhow::Error) -> String {
-    broadcast_redact::redact(&format!("{e:#}")).into_owned()
+    let text = broadcast_redact::redact(&format!("{e:#}")).into_owned();
+    escape::escape_control_keeping(&text, &['\n']).into_owned()
 }

@@ -256,13 +256,16 @@ pub fn render_status(report: &RunReport, now: i64) -> String {
 /// `broadcast validate`: the config's groups and targets as the plan sees them, then warnings
 /// (ignored settings, transforms that directories do not inherit).
 pub fn render_validate(loaded: &crate::config::LoadedConfig, plan: &crate::plan::Plan) -> String {
-    let mut out = format!("{}: configuration is valid\n", loaded.path.display());
+    let mut out = format!(
+        "{}: configuration is valid\n",
+        escape_control(&loaded.path.display().to_string())
+    );
     for g in &plan.groups {
         out.push_str(&format!(
             "group {} ({}): source {}@{}, {} target(s), branch {}\n",
             g.id,
-            g.name,
-            g.source_display,
+            escape_control(&g.name),
+            escape_control(&g.source_display),
             g.source_branch,
             g.targets.len(),
             g.sync_branch
@@ -270,7 +273,7 @@ pub fn render_validate(loaded: &crate::config::LoadedConfig, plan: &crate::plan:
         for t in &g.targets {
             out.push_str(&format!(
                 "  {} ({} mapping(s), base {})\n",
-                t.display,
+                escape_control(&t.display),
                 t.mappings.len(),
                 t.base_branch.as_deref().unwrap_or("default branch")
             ));
@@ -294,7 +297,7 @@ pub fn render_validate(loaded: &crate::config::LoadedConfig, plan: &crate::plan:
                 .flat_map(|g| g.targets.iter().flat_map(|t| &t.warnings)),
         )
     {
-        out.push_str(&format!("warning: {w}\n"));
+        out.push_str(&format!("warning: {}\n", escape_control(w)));
     }
     out
 }

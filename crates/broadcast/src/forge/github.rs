@@ -180,12 +180,7 @@ impl GitHubForge {
         let api_url = options.api_url.trim_end_matches('/').to_owned();
         let web_url = options.web_url.trim_end_matches('/').to_owned();
         for (what, url) in [("api", &api_url), ("web", &web_url)] {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(GitHubError::InvalidUrl {
-                    what,
-                    url: url.clone(),
-                });
-            }
+            options::check_url(what, url)?;
         }
         let http = Transport::new(
             api_url.clone(),

@@ -130,8 +130,8 @@ pub(crate) fn desired_state(
                 transform,
             } => b.file(field, src, dest, transform)?,
             MappingPlan::Directory { .. } => b.directory(m)?,
-            MappingPlan::DeleteFile { dest, .. } => {
-                b.items.remove(dest);
+            MappingPlan::DeleteFile { field, dest } => {
+                b.keep_copy(field, dest);
                 if base.contains_key(dest) {
                     b.deletes.insert(dest.clone());
                 }
@@ -171,6 +171,16 @@ impl<'a> Builder<'a> {
             ));
         }
         self.items.insert(dest, item);
+    }
+
+    /// A deletion never removes what a copying mapping of the same target writes: the copy
+    /// wins, with a warning naming both (the base's file is still replaced by the copy).
+    fn keep_copy(&mut self, field: &str, path: &str) {
+        if let Some((_, _, by)) = self.items.get(path) {
+            self.warnings.push(format!(
+                "{path}: deleted by {field} but written by {by}; the copy wins"
+            ));
+        }
     }
 
     fn file(
@@ -292,8 +302,13 @@ impl<'a> Builder<'a> {
         } else {
             format!("{dest}/")
         };
-        self.items
-            .retain(|p, _| !(p.starts_with(&prefix) && selected(&p[prefix.len()..])));
+        let copied: Vec<String> = under(&self.items, dest)
+            .filter(|(p, _)| selected(&p[prefix.len()..]))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in copied {
+            self.keep_copy(field, &p);
+        }
         for (p, _) in under(self.base, dest) {
             if selected(&p[prefix.len()..]) {
                 self.deletes.insert(p.clone());

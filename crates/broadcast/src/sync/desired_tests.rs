@@ -289,6 +289,30 @@ fn cases() -> Vec<Case> {
             want: Want::Ok(&[], &["gone.txt"], &[]),
         },
         Case {
+            name: "delete: a directory delete never removes what another mapping copies",
+            source: &[("Makefile", "m")],
+            base: &[("docs/a.md", "a"), ("docs/Makefile", "old")],
+            mappings: vec![file("Makefile", "docs/Makefile"), delete_dir("docs", None)],
+            want: Want::Ok(
+                &["docs/Makefile"],
+                &["docs/a.md"],
+                &[
+                    "docs/Makefile: deleted by directories[docs] but written by files[Makefile]; the copy wins",
+                ],
+            ),
+        },
+        Case {
+            name: "delete: a file delete never removes what another mapping copies",
+            source: &[("a", "a")],
+            base: &[],
+            mappings: vec![file("a", "x"), delete_file("x")],
+            want: Want::Ok(
+                &["x"],
+                &[],
+                &["x: deleted by files[x] but written by files[a]"],
+            ),
+        },
+        Case {
             name: "delete then copy: a later mapping brings the file back",
             source: &[("a", "a")],
             base: &[("a", "old")],

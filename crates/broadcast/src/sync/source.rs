@@ -73,7 +73,8 @@ pub(crate) fn read_source(
         .rev_parse(&format!("{branch_ref}^{{commit}}"))?
         .ok_or_else(|| {
             anyhow!(
-                "branch '{}' not found in source {}",
+                "{}.source.branch: branch '{}' not found in source {}",
+                group.field,
                 group.source_branch,
                 group.source_display
             )

@@ -201,7 +201,11 @@ fn read_refs(ctx: &TargetCtx<'_>, git: &Git, url: &str) -> anyhow::Result<Refs> 
         (Some(b), Some(r)) => {
             let oid = find(r);
             if oid.is_none() {
-                bail!("branch '{b}' not found in {}", target.display);
+                bail!(
+                    "{}.branch: branch '{b}' not found in {}",
+                    target.field,
+                    target.display
+                );
             }
             (Some(b.clone()), oid)
         }

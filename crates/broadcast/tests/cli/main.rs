@@ -2,6 +2,7 @@
 
 mod config;
 mod fixtures;
+mod hostile;
 mod ownership;
 mod rules;
 mod sync;

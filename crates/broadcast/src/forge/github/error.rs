@@ -52,8 +52,10 @@ pub enum GitHubError {
         /// Size in bytes.
         bytes: u64,
     },
-    /// An API or web base URL that is not `http://` or `https://`.
-    #[error("github {what} url '{url}' must start with https:// (or http:// for a local server)")]
+    /// An API or web base URL that is not `https://` (or `http://` to a loopback host).
+    #[error(
+        "github {what} url '{url}' must start with https:// (http:// only for a server on this machine: localhost, 127.0.0.1, [::1]), so the token never travels in clear text"
+    )]
     InvalidUrl {
         /// `api` or `web`.
         what: &'static str,

@@ -279,6 +279,8 @@ impl GitHubOptions {
         let web_url = given(web_url)
             .or_else(|| var("GITHUB_SERVER_URL"))
             .unwrap_or_else(|| DEFAULT_WEB_URL.to_owned());
+        check_url("api", &api_url)?;
+        check_url("web", &web_url)?;
         let host = host_name(&web_url).to_ascii_lowercase();
         let api_host = host_name(&api_url).to_ascii_lowercase();
         if api_host != host && api_host != format!("api.{host}") {
@@ -334,6 +336,28 @@ pub(super) fn url_host(url: &str) -> &str {
 }
 
 /// The host name of an `http(s)://` URL, without port: what a token is bound to.
+/// A base URL a token may be sent to: `https://`, or `http://` to a loopback host only
+/// (`localhost`, `127.0.0.0/8`, `[::1]`: a local test server), so a token never crosses a
+/// network in clear text.
+pub(super) fn check_url(what: &'static str, url: &str) -> Result<()> {
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    let loopback = |h: &str| {
+        h == "localhost"
+            || h == "[::1]"
+            || h.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    };
+    if url.starts_with("http://") && loopback(&host_name(url).to_ascii_lowercase()) {
+        return Ok(());
+    }
+    Err(GitHubError::InvalidUrl {
+        what,
+        url: url.to_owned(),
+    })
+}
+
 pub(super) fn host_name(url: &str) -> &str {
     let h = url_host(url);
     if h.starts_with('[') {

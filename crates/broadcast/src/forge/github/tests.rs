@@ -193,3 +193,35 @@ fn long_bodies_keep_the_metadata_block_and_count_what_was_left_out() {
         "{fitted}"
     );
 }
+
+#[test]
+fn a_token_is_sent_in_clear_text_only_to_this_machine() {
+    for ok in [
+        "https://github.com",
+        "https://ghe.example/api/v3",
+        "http://127.0.0.1:8080",
+        "http://localhost:9",
+        "http://[::1]:9/api",
+    ] {
+        assert!(options::check_url("web", ok).is_ok(), "{ok}");
+    }
+    for bad in [
+        "http://ghe.example",
+        "http://10.0.0.1",
+        "ftp://x",
+        "github.com",
+    ] {
+        let e = options::check_url("web", bad).unwrap_err();
+        assert!(matches!(e, GitHubError::InvalidUrl { .. }), "{bad}: {e}");
+    }
+    // The scheme is reported before any host comparison.
+    let e = GitHubOptions::from_vars_with_urls(|_| None, None, Some("ftp://x")).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            GitHubError::InvalidUrl { what: "api", .. }
+                | GitHubError::InvalidUrl { what: "web", .. }
+        ),
+        "{e}"
+    );
+}
