@@ -78,8 +78,13 @@ impl PushedRef {
     /// `[rejected] (fetch first)` (git-push(1) "OUTPUT"). Re-reading the remote and retrying
     /// can succeed; other rejections (hooks, branch protection) need a person.
     pub fn is_stale_lease(&self) -> bool {
-        self.status == PushStatus::Rejected
-            && (self.summary.contains("stale info") || self.summary.contains("fetch first"))
+        // A concurrent update on a local receiving side: `cannot lock ref '…': is at X but
+        // expected Y` (receive-pack's ref transaction lost the race).
+        let raced = |t: &str| t.contains("cannot lock ref") && t.contains("but expected");
+        let refused = !matches!(self.status, PushStatus::Ok | PushStatus::UpToDate);
+        (self.status == PushStatus::Rejected
+            && (self.summary.contains("stale info") || self.summary.contains("fetch first")))
+            || (refused && (raced(&self.summary) || self.remote_messages.iter().any(|m| raced(m))))
     }
 }
 
@@ -649,6 +654,12 @@ mod tests {
             .map(PushedRef::is_stale_lease)
             .collect();
         assert_eq!(stale, [true, true, false, false]);
+        let raced = "!\ta:refs/heads/e\t[remote rejected] (failed to update ref)\n";
+        let mut r = parse_push_porcelain(raced.as_bytes());
+        assert!(!r[0].is_stale_lease());
+        r[0].remote_messages =
+            vec!["error: cannot lock ref 'refs/heads/e': is at 1111 but expected 2222".to_owned()];
+        assert!(r[0].is_stale_lease());
     }
 
     #[test]

@@ -151,11 +151,21 @@ fn redact_snippet(message: &str) -> String {
             None => line.to_owned(),
         })
         .collect();
+    // A quoted line may be cut short (`github_pat_11ABC…`) before any redactor sees it, too short
+    // to be recognised: any token prefix with what follows of it goes.
+    static TOKEN_PREFIX: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let token_prefix = TOKEN_PREFIX.get_or_init(|| {
+        regex::Regex::new(r"\b(gh[pousr]_|github_pat_|glpat-|xox[abposr]-)[A-Za-z0-9_\-]*")
+            .expect("a valid regex literal")
+    });
     for line in &mut out {
         for v in &values {
             if line.contains(v.as_str()) {
                 *line = line.replace(v.as_str(), "***");
             }
+        }
+        if let std::borrow::Cow::Owned(masked) = token_prefix.replace_all(line, "${1}***") {
+            *line = masked;
         }
     }
     broadcast_redact::redact(&out.join("\n")).into_owned()
@@ -213,6 +223,12 @@ mod tests {
             "topsecretvalue",
             "secret_stuff",
         );
+        // A token on a long line that the snippet cuts short is still hidden.
+        let long = format!(
+            "version: 1\ngroups: []\nnote: \"{} github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUV\"\nbad: [\n",
+            "x".repeat(150)
+        );
+        check(&long, "github_pat_11", "version");
         // Ordinary keys keep their values.
         check(
             "version: 1\nbogus: plainvalue\n",

@@ -183,11 +183,11 @@ pub struct Target {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct FileMapping {
-    /// Path in the source repository; may be omitted when `delete: true`.
-    #[serde(default)]
+    /// Path in the source repository; may be omitted when `delete: true`. `null` reads as `""`.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub src: String,
-    /// Path in the target repository.
-    #[serde(default)]
+    /// Path in the target repository. `null` reads as `""`.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub dest: String,
     /// Delete `dest` in the target instead of copying.
     #[serde(default)]
