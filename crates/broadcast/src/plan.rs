@@ -10,7 +10,7 @@ use crate::config::{self, Config, DirectoryMapping, Group, Target};
 use crate::repo::RepoRef;
 
 /// Default sync branch prefix (go-broadcast's current default).
-pub const DEFAULT_BRANCH_PREFIX: &str = "chore/sync-files";
+pub use crate::config::DEFAULT_BRANCH_PREFIX;
 /// Default source branch.
 pub const DEFAULT_SOURCE_BRANCH: &str = "main";
 /// Label used when neither `global` nor the target sets any and `defaults.pr_labels` is empty.
@@ -300,7 +300,7 @@ pub fn build(config: &Config, base_dir: &Path, scope: &Scope) -> anyhow::Result<
                     .clone()
                     .filter(|b| !b.is_empty())
                     .unwrap_or_else(|| DEFAULT_SOURCE_BRANCH.to_owned()),
-                sync_branch: sync_branch_name(g),
+                sync_branch: g.sync_branch(),
                 depends_on: g.depends_on.clone(),
                 targets,
             },
@@ -377,20 +377,6 @@ fn target_plan(
             ),
         },
     })
-}
-
-/// The group's `defaults.branch_prefix`, or [`DEFAULT_BRANCH_PREFIX`] when unset or empty.
-pub fn branch_prefix(g: &Group) -> &str {
-    g.defaults
-        .branch_prefix
-        .as_deref()
-        .filter(|p| !p.is_empty())
-        .unwrap_or(DEFAULT_BRANCH_PREFIX)
-}
-
-/// The sync branch a group writes in each of its targets: `<branch_prefix>-<id>`.
-pub fn sync_branch_name(g: &Group) -> String {
-    format!("{}-{}", branch_prefix(g), g.id)
 }
 
 /// Kahn's algorithm; among ready groups the lowest (priority, id) goes first. Dependencies that

@@ -43,10 +43,10 @@ pub(crate) fn ref_clash(a: &str, b: &str) -> Option<RefClash> {
 /// `<branch_prefix>-<id>` of a group, described for messages:
 /// `'chore/sync-files-a' (branch_prefix 'chore/sync-files' + id 'a')`.
 fn describe(g: &Group) -> String {
-    let prefix = crate::plan::branch_prefix(g);
+    let prefix = g.branch_prefix();
     format!(
         "'{}' (branch_prefix '{prefix}' + id '{}')",
-        crate::plan::sync_branch_name(g),
+        g.sync_branch(),
         g.id
     )
 }
@@ -67,7 +67,7 @@ fn target_key(repo: &str, base_dir: &Path) -> Option<String> {
 pub(super) fn check_sync_branches(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>) {
     let usable = |g: &Group| !g.id.trim().is_empty();
     for (gi, g) in config.groups.iter().enumerate().filter(|(_, g)| usable(g)) {
-        let sync = crate::plan::sync_branch_name(g);
+        let sync = g.sync_branch();
         for (ti, t) in g.targets.iter().enumerate() {
             let Some(base) = t.branch.as_deref().filter(|b| !b.is_empty()) else {
                 continue;
@@ -105,10 +105,7 @@ pub(super) fn check_sync_branches(config: &Config, base_dir: &Path, issues: &mut
             .enumerate()
             .filter(|(_, g)| usable(g))
         {
-            let (bi, bj) = (
-                crate::plan::sync_branch_name(gi),
-                crate::plan::sync_branch_name(gj),
-            );
+            let (bi, bj) = (gi.sync_branch(), gj.sync_branch());
             let Some(clash) = ref_clash(&bi, &bj) else {
                 continue;
             };

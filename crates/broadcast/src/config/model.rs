@@ -330,3 +330,22 @@ pub struct RateLimitPreflight {
     #[serde(default)]
     pub write_interval_ms: Option<u64>,
 }
+
+/// Sync branch prefix when a group sets none: `<prefix>-<group id>` is the sync branch.
+pub const DEFAULT_BRANCH_PREFIX: &str = "chore/sync-files";
+
+impl Group {
+    /// `defaults.branch_prefix`, or [`DEFAULT_BRANCH_PREFIX`] when unset or empty.
+    pub fn branch_prefix(&self) -> &str {
+        self.defaults
+            .branch_prefix
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or(DEFAULT_BRANCH_PREFIX)
+    }
+
+    /// The sync branch this group writes in each of its targets: `<branch_prefix>-<id>`.
+    pub fn sync_branch(&self) -> String {
+        format!("{}-{}", self.branch_prefix(), self.id)
+    }
+}

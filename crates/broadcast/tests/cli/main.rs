@@ -3,6 +3,7 @@
 mod config;
 mod fixtures;
 mod hostile;
+mod layout;
 mod ownership;
 mod rules;
 mod sync;
