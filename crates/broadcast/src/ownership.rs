@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use anyhow::Context;
-use broadcast_git_batch::{Commit, CommitSummary, ObjectId, Repo};
+use broadcast_git_batch::{Commit, CommitSummary, FetchOptions, ObjectId, Repo};
 
 use crate::commit::{TRAILER_GROUP, TRAILER_SOURCE_COMMIT};
 pub use crate::report::ForeignCommit;
@@ -98,11 +98,15 @@ pub fn inspect_sync_branch(
         && let Some(b) = remote.base_branch
     {
         reader
-            .fetch_shallow_exclude(
+            .fetch(
                 remote.url,
                 &[remote.sync_refspec],
-                &format!("refs/heads/{b}"),
-                Some("blob:none"),
+                &FetchOptions {
+                    filter: Some("blob:none".to_owned()),
+                    no_tags: true,
+                    shallow_exclude: Some(format!("refs/heads/{b}")),
+                    ..FetchOptions::default()
+                },
             )
             .context("cannot fetch the sync branch's history")?;
     }

@@ -1,7 +1,6 @@
 //! Listing the commits of a range with who wrote them and their trailers, in one process.
 
 use crate::cmd::argv;
-use crate::repo::check_arg;
 use crate::{Error, ObjectId, Repo, Result};
 
 /// One commit as listed by [`Repo::commits_between`].
@@ -46,36 +45,6 @@ impl Repo {
         }
         let out = self.run_ok(&args, Vec::new())?;
         parse_rev_list(&out)
-    }
-
-    /// Fetches the history of `refspecs` from `url` down to, not including, the commits
-    /// reachable from the remote's `exclude` ref:
-    /// `git fetch --quiet --no-tags [--filter F] --shallow-exclude=<exclude> -- <url> <refspecs>..`.
-    /// Deepens a shallow repository just enough to walk `exclude..<ref>` locally. One spawn,
-    /// network; needs a server that supports `deepen-not` (GitHub and git's own do).
-    ///
-    /// # Errors
-    /// [`Error::Command`] (stderr redacted), [`Error::InvalidArgument`].
-    pub fn fetch_shallow_exclude(
-        &self,
-        url: &str,
-        refspecs: &[String],
-        exclude: &str,
-        filter: Option<&str>,
-    ) -> Result<()> {
-        check_arg("url", url)?;
-        let mut args = argv(["fetch", "--quiet", "--no-tags"]);
-        if let Some(f) = filter {
-            args.push(format!("--filter={}", check_arg("filter", f)?).into());
-        }
-        args.push(format!("--shallow-exclude={}", check_arg("ref", exclude)?).into());
-        args.push("--".into());
-        args.push(url.into());
-        for r in refspecs {
-            args.push(check_arg("refspec", r)?.into());
-        }
-        self.run_ok(&args, Vec::new())?;
-        Ok(())
     }
 }
 

@@ -31,6 +31,11 @@ pub struct FetchOptions {
     pub filter: Option<String>,
     /// `--no-tags`.
     pub no_tags: bool,
+    /// `--shallow-exclude=<ref>`: fetch history down to, not including, the commits reachable
+    /// from the remote's `<ref>`, deepening a shallow repository just enough to walk
+    /// `<ref>..<fetched ref>` locally. Needs a server that supports `deepen-not` (GitHub and
+    /// git's own do).
+    pub shallow_exclude: Option<String>,
 }
 
 /// One ref to push: `src:dst`, optionally guarded by a lease.
@@ -112,7 +117,7 @@ pub struct Repo {
 }
 
 /// Refuses values git could read as an option or that break line-based protocols.
-pub(crate) fn check_arg<'a>(what: &'static str, value: &'a str) -> Result<&'a str> {
+fn check_arg<'a>(what: &'static str, value: &'a str) -> Result<&'a str> {
     if value.is_empty() {
         return Err(Error::invalid(what, value, "is empty"));
     }
@@ -312,8 +317,8 @@ impl Repo {
         self.git.run_ok(Some(&self.git_dir), args, input)
     }
 
-    /// Fetches `refspecs` from `url`:
-    /// `git fetch --quiet [--depth N] [--filter F] [--no-tags] -- <url> <refspecs>..`.
+    /// Fetches `refspecs` from `url`: `git fetch --quiet [--depth N] [--filter F] [--no-tags]
+    /// [--shallow-exclude=R] -- <url> <refspecs>..`.
     /// One spawn (git may start `upload-pack` or a remote helper itself), network.
     ///
     /// With `filter: Some("blob:none")` the repository becomes a partial clone: file contents
@@ -334,6 +339,9 @@ impl Repo {
         }
         if opts.no_tags {
             args.push("--no-tags".into());
+        }
+        if let Some(exclude) = &opts.shallow_exclude {
+            args.push(format!("--shallow-exclude={}", check_arg("ref", exclude)?).into());
         }
         args.push("--".into());
         args.push(url.into());

@@ -58,6 +58,7 @@ pub(crate) fn read_source(
                     depth: Some(1),
                     filter: None,
                     no_tags: true,
+                    shallow_exclude: None,
                 },
             )
             .with_context(|| {

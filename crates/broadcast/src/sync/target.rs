@@ -261,6 +261,7 @@ fn open_reader(
                         depth: Some(1),
                         filter: Some("blob:none".to_owned()),
                         no_tags: true,
+                        shallow_exclude: None,
                     },
                 )?;
             }

@@ -423,6 +423,7 @@ fn filtered_fetch_fast_import_and_push() -> TestResult {
         depth: Some(1),
         filter: Some("blob:none".into()),
         no_tags: true,
+        shallow_exclude: None,
     };
     cache.fetch(
         &url(&served),
