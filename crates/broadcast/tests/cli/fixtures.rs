@@ -146,6 +146,16 @@ impl Sandbox {
         p
     }
 
+    /// Writes `sync.yaml`: one group `g` (id `g`) from `source`'s `main` branch to `targets`, a
+    /// YAML list body made of [`target_entry`] items.
+    pub(crate) fn one_group_config(&self, source: &Path, targets: &str) -> PathBuf {
+        let yaml = format!(
+            "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {{repo: \"{}\", branch: main}}\n    targets:\n{targets}",
+            source.display()
+        );
+        self.write("sync.yaml", &yaml)
+    }
+
     /// Runs the broadcast binary with `args` in the sandbox.
     pub(crate) fn broadcast(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_broadcast"));
@@ -182,6 +192,12 @@ impl Sandbox {
         })?;
         Ok((code, v))
     }
+}
+
+/// One `targets:` item of [`Sandbox::one_group_config`]: `repo` with `body` (its mapping lines,
+/// indented 8 spaces).
+pub(crate) fn target_entry(repo: &Path, body: &str) -> String {
+    format!("      - repo: \"{}\"\n{body}", repo.display())
 }
 
 /// Every file under `dir` with its bytes: proves a directory was not touched.

@@ -4,20 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use super::Result;
-use super::fixtures::{Sandbox, target};
+use super::fixtures::{Sandbox, target, target_entry as t};
 
 const BRANCH: &str = "chore/sync-files-g";
 
 fn config(sb: &Sandbox, source: &Path, targets: &str) -> PathBuf {
-    let yaml = format!(
-        "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {{repo: \"{}\", branch: main}}\n    targets:\n{targets}",
-        source.display()
-    );
-    sb.write("sync.yaml", &yaml)
-}
-
-fn t(repo: &Path, body: &str) -> String {
-    format!("      - repo: \"{}\"\n{body}", repo.display())
+    sb.one_group_config(source, targets)
 }
 
 /// Runs `broadcast validate` on `yaml`: (exit code, stderr).

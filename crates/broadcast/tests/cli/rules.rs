@@ -4,17 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use super::Result;
-use super::fixtures::{Sandbox, target};
+use super::fixtures::{Sandbox, target, target_entry};
 
 const BRANCH: &str = "chore/sync-files-g";
 
 fn config(sb: &Sandbox, source: &Path, target: &Path, body: &str) -> PathBuf {
-    let yaml = format!(
-        "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {{repo: \"{}\", branch: main}}\n    targets:\n      - repo: \"{}\"\n{body}",
-        source.display(),
-        target.display()
-    );
-    sb.write("sync.yaml", &yaml)
+    sb.one_group_config(source, &target_entry(target, body))
 }
 
 fn paths(sb: &Sandbox, repo: &Path, rev: &str) -> Vec<String> {

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Result;
-use super::fixtures::{Sandbox, target};
+use super::fixtures::{Sandbox, target, target_entry};
 
 const BRANCH: &str = "chore/sync-files-g";
 
@@ -18,14 +18,8 @@ fn fake_token() -> String {
 
 /// `sync.yaml` with one group `g` from `source` to every target, each getting `files`.
 fn config(sb: &Sandbox, source: &Path, targets: &[&Path], mapping: &str) -> PathBuf {
-    let mut yaml = format!(
-        "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {{repo: \"{}\", branch: main}}\n    targets:\n",
-        source.display()
-    );
-    for t in targets {
-        yaml.push_str(&format!("      - repo: \"{}\"\n{mapping}", t.display()));
-    }
-    sb.write("sync.yaml", &yaml)
+    let entries: String = targets.iter().map(|t| target_entry(t, mapping)).collect();
+    sb.one_group_config(source, &entries)
 }
 
 const README: &str = "        files: [{src: README.md, dest: README.md}]\n";
