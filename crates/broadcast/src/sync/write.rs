@@ -44,7 +44,7 @@ pub(crate) struct WriteOutcome {
 pub(crate) fn write(
     ctx: &TargetCtx<'_>,
     git: &Git,
-    p: Pending,
+    mut p: Pending,
     changes: &[FileChange],
 ) -> anyhow::Result<WriteOutcome> {
     let forge = &*p.forge;
@@ -67,7 +67,8 @@ pub(crate) fn write(
         });
     }
     forge.check_files(&target.repo, changes)?;
-    let commit = commit_and_push(ctx, git, &p, changes)?;
+    let tree_changes = std::mem::take(&mut p.changes);
+    let commit = commit_and_push(ctx, git, &p, tree_changes, changes)?;
     let pull_request = if forge.has_pull_requests() {
         Some(ensure_pull_request(
             ctx,
@@ -93,6 +94,7 @@ fn commit_and_push(
     ctx: &TargetCtx<'_>,
     git: &Git,
     p: &Pending,
+    tree_changes: Vec<TreeChange>,
     changes: &[FileChange],
 ) -> anyhow::Result<ObjectId> {
     let (group, target, source) = (ctx.group, ctx.target, ctx.source);
@@ -138,7 +140,7 @@ fn commit_and_push(
             author: sig.clone(),
             committer: sig,
             message,
-            changes: p.changes.clone(),
+            changes: tree_changes,
         })
         .context("cannot write the sync commit")?;
     // No delta search when packing the push (`pack.window=0`, git-config(1)):
