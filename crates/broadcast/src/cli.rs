@@ -77,6 +77,11 @@ pub struct SyncArgs {
     /// Also write the JSON report to this file (replaced atomically).
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Only the targets of shard K of N (e.g. `--shard 2/8`): a fixed partition by a hash of
+    /// each target's repository, the same on every machine; N jobs with 1/N .. N/N cover every
+    /// target once. Without --write-interval-ms, GitHub writes are spaced N times the interval.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<crate::shard::ShardSpec>,
     #[command(flatten)]
     pub github: GitHubArgs,
     /// Only these targets (the repo strings exactly as written in the config).
@@ -90,6 +95,12 @@ fn parse_jobs(s: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(e) => Err(format!("{e} (expected a whole number of at least 1)")),
     }
+}
+
+/// `--shard K/N` (see [`crate::shard::ShardSpec`]).
+fn parse_shard(s: &str) -> Result<crate::shard::ShardSpec, String> {
+    s.parse()
+        .map_err(|e: crate::shard::ShardSpecError| e.to_string())
 }
 
 /// GitHub connection flags.
@@ -123,6 +134,11 @@ pub struct StatusArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Only the targets of shard K of N (e.g. `--shard 2/8`): a fixed partition by a hash of
+    /// each target's repository, the same on every machine; N jobs with 1/N .. N/N cover every
+    /// target once. Without --write-interval-ms, GitHub writes are spaced N times the interval.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<crate::shard::ShardSpec>,
     #[command(flatten)]
     pub github: GitHubArgs,
 }

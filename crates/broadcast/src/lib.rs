@@ -17,6 +17,7 @@ pub mod plan;
 pub mod repo;
 pub mod report;
 pub mod scratch;
+pub mod shard;
 pub mod state;
 pub mod sync;
 
@@ -58,7 +59,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 groups: args.groups.clone(),
                 ..plan::Scope::default()
             };
-            let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
+            let plan = sharded(
+                plan::build(&loaded.config, &loaded.base_dir, &scope)?,
+                args.shard,
+            );
             for w in config::ignored_settings(&loaded.config) {
                 output::note(&format!("warning: {w}"));
             }
@@ -67,7 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 status: true,
                 ..SyncOptions::default()
             };
-            if let Some(gh) = github_forge(&plan, &args.github, &loaded.config)? {
+            if let Some(gh) = github_forge(&plan, &args.github, &loaded.config, args.shard)? {
                 opts.forges.register(Arc::new(gh));
             }
             let report = sync::run(&plan, &opts)?;
@@ -97,7 +101,10 @@ fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
         skip_groups: args.skip_groups.clone(),
         targets: args.targets.clone(),
     };
-    let plan = plan::build(&loaded.config, &loaded.base_dir, &scope)?;
+    let plan = sharded(
+        plan::build(&loaded.config, &loaded.base_dir, &scope)?,
+        args.shard,
+    );
     for w in config::ignored_settings(&loaded.config) {
         output::note(&format!("warning: {w}"));
     }
@@ -112,7 +119,7 @@ fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
         opts.jobs = j.max(1);
     }
     on_interrupt(opts.cancel.clone());
-    if let Some(gh) = github_forge(&plan, &args.github, &loaded.config)? {
+    if let Some(gh) = github_forge(&plan, &args.github, &loaded.config, args.shard)? {
         let policy = forge::github::PreflightPolicy {
             ignore_budget: args.github.ignore_rate_limit,
             ..forge::github::PreflightPolicy::from_config(
@@ -205,10 +212,14 @@ fn on_interrupt(cancel: broadcast_worker::CancelToken) {
 /// environment (`GITHUB_API_URL`, `GITHUB_SERVER_URL`), then the token for that host
 /// (`GitHubOptions::from_vars_with_urls`), write pacing from the flag, else the config. A missing
 /// token is an error here, before anything is read or written.
+///
+/// With `--shard K/N` the pacing is for one of N jobs sharing the token
+/// ([`shard::shard_pacing`]).
 fn github_forge(
     plan: &plan::Plan,
     args: &cli::GitHubArgs,
     config: &config::Config,
+    shard: Option<shard::ShardSpec>,
 ) -> anyhow::Result<Option<forge::github::GitHubForge>> {
     let needs = plan
         .groups
@@ -222,14 +233,31 @@ fn github_forge(
         args.github_url.as_deref(),
     )
     .context("the config has GitHub repositories (owner/name)")?;
-    options.write_pacing = forge::github::Pacing::from_settings(
-        args.write_interval_ms,
-        config
-            .rate_limit_preflight
-            .as_ref()
-            .and_then(|r| r.write_interval_ms),
+    options.write_pacing = shard::shard_pacing(
+        forge::github::Pacing::from_settings(
+            args.write_interval_ms,
+            config
+                .rate_limit_preflight
+                .as_ref()
+                .and_then(|r| r.write_interval_ms),
+        ),
+        args.write_interval_ms.is_some(),
+        shard.map_or(1, shard::ShardSpec::count),
     );
     Ok(Some(forge::github::GitHubForge::new(options)?))
+}
+
+/// `plan` cut down to shard `shard` (all of it without one), with a note on stderr saying how
+/// many targets the shard holds.
+fn sharded(mut plan: plan::Plan, shard: Option<shard::ShardSpec>) -> plan::Plan {
+    if let Some(spec) = shard {
+        let before = shard::apply(&mut plan, spec);
+        let kept: usize = plan.groups.iter().map(|g| g.targets.len()).sum();
+        output::note(&format!(
+            "shard {spec}: {kept} of {before} target(s) of the selected groups"
+        ));
+    }
+    plan
 }
 
 fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@ mod hostile;
 mod layout;
 mod ownership;
 mod rules;
+mod shard;
 mod sync;
 mod trust;
 
