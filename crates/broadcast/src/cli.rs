@@ -26,6 +26,10 @@ pub enum Command {
     Validate(ConfigArgs),
     /// Show, per target, whether it is in sync, has an up-to-date sync branch, or is behind.
     Status(StatusArgs),
+    /// Take a campaign back: close the open sync pull requests with a comment and, with
+    /// --delete-branch, delete the sync branches. Branches holding commits broadcast did not
+    /// write are left alone and named.
+    Cancel(CancelArgs),
     /// Build a template repository and three targets in a directory, write a config for them,
     /// and run a real sync: the quickest way to see broadcast work.
     Demo(DemoArgs),
@@ -149,4 +153,44 @@ pub struct DemoArgs {
     /// Where to build the demo (default: a new temporary directory that is kept).
     #[arg(long)]
     pub dir: Option<PathBuf>,
+}
+
+/// Flags of `cancel` (the selection flags are sync's).
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// List what would be closed and deleted; write nothing anywhere.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete the sync branches (GitHub and local targets), each only while it still
+    /// holds nothing but broadcast's commits.
+    #[arg(long)]
+    pub delete_branch: bool,
+    /// The comment posted on each pull request before it is closed (default: says the sync was
+    /// withdrawn by `broadcast cancel` and what happens to the branch).
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+    /// Only these groups (ids or names, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub groups: Vec<String>,
+    /// Leave out these groups (ids or names, comma-separated); wins over --groups.
+    #[arg(long, value_delimiter = ',')]
+    pub skip_groups: Vec<String>,
+    /// Only the targets of shard K of N, exactly as `sync --shard K/N` selects them.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<crate::shard::ShardSpec>,
+    /// Targets processed in parallel (default: number of CPUs).
+    #[arg(long, short = 'j', value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+    /// Print the report as JSON on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Timeout of each git process, in seconds.
+    #[arg(long, default_value_t = 600)]
+    pub git_timeout_secs: u64,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+    /// Only these targets (the repo strings exactly as written in the config).
+    pub targets: Vec<String>,
 }

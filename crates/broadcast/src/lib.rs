@@ -4,6 +4,7 @@
 //! ([`sync`]), forges ([`forge`]) and the CLI ([`cli`]), wiring the workspace's libraries together:
 //! `git-batch` for git, `transform` for content.
 
+pub mod cancel;
 pub mod cli;
 pub mod commit;
 pub mod config;
@@ -86,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Outcome::Success
             })
         }
+        Command::Cancel(args) => run_cancel(&args),
         Command::Demo(args) => demo::run(args.dir.as_deref()),
     }
 }
@@ -151,6 +153,47 @@ fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
         let json = broadcast_redact::redact(&output::render_json(&report)?).into_owned();
         broadcast_stream_io::atomic_write_bytes(path, json.as_bytes())
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
+    }
+    Ok(if report.interrupted {
+        Outcome::Interrupted
+    } else if report.has_failures() {
+        Outcome::TargetsFailed
+    } else {
+        Outcome::Success
+    })
+}
+
+/// `broadcast cancel`: load, plan (with sync's selection flags), close and delete, report.
+fn run_cancel(args: &cli::CancelArgs) -> anyhow::Result<Outcome> {
+    let loaded = config::load(&args.config.config)?;
+    let scope = plan::Scope {
+        groups: args.groups.clone(),
+        skip_groups: args.skip_groups.clone(),
+        targets: args.targets.clone(),
+    };
+    let plan = sharded(
+        plan::build(&loaded.config, &loaded.base_dir, &scope)?,
+        args.shard,
+    );
+    let mut opts = cancel::CancelOptions {
+        dry_run: args.dry_run,
+        delete_branch: args.delete_branch,
+        comment: args.comment.clone(),
+        git_timeout: Duration::from_secs(args.git_timeout_secs.max(1)),
+        ..cancel::CancelOptions::default()
+    };
+    if let Some(j) = args.jobs {
+        opts.jobs = j.max(1);
+    }
+    on_interrupt(opts.cancel.clone());
+    if let Some(gh) = github_forge(&plan, &args.github, &loaded.config, args.shard)? {
+        opts.forges.register(Arc::new(gh));
+    }
+    let report = cancel::run(&plan, &opts)?;
+    if args.json {
+        print_out(&output::render_cancel_json(&report)?)?;
+    } else {
+        print_out(&output::render_cancel_table(&report))?;
     }
     Ok(if report.interrupted {
         Outcome::Interrupted

@@ -110,24 +110,7 @@ pub fn render_table(report: &RunReport) -> String {
             format!("{} ms", t.elapsed_ms),
         ]);
     }
-    let mut widths = [0usize; 6];
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for r in &rows {
-        let mut line = String::new();
-        for (i, (w, c)) in widths.iter().zip(r).enumerate() {
-            if i + 1 == r.len() {
-                line.push_str(c);
-            } else {
-                let _ = write!(line, "{c:<w$}  ");
-            }
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
+    let mut out = table(&rows);
     for t in &report.targets {
         let target = escape_control(&t.target);
         if let Some(e) = &t.error {
@@ -176,6 +159,138 @@ pub fn render_table(report: &RunReport) -> String {
         }
     );
     out
+}
+
+/// Rows of cells as columns two spaces apart, each as wide as its widest cell (the last
+/// column is not padded).
+fn table<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for r in rows {
+        for (i, c) in r.as_ref().iter().enumerate() {
+            if widths.len() <= i {
+                widths.push(0);
+            }
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let r = r.as_ref();
+        let mut line = String::new();
+        for (i, (w, c)) in widths.iter().zip(r).enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                let _ = write!(line, "{c:<w$}  ");
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+/// `broadcast cancel`: one row per target (status, pull request, sync branch, time), then the
+/// errors and foreign commits, then the totals.
+pub fn render_cancel_table(report: &RunReport) -> String {
+    let mut rows: Vec<Vec<String>> = vec![
+        [
+            "GROUP",
+            "TARGET",
+            "STATUS",
+            "PULL REQUEST",
+            "SYNC BRANCH",
+            "TIME",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for t in &report.targets {
+        let pr = match (&t.pull_request, t.status) {
+            (Some(pr), TargetStatus::WouldCancel) => {
+                format!("#{} {} (would close)", pr.number, pr.url)
+            }
+            (Some(pr), _) => format!("#{} {} ({})", pr.number, pr.url, pr.action.label()),
+            (None, _) => "-".to_owned(),
+        };
+        let branch = match (&t.branch, t.branch_action) {
+            (Some(b), Some(a)) => format!("{} ({})", escape_control(b), a.label()),
+            (Some(b), None) => escape_control(b).into_owned(),
+            _ => "-".to_owned(),
+        };
+        rows.push(vec![
+            t.group.clone(),
+            escape_control(&t.target).into_owned(),
+            t.status.label().to_owned(),
+            pr,
+            branch,
+            format!("{} ms", t.elapsed_ms),
+        ]);
+    }
+    let mut out = table(&rows);
+    for t in &report.targets {
+        if let Some(e) = &t.error {
+            let e = escape_control_keeping(e, &['\n']);
+            let _ = writeln!(
+                out,
+                "{} [{}] {}: {e}",
+                escape_control(&t.target),
+                t.group,
+                t.status.label()
+            );
+        }
+    }
+    let count = |s: TargetStatus| report.targets.iter().filter(|t| t.status == s).count();
+    if report.interrupted {
+        let _ = writeln!(
+            out,
+            "interrupted: targets not started are skipped; re-run to finish"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} target(s): {} cancelled, {} would cancel, {} nothing to do, {} skipped, {} blocked, {} failed; {} ms{}",
+        report.targets.len(),
+        count(TargetStatus::Cancelled),
+        count(TargetStatus::WouldCancel),
+        count(TargetStatus::NothingToDo),
+        count(TargetStatus::Skipped),
+        count(TargetStatus::Blocked),
+        count(TargetStatus::Failed),
+        report.elapsed_ms,
+        if report.dry_run {
+            " (dry run: nothing was written)"
+        } else {
+            ""
+        }
+    );
+    out
+}
+
+/// The `cancel` report as JSON: sync's shape (`targets`, `groups`, ...) with cancel's totals,
+/// including `pull_requests_closed` and `branches_deleted` (dry run: what would be).
+pub fn render_cancel_json(report: &RunReport) -> anyhow::Result<String> {
+    use crate::report::{BranchAction, PullRequestAction};
+    let count = |s: TargetStatus| report.targets.iter().filter(|t| t.status == s).count();
+    let would = report.dry_run;
+    let mut v = serde_json::to_value(report)?;
+    v["totals"] = serde_json::json!({
+        "targets": report.targets.len(),
+        "cancelled": count(TargetStatus::Cancelled),
+        "would_cancel": count(TargetStatus::WouldCancel),
+        "nothing_to_do": count(TargetStatus::NothingToDo),
+        "skipped": count(TargetStatus::Skipped),
+        "blocked": count(TargetStatus::Blocked),
+        "failed": count(TargetStatus::Failed),
+        "pull_requests_closed": report.targets.iter().filter(|t| {
+            t.pull_request.as_ref().is_some_and(|p| p.action == PullRequestAction::Closed
+                || (would && t.status == TargetStatus::WouldCancel))
+        }).count(),
+        "branches_deleted": report.targets.iter().filter(|t| matches!(
+            t.branch_action,
+            Some(BranchAction::Deleted | BranchAction::WouldDelete)
+        )).count(),
+    });
+    Ok(serde_json::to_string_pretty(&v)?)
 }
 
 /// The report as JSON: `{"targets": [...], "groups": [...], "totals": {...}, ...}`.
@@ -230,6 +345,9 @@ pub fn render_status(report: &RunReport, now: i64) -> String {
                 format!("{} (see below)", t.status.label())
             }
             TargetStatus::Synced => "synced".to_owned(),
+            TargetStatus::Cancelled | TargetStatus::WouldCancel | TargetStatus::NothingToDo => {
+                t.status.label().to_owned()
+            }
         };
         out.push_str(&format!(
             "{}  {}  {state}\n",

@@ -25,6 +25,12 @@ pub enum TargetStatus {
     /// Refused: the sync branch holds commits broadcast did not write (see `foreign_commits`);
     /// nothing was written. `--force` overrides.
     Blocked,
+    /// `cancel`: the sync pull request was closed and/or the sync branch deleted.
+    Cancelled,
+    /// `cancel --dry-run`: the pull request would be closed and/or the branch deleted.
+    WouldCancel,
+    /// `cancel`: no open sync pull request and no sync branch to delete.
+    NothingToDo,
 }
 
 impl TargetStatus {
@@ -38,6 +44,9 @@ impl TargetStatus {
             TargetStatus::Failed => "failed",
             TargetStatus::Skipped => "skipped",
             TargetStatus::Blocked => "blocked",
+            TargetStatus::Cancelled => "cancelled",
+            TargetStatus::WouldCancel => "would cancel",
+            TargetStatus::NothingToDo => "nothing to do",
         }
     }
 
@@ -110,16 +119,43 @@ pub enum PullRequestAction {
     Unchanged,
     /// `status`: the open pull request of the sync branch, as found.
     Open,
+    /// `cancel`: closed with a comment.
+    Closed,
 }
 
 impl PullRequestAction {
-    /// Lower-case word for tables: `created`, `updated`, `unchanged`, `open`.
+    /// Lower-case word for tables: `created`, `updated`, `unchanged`, `open`, `closed`.
     pub fn label(self) -> &'static str {
         match self {
             PullRequestAction::Created => "created",
             PullRequestAction::Updated => "updated",
             PullRequestAction::Unchanged => "unchanged",
             PullRequestAction::Open => "open",
+            PullRequestAction::Closed => "closed",
+        }
+    }
+}
+
+/// What `cancel` did to a target's sync branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BranchAction {
+    /// Deleted (`--delete-branch`).
+    Deleted,
+    /// Dry run: would be deleted.
+    WouldDelete,
+    /// Left in place: no `--delete-branch`, it holds commits broadcast did not write, or it
+    /// moved while the run looked at it (see `error`).
+    Kept,
+}
+
+impl BranchAction {
+    /// Lower-case words for tables: `deleted`, `would delete`, `kept`.
+    pub fn label(self) -> &'static str {
+        match self {
+            BranchAction::Deleted => "deleted",
+            BranchAction::WouldDelete => "would delete",
+            BranchAction::Kept => "kept",
         }
     }
 }
@@ -205,6 +241,9 @@ pub struct TargetReport {
     /// `--force`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub foreign_commits: Vec<ForeignCommit>,
+    /// `cancel`: what happened to the sync branch (`branch` names it, `commit` is its tip).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch_action: Option<BranchAction>,
 }
 
 impl TargetReport {
@@ -228,6 +267,7 @@ impl TargetReport {
             warnings: Vec::new(),
             changes: Vec::new(),
             foreign_commits: Vec::new(),
+            branch_action: None,
         }
     }
 

@@ -19,10 +19,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use broadcast_cache::{Cache, CacheBuilder};
 
-use super::{Forge, GitRemote, PullRequest, PullRequestAction, PullRequestSpec, RepoInfo};
+use super::{
+    BranchDeletion, Forge, GitRemote, PullRequest, PullRequestAction, PullRequestSpec, RepoInfo,
+};
 use crate::repo::RepoRef;
 use crate::report::FileChange;
 
+mod cancel;
 mod error;
 mod limits;
 mod model;
@@ -536,6 +539,21 @@ impl Forge for GitHubForge {
     ) -> anyhow::Result<(PullRequest, PullRequestAction)> {
         let (owner, name) = Self::slug(repo)?;
         Ok(self.upsert_pull(owner, name, spec)?)
+    }
+
+    fn close_pull_request(&self, repo: &RepoRef, number: u64, comment: &str) -> anyhow::Result<()> {
+        let (owner, name) = Self::slug(repo)?;
+        Ok(self.close_pull(owner, name, number, comment)?)
+    }
+
+    fn delete_branch(
+        &self,
+        repo: &RepoRef,
+        branch: &str,
+        expected: broadcast_git_batch::ObjectId,
+    ) -> anyhow::Result<BranchDeletion> {
+        let (owner, name) = Self::slug(repo)?;
+        Ok(self.delete_branch_ref(owner, name, branch, expected)?)
     }
 
     fn check_files(&self, repo: &RepoRef, changes: &[FileChange]) -> anyhow::Result<()> {

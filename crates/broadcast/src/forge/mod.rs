@@ -76,6 +76,20 @@ pub struct PullRequest {
 
 pub use crate::report::PullRequestAction;
 
+/// What [`Forge::delete_branch`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BranchDeletion {
+    /// The branch pointed at the expected commit and was deleted.
+    Deleted,
+    /// The branch no longer exists: nothing to do.
+    AlreadyGone,
+    /// The branch moved since it was read (someone pushed): left alone. `tip` is its commit now.
+    Moved {
+        /// Full id of the commit the branch points at now.
+        tip: String,
+    },
+}
+
 /// A forge adapter. Implementations are thin: typed requests, no sync logic.
 pub trait Forge: Send + Sync {
     /// Short name for reports: `local`, `github`.
@@ -97,6 +111,27 @@ pub trait Forge: Send + Sync {
         repo: &RepoRef,
         spec: &PullRequestSpec,
     ) -> anyhow::Result<(PullRequest, PullRequestAction)>;
+
+    /// Closes the open pull request `number` of `repo`, first posting `comment` on it (so the
+    /// comment is there when the closing notification goes out). Forges without pull requests
+    /// refuse.
+    fn close_pull_request(&self, repo: &RepoRef, number: u64, comment: &str) -> anyhow::Result<()> {
+        let _ = (number, comment);
+        anyhow::bail!("{repo}: {} repositories have no pull requests", self.kind())
+    }
+
+    /// Deletes branch `branch` (a name under `refs/heads/`) of `repo` when it still points at
+    /// `expected`, the commit whose ownership the caller checked; a branch that moved is left
+    /// alone ([`BranchDeletion::Moved`]). The default refuses.
+    fn delete_branch(
+        &self,
+        repo: &RepoRef,
+        branch: &str,
+        expected: broadcast_git_batch::ObjectId,
+    ) -> anyhow::Result<BranchDeletion> {
+        let _ = (branch, expected);
+        anyhow::bail!("{repo}: the {} forge cannot delete branches", self.kind())
+    }
 
     /// True when this forge has pull requests at all (`local` does not).
     fn has_pull_requests(&self) -> bool {

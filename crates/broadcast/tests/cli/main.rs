@@ -1,5 +1,6 @@
 //! Integration tests of the `broadcast` CLI: real git, real repositories in temp dirs.
 
+mod cancel;
 mod config;
 mod fixtures;
 mod hostile;

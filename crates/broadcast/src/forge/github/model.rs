@@ -146,3 +146,29 @@ impl ErrorBody {
         parts.join("; ")
     }
 }
+
+/// `POST /repos/{owner}/{repo}/issues/{issue_number}/comments` ("Create an issue comment"; a
+/// pull request is an issue for comments).
+#[derive(Debug, Serialize)]
+pub(super) struct CreateComment<'a> {
+    pub(super) body: &'a str,
+}
+
+/// `PATCH /repos/{owner}/{repo}/pulls/{pull_number}` with `state` only ("Update a pull
+/// request": `open` or `closed`).
+#[derive(Debug, Serialize)]
+pub(super) struct SetPullState<'a> {
+    pub(super) state: &'a str,
+}
+
+/// `GET /repos/{owner}/{repo}/git/ref/{ref}` ("Get a reference").
+#[derive(Debug, Deserialize)]
+pub(super) struct GitRef {
+    pub(super) object: GitRefObject,
+}
+
+/// `object` of a reference: the commit it points at.
+#[derive(Debug, Deserialize)]
+pub(super) struct GitRefObject {
+    pub(super) sha: String,
+}

@@ -27,6 +27,8 @@ pub(super) enum Method {
     Get,
     Post,
     Patch,
+    /// `DELETE` (no request body); a write, paced like the others.
+    Delete,
 }
 
 impl Method {
@@ -35,6 +37,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
         }
     }
     fn is_write(self) -> bool {
@@ -252,6 +255,13 @@ impl Transport {
             Method::Get => self
                 .agent
                 .get(url)
+                .header("Accept", ACCEPT)
+                .header("X-GitHub-Api-Version", API_VERSION)
+                .header("Authorization", &auth)
+                .call(),
+            Method::Delete => self
+                .agent
+                .delete(url)
                 .header("Accept", ACCEPT)
                 .header("X-GitHub-Api-Version", API_VERSION)
                 .header("Authorization", &auth)
