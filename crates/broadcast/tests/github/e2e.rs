@@ -134,8 +134,20 @@ impl World {
         extra: &[&str],
         env: &[(&str, Option<&str>)],
     ) -> Result<std::process::Output> {
+        self.run_command("sync", config, api, extra, env)
+    }
+
+    /// [`World::run`] with another subcommand (`cancel`, `status`).
+    pub(crate) fn run_command(
+        &self,
+        subcommand: &str,
+        config: &Path,
+        api: &MockServer,
+        extra: &[&str],
+        env: &[(&str, Option<&str>)],
+    ) -> Result<std::process::Output> {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_broadcast"));
-        cmd.arg("sync")
+        cmd.arg(subcommand)
             .arg("--config")
             .arg(config)
             .arg("--json")
