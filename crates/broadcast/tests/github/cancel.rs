@@ -319,3 +319,30 @@ fn cancel_closes_deletes_leaves_foreign_branches_and_finds_nothing_the_second_ti
     other.assert_calls(0);
     Ok(())
 }
+
+#[test]
+fn cancel_writes_are_paced_like_sync_writes() -> Result {
+    let api = MockServer::start();
+    comment(&api, "acme/api", 42, "withdrawn");
+    let mut closed = pull_json(42, BRANCH, "t", "b", &[], &[]);
+    closed["state"] = json!("closed");
+    api.mock(|when, then| {
+        when.method(PATCH).path("/repos/acme/api/pulls/42");
+        then.status(200).json_body(closed);
+    });
+    get_ref(&api, "acme/api", TIP);
+    delete_ref(&api, "acme/api", 204);
+    let clock = FakeClock::new();
+    let mut o = crate::fixtures::options(&api.base_url(), clock.clone());
+    o.write_pacing = broadcast::forge::github::Pacing {
+        interval: std::time::Duration::from_secs(1),
+        per_hour: 0,
+    };
+    let f = broadcast::forge::github::GitHubForge::new(o)?;
+    f.close_pull_request(&api_repo(), 42, "withdrawn")?;
+    f.delete_branch(&api_repo(), BRANCH, oid(TIP))?;
+    // Three writes (comment, close, delete) one interval apart; the read is not paced.
+    assert_eq!(clock.sleeps(), vec![std::time::Duration::from_secs(1); 2]);
+    assert_eq!(f.stats().writes, 3);
+    Ok(())
+}
