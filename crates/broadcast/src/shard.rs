@@ -207,25 +207,24 @@ pub fn apply(plan: &mut Plan, spec: ShardSpec) -> usize {
 }
 
 /// The write pacing of one of `shards` jobs sharing one token (GitHub's limits are per token, not
-/// per machine). Without an explicit interval (`explicit_interval`: `--write-interval-ms` was
-/// given), the interval is multiplied by `shards`, so N jobs together write no faster than one
-/// job would; an explicit interval is the shard's own and is kept. The hourly budget is always
-/// divided by `shards` (at least 1 per hour when it was set). `shards <= 1` changes nothing.
+/// per machine): the interval multiplied by `shards` and the hourly budget divided by it (at
+/// least 1 per hour when it was set), so N jobs together write no faster than one job would.
+/// An explicit interval (`explicit_interval`: `--write-interval-ms` was given) wins: the pacing
+/// is then `base` unchanged, the shard's own (e.g. each shard has its own token). `shards <= 1`
+/// changes nothing.
 pub fn shard_pacing(base: Pacing, explicit_interval: bool, shards: u32) -> Pacing {
-    if shards <= 1 {
+    if shards <= 1 || explicit_interval {
         return base;
     }
-    let interval = if explicit_interval {
-        base.interval
-    } else {
-        base.interval.saturating_mul(shards)
-    };
     let per_hour = if base.per_hour == 0 {
         0
     } else {
         (base.per_hour / shards).max(1)
     };
-    Pacing { interval, per_hour }
+    Pacing {
+        interval: base.interval.saturating_mul(shards),
+        per_hour,
+    }
 }
 
 #[cfg(test)]

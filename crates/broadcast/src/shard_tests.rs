@@ -196,7 +196,7 @@ fn pacing_scales_with_the_shard_count_unless_given() {
     check(false, 2, 2000, 250);
     check(false, 3, 3000, 166);
     check(false, 8, 8000, 62);
-    check(true, 8, 1000, 62);
+    check(true, 8, 1000, 500);
     check(true, 1, 1000, 500);
     check(false, 1000, 1_000_000, 1);
     let off = shard_pacing(Pacing::unlimited(), false, 4);
