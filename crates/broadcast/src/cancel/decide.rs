@@ -55,11 +55,12 @@ pub fn decide(f: &Facts) -> Decision {
 /// The target's status and what happens to its branch, before any write: `dry_run` reports
 /// what would be done. `None` for the branch when there is none.
 pub fn planned(f: &Facts, d: &Decision, dry_run: bool) -> (TargetStatus, Option<BranchAction>) {
-    let branch = f.branch.then(|| match (d.delete, dry_run) {
+    let action = match (d.delete, dry_run) {
         (true, true) => BranchAction::WouldDelete,
         (true, false) => BranchAction::Deleted,
         (false, _) => BranchAction::Kept,
-    });
+    };
+    let branch = f.branch.then_some(action);
     let status = if d.blocked {
         TargetStatus::Blocked
     } else if d.is_empty() {
