@@ -147,3 +147,64 @@ fn rfc3339_parsing_matches_known_epochs() {
     assert_eq!(human_age(3 * 86_400 + 5), "3d");
     assert_eq!(human_age(59), "59s");
 }
+
+fn cancel_report(dry_run: bool) -> RunReport {
+    use crate::report::BranchAction;
+    let branch = "chore/sync-files-platform".to_owned();
+    let pr = |n: u64, action| PullRequestReport {
+        number: n,
+        url: format!("https://github.com/acme/x/pull/{n}"),
+        action,
+        created_at: None,
+    };
+    let mut done = target("acme/a", TargetStatus::Cancelled);
+    done.branch = Some(branch.clone());
+    done.pull_request = Some(pr(7, PullRequestAction::Closed));
+    done.branch_action = Some(BranchAction::Deleted);
+    let mut would = target("acme/b", TargetStatus::WouldCancel);
+    would.branch = Some(branch.clone());
+    would.pull_request = Some(pr(8, PullRequestAction::Open));
+    would.branch_action = Some(BranchAction::WouldDelete);
+    let mut kept = target("acme/c", TargetStatus::Cancelled);
+    kept.branch = Some(branch.clone());
+    kept.pull_request = Some(pr(9, PullRequestAction::Closed));
+    kept.branch_action = Some(BranchAction::Kept);
+    let mut blocked = target("acme/d", TargetStatus::Blocked);
+    blocked.branch = Some(branch);
+    blocked.branch_action = Some(BranchAction::Kept);
+    blocked.error = Some("sync branch has 1 commit(s) broadcast did not write: left alone".into());
+    let nothing = target("acme/e", TargetStatus::NothingToDo);
+    let mut r = report();
+    r.targets = vec![done, would, kept, blocked, nothing];
+    r.dry_run = dry_run;
+    r
+}
+
+#[test]
+fn cancel_table() {
+    insta::assert_snapshot!(render_cancel_table(&cancel_report(false)));
+}
+
+#[test]
+fn cancel_json_totals_count_closed_pull_requests_and_deleted_branches() {
+    let v: serde_json::Value =
+        serde_json::from_str(&render_cancel_json(&cancel_report(false)).unwrap()).unwrap();
+    let t = &v["totals"];
+    assert_eq!(
+        (
+            &t["cancelled"],
+            &t["would_cancel"],
+            &t["nothing_to_do"],
+            &t["blocked"]
+        ),
+        (&2.into(), &1.into(), &1.into(), &1.into())
+    );
+    // Closed: a and c; would close (b) only counts in a dry run's report.
+    assert_eq!(t["pull_requests_closed"], 2);
+    assert_eq!(t["branches_deleted"], 2, "deleted (a) and would delete (b)");
+    assert_eq!(v["targets"][0]["branch_action"], "deleted");
+    assert!(v["targets"][4].get("branch_action").is_none());
+    let dry: serde_json::Value =
+        serde_json::from_str(&render_cancel_json(&cancel_report(true)).unwrap()).unwrap();
+    assert_eq!(dry["totals"]["pull_requests_closed"], 3);
+}

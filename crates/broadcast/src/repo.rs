@@ -123,6 +123,17 @@ impl fmt::Display for RepoRef {
     }
 }
 
+/// The git directory of a local repository at `path`: `<path>/.git` for a work tree, else the
+/// path itself (a bare repository).
+pub fn local_git_dir(path: &Path) -> PathBuf {
+    let dot_git = path.join(".git");
+    if dot_git.is_dir() {
+        dot_git
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// Drops `.` components and folds `..` lexically (no symlinks resolved), so reports show
 /// `/srv/acme/a.git` rather than `/srv/./acme/a.git`.
 fn normalize(path: &Path) -> PathBuf {

@@ -343,7 +343,7 @@ impl Target<'_> {
         let group = self.group;
         let sync_refspec = format!("+refs/heads/{}:refs/remotes/sync", group.sync_branch);
         let (reader, remote): (Repo, _) = match &self.target.repo {
-            RepoRef::Local { path } => (self.git.open(&crate::sync::local_git_dir(path)), None),
+            RepoRef::Local { path } => (self.git.open(&crate::repo::local_git_dir(path)), None),
             RepoRef::GitHub { .. } => {
                 std::fs::create_dir_all(self.dir)
                     .with_context(|| format!("cannot create {}", self.dir.display()))?;

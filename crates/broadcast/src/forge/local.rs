@@ -66,7 +66,7 @@ impl Forge for LocalForge {
         let RepoRef::Local { path } = repo else {
             bail!("{repo} is a GitHub repository, not a local one");
         };
-        let git = Git::new().open(&crate::sync::local_git_dir(path));
+        let git = Git::new().open(&crate::repo::local_git_dir(path));
         let name = format!("refs/heads/{branch}");
         match git.update_ref(&name, ObjectId::null(), Some(expected)) {
             Ok(()) => Ok(BranchDeletion::Deleted),
