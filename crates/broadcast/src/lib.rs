@@ -186,7 +186,14 @@ fn run_cancel(args: &cli::CancelArgs) -> anyhow::Result<Outcome> {
         opts.jobs = j.max(1);
     }
     on_interrupt(opts.cancel.clone());
-    if let Some(gh) = github_forge(&plan, &args.github, &loaded.config, args.shard)? {
+    // Cancel never reads a source: only GitHub targets need the token.
+    let github_targets = plan
+        .groups
+        .iter()
+        .any(|g| g.targets.iter().any(|t| t.repo.is_github()));
+    if github_targets
+        && let Some(gh) = github_forge(&plan, &args.github, &loaded.config, args.shard)?
+    {
         opts.forges.register(Arc::new(gh));
     }
     let report = cancel::run(&plan, &opts)?;

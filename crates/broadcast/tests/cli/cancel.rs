@@ -176,3 +176,20 @@ fn cancel_selects_shards_as_sync_does() -> Result {
     }
     Ok(())
 }
+
+#[test]
+fn cancel_of_local_targets_needs_no_token_even_with_a_github_source() -> Result {
+    let sb = Sandbox::new();
+    let a = sb.bare_repo("a", &[("x", b"x\n")]);
+    let cfg = sb.write(
+        "sync.yaml",
+        &format!(
+            "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {{repo: acme/template}}\n    targets:\n{}",
+            t(&a, "        files: [{src: a.txt, dest: a.txt}]\n")
+        ),
+    );
+    let (code, report) = cancel(&sb, &cfg, &["--delete-branch"])?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(target(&report, "a.git")["status"], "nothing_to_do");
+    Ok(())
+}
