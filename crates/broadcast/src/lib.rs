@@ -294,6 +294,22 @@ fn github_forge(
         args.write_interval_ms.is_some(),
         shard.map_or(1, shard::ShardSpec::count),
     );
+    if let Some(spec) = shard.filter(|s| s.count() > 1) {
+        let p = options.write_pacing;
+        output::note(&format!(
+            "shard {spec}: GitHub writes {} ms apart, at most {} an hour ({})",
+            p.interval.as_millis(),
+            p.per_hour,
+            if args.write_interval_ms.is_some() {
+                "--write-interval-ms given: this job's own pacing".to_owned()
+            } else {
+                format!(
+                    "{} jobs share the token's limits; --write-interval-ms overrides",
+                    spec.count()
+                )
+            }
+        ));
+    }
     Ok(Some(forge::github::GitHubForge::new(options)?))
 }
 

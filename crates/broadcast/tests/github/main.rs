@@ -7,6 +7,7 @@ mod e2e;
 mod fixtures;
 mod git_http;
 mod rest;
+mod shard;
 mod trust;
 
 /// Boxed-error result so tests can use `?`.
