@@ -101,3 +101,63 @@ fn bad_shard_specs_are_usage_errors() {
         }
     }
 }
+
+#[test]
+fn a_dependency_is_checked_within_the_shard_only() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("template", &[("a.txt", b"a\n")]);
+    let mut repos: Vec<PathBuf> = (0..6)
+        .map(|i| sb.bare_repo(&format!("r{i}"), &[("x", b"x\n")]))
+        .collect();
+    // Fails group `a` wherever it lands: no repository there.
+    let missing = sb.path().join("missing.git");
+    repos.push(missing.clone());
+    let shard_of = |p: &PathBuf| broadcast::shard::shard_of(&format!("local:{}", p.display()), 2);
+    let bad = shard_of(&missing);
+    let good = 3 - bad;
+    assert!(
+        repos.iter().any(|p| shard_of(p) == good),
+        "both shards hold targets"
+    );
+    let targets: String = repos
+        .iter()
+        .map(|p| t(p, "        files: [{src: a.txt, dest: a.txt}]\n"))
+        .collect();
+    let group = |id: &str, deps: &str| {
+        format!(
+            "  - name: {id}\n    id: {id}\n    depends_on: [{deps}]\n    source: {{repo: \"{}\", branch: main}}\n    targets:\n{targets}",
+            src.display()
+        )
+    };
+    let cfg = sb.write(
+        "sync.yaml",
+        &format!("version: 1\ngroups:\n{}{}", group("a", ""), group("b", "a")),
+    );
+    let status_of = |report: &serde_json::Value, group: &str| -> Vec<String> {
+        report["targets"]
+            .as_array()
+            .expect("targets")
+            .iter()
+            .filter(|t| t["group"] == group)
+            .map(|t| t["status"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    // The shard holding the failing target: `b` waits for `a` and is skipped there.
+    let (code, report) = sb.sync_json(&cfg, &["--dry-run", "--shard", &format!("{bad}/2")])?;
+    assert_eq!(code, 1, "{report:#}");
+    assert!(status_of(&report, "a").contains(&"failed".to_owned()));
+    let b = status_of(&report, "b");
+    assert!(
+        !b.is_empty() && b.iter().all(|s| s == "skipped"),
+        "{report:#}"
+    );
+    // The other shard knows nothing of that failure: `a` succeeded for its targets, so `b` runs.
+    let (code, report) = sb.sync_json(&cfg, &["--dry-run", "--shard", &format!("{good}/2")])?;
+    assert_eq!(code, 0, "{report:#}");
+    let b = status_of(&report, "b");
+    assert!(
+        !b.is_empty() && b.iter().all(|s| s == "would_sync"),
+        "{report:#}"
+    );
+    Ok(())
+}
