@@ -1,3 +1,6 @@
+//! Table and property tests of `--shard K/N`: parsing, keys, the hash, balance, stability,
+//! the partition of a plan, and the pacing rule.
+
 use std::path::PathBuf;
 use std::time::Duration;
 
