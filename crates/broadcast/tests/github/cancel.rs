@@ -346,3 +346,37 @@ fn cancel_writes_are_paced_like_sync_writes() -> Result {
     assert_eq!(f.stats().writes, 3);
     Ok(())
 }
+
+#[test]
+fn cancel_without_delete_branch_closes_and_keeps_the_branch() -> Result {
+    let w = World::new(&[("README.md", "# template\n")])?;
+    let gamma = w.target("acme", "gamma", &[("README.md", "# gamma\n")])?;
+    let tip = sync_branch(&w, "gamma", false)?;
+    let config = w.config(
+        "      - repo: acme/gamma\n        files:\n          - {src: README.md, dest: README.md}\n",
+    )?;
+    let api = MockServer::start();
+    let list = list_pulls(
+        &api,
+        "acme/gamma",
+        json!([pull("acme/gamma", 4, "t", "b", &[])]),
+    );
+    let posted = comment(&api, "acme/gamma", 4, "is kept");
+    let closed = close(&api, "acme/gamma", 4);
+    let other = unexpected(&api);
+    let (code, report) = cancel(&w, &config, &api, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    let g = target_report(&report, "acme/gamma")?;
+    assert_eq!(g["status"], "cancelled", "{g:#}");
+    assert_eq!(g["pull_request"]["action"], "closed");
+    assert_eq!(g["branch_action"], "kept");
+    list.assert_calls(1);
+    posted.assert_calls(1);
+    closed.assert_calls(1);
+    other.assert_calls(0);
+    assert_eq!(
+        w.git(&gamma, &["rev-parse", &format!("refs/heads/{BRANCH}")])?,
+        tip
+    );
+    Ok(())
+}
