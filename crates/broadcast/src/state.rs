@@ -79,15 +79,30 @@ pub fn render_metadata(m: &SyncMetadata) -> String {
     )
 }
 
-/// Reads the metadata block back from a pull request body. `None` when there is none or it does
-/// not parse.
+/// Reads the metadata block back from a pull request body. `None` when there is none, when the
+/// last block does not parse, or when an earlier block parses to different metadata.
+///
+/// The last block is the one broadcast wrote: [`pull_request_body`] puts it at the end and the
+/// forge's length fit keeps it whole. Anything before it is text people can edit, including a
+/// changed file whose name holds the marker, a block pasted from another pull request or an
+/// older copy of this one; such a block is ambiguous, so it makes the result `None` rather than
+/// let another group's (or another sync's) metadata through. Cost: one YAML parse per marker.
 pub fn parse_metadata(body: &str) -> Option<SyncMetadata> {
+    let last = body.rfind(METADATA_START)?;
+    let ours = parse_block(&body[last..])?;
+    let earlier_disagrees = body[..last]
+        .match_indices(METADATA_START)
+        .any(|(at, _)| parse_block(&body[at..]).is_some_and(|other| other != ours));
+    (!earlier_disagrees).then_some(ours)
+}
+
+/// Parses the block that `text` starts with (`text` begins with [`METADATA_START`]).
+fn parse_block(text: &str) -> Option<SyncMetadata> {
     #[derive(Deserialize)]
     struct Wrapper {
         sync_metadata: SyncMetadata,
     }
-    let start = body.find(METADATA_START)? + METADATA_START.len();
-    let rest = &body[start..];
+    let rest = text.strip_prefix(METADATA_START)?;
     let end = rest.find(METADATA_END)?;
     serde_saphyr::from_str::<Wrapper>(&rest[..end])
         .ok()
@@ -112,4 +127,35 @@ mod tests {
         assert_eq!(parse_metadata(&text), Some(m));
         assert_eq!(parse_metadata("no block"), None);
     }
+
+    /// Found by the `metadata` fuzz target: the first marker used to win, so a changed file
+    /// named like the marker hid the block, and a pasted older block was read instead of ours.
+    #[test]
+    fn the_last_block_is_ours_and_earlier_ones_must_agree() {
+        let meta = |commit: &str| SyncMetadata {
+            group_id: "a".into(),
+            source_repo: String::new(),
+            source_commit: commit.repeat(40),
+            target_repo: String::new(),
+            sync_commit: "0".repeat(40),
+        };
+        let (ours, older) = (meta("a"), meta("b"));
+        let listed = format!(
+            "## Changed files\n\n- `{METADATA_START}` (added)\n\n{}",
+            render_metadata(&ours)
+        );
+        assert_eq!(parse_metadata(&listed), Some(ours.clone()));
+        let pasted = format!("{}\n{}", render_metadata(&older), render_metadata(&ours));
+        assert_eq!(parse_metadata(&pasted), None);
+        let appended = format!("{}\n{}", render_metadata(&ours), render_metadata(&older));
+        assert_eq!(parse_metadata(&appended), None);
+        let copied = format!("{}\n{}", render_metadata(&ours), render_metadata(&ours));
+        assert_eq!(parse_metadata(&copied), Some(ours.clone()));
+        let cut = render_metadata(&ours);
+        assert_eq!(parse_metadata(&cut[..cut.len() - 5]), None);
+    }
 }
+
+#[cfg(test)]
+#[path = "state_props.rs"]
+mod fuzz_props;

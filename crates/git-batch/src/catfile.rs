@@ -189,53 +189,16 @@ impl CatFile {
         }
     }
 
-    /// Reads one answer: `<oid> SP <type> SP <size> LF <data> LF` or `<oid> SP missing LF`
-    /// (git-cat-file(1) "BATCH OUTPUT").
+    /// Reads one answer (see [`read_answer_from`]), mapping read failures to [`Error::Pipe`].
     fn read_answer(&mut self, want: ObjectId) -> Result<Option<Object>> {
-        let pipe = |source| Error::Pipe {
-            args: self.args.clone(),
-            stderr: String::new(),
-            source,
-        };
-        self.header.clear();
-        let n = self
-            .stdout
-            .read_until(b'\n', &mut self.header)
-            .map_err(pipe)?;
-        if n == 0 {
-            return Err(pipe(std::io::Error::from(
-                std::io::ErrorKind::UnexpectedEof,
-            )));
-        }
-        let line = self.header.strip_suffix(b"\n").unwrap_or(&self.header);
-        let bad = || Error::parse("cat-file header", line);
-        let mut fields = line.split(|&b| b == b' ');
-        let oid = fields
-            .next()
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| ObjectId::from_hex(h).ok())
-            .ok_or_else(bad)?;
-        let kind = fields.next().ok_or_else(bad)?;
-        if oid != want {
-            return Err(bad());
-        }
-        if kind == b"missing" {
-            return Ok(None);
-        }
-        let kind = ObjectKind::parse(kind)?;
-        let size: usize = fields
-            .next()
-            .and_then(|s| std::str::from_utf8(s).ok())
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(bad)?;
-        let mut data = vec![0u8; size];
-        self.stdout.read_exact(&mut data).map_err(pipe)?;
-        let mut lf = [0u8; 1];
-        self.stdout.read_exact(&mut lf).map_err(pipe)?;
-        if lf[0] != b'\n' {
-            return Err(Error::parse("cat-file object terminator", &lf));
-        }
-        Ok(Some(Object { oid, kind, data }))
+        let args = &self.args;
+        read_answer_from(&mut self.stdout, &mut self.header, want, |source| {
+            Error::Pipe {
+                args: args.clone(),
+                stderr: String::new(),
+                source,
+            }
+        })
     }
 
     fn arm(&self) {
@@ -262,6 +225,76 @@ impl CatFile {
         }
     }
 }
+
+/// Reads one `cat-file --batch` answer for `want` from `r`: `<oid> SP <type> SP <size> LF <data>
+/// LF`, or `<oid> SP missing LF` (git-cat-file(1) "BATCH OUTPUT"). `header` is a reusable
+/// buffer; `pipe` turns a read failure (or a stream that ends early) into the caller's error.
+///
+/// The size in the header is not trusted for allocation: the data is read as it arrives (at most
+/// `size` bytes), so a corrupt header ends in an error at the end of the stream instead of a
+/// huge allocation.
+///
+/// # Errors
+/// [`Error::Parse`] for a header that is not one of the two forms or names another object,
+/// `pipe(..)` when the stream fails or ends before the object and its terminator.
+pub(crate) fn read_answer_from<R: BufRead>(
+    r: &mut R,
+    header: &mut Vec<u8>,
+    want: ObjectId,
+    pipe: impl Fn(std::io::Error) -> Error,
+) -> Result<Option<Object>> {
+    header.clear();
+    let n = r.read_until(b'\n', header).map_err(&pipe)?;
+    if n == 0 {
+        return Err(pipe(std::io::Error::from(
+            std::io::ErrorKind::UnexpectedEof,
+        )));
+    }
+    let line = header.strip_suffix(b"\n").unwrap_or(header);
+    let bad = || Error::parse("cat-file header", line);
+    let mut fields = line.split(|&b| b == b' ');
+    let oid = fields
+        .next()
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .and_then(|h| ObjectId::from_hex(h).ok())
+        .ok_or_else(bad)?;
+    let kind = fields.next().ok_or_else(bad)?;
+    if oid != want {
+        return Err(bad());
+    }
+    if kind == b"missing" {
+        return Ok(None);
+    }
+    let kind = ObjectKind::parse(kind)?;
+    let size: usize = fields
+        .next()
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    if fields.next().is_some() {
+        return Err(bad());
+    }
+    let mut data = Vec::with_capacity(size.min(PREALLOC_CAP_BYTES));
+    r.by_ref()
+        .take(size as u64)
+        .read_to_end(&mut data)
+        .map_err(&pipe)?;
+    if data.len() != size {
+        return Err(pipe(std::io::Error::from(
+            std::io::ErrorKind::UnexpectedEof,
+        )));
+    }
+    let mut lf = [0u8; 1];
+    r.read_exact(&mut lf).map_err(&pipe)?;
+    if lf[0] != b'\n' {
+        return Err(Error::parse("cat-file object terminator", &lf));
+    }
+    Ok(Some(Object { oid, kind, data }))
+}
+
+/// Most bytes reserved up front for one object whatever its header says (8 MiB); larger objects
+/// grow as they are read.
+const PREALLOC_CAP_BYTES: usize = 8 << 20;
 
 fn watchdog(mut child: Child, watch: &Watch, timeout: Duration) {
     let mut st = watch.lock();

@@ -8,6 +8,8 @@ mod commit;
 mod fast_import;
 mod log;
 mod oid;
+#[cfg(test)]
+mod parse_props;
 mod repo;
 mod tree;
 

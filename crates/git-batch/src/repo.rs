@@ -240,28 +240,7 @@ impl Git {
             args.push(check_arg("pattern", p)?.into());
         }
         let out = self.run_ok(None, &args, Vec::new())?;
-        let mut head = None;
-        let mut refs = Vec::new();
-        for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            if let Some(rest) = line.strip_prefix(b"ref: ") {
-                // `ref: refs/heads/main<TAB>HEAD`; other symrefs (remote HEADs) are ignored.
-                let mut fields = rest.split(|&b| b == b'\t');
-                let target = fields.next().unwrap_or(rest);
-                if fields.next() == Some(b"HEAD".as_slice()) {
-                    let target = String::from_utf8(target.to_vec())
-                        .map_err(|_| Error::parse("ls-remote symref", line))?;
-                    head = Some(
-                        target
-                            .strip_prefix("refs/heads/")
-                            .map(str::to_owned)
-                            .unwrap_or(target),
-                    );
-                }
-                continue;
-            }
-            refs.push(parse_remote_line(line)?);
-        }
-        Ok((head, refs))
+        parse_ls_remote_symref(&out)
     }
 
     /// The branch a remote's `HEAD` points at (`"main"`), from
@@ -292,7 +271,35 @@ impl Git {
     }
 }
 
-fn parse_remote_line(line: &[u8]) -> Result<RemoteRef> {
+/// Parses `git ls-remote --symref` output: `<oid> TAB <ref>` lines and `ref: <target> TAB
+/// <name>` symref lines (git-ls-remote(1)); returns the branch `HEAD` points at (without
+/// `refs/heads/`) and the refs. Other symrefs are ignored.
+pub(crate) fn parse_ls_remote_symref(out: &[u8]) -> Result<(Option<String>, Vec<RemoteRef>)> {
+    let mut head = None;
+    let mut refs = Vec::new();
+    for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        if let Some(rest) = line.strip_prefix(b"ref: ") {
+            // `ref: refs/heads/main<TAB>HEAD`; other symrefs (remote HEADs) are ignored.
+            let mut fields = rest.split(|&b| b == b'\t');
+            let target = fields.next().unwrap_or(rest);
+            if fields.next() == Some(b"HEAD".as_slice()) {
+                let target = String::from_utf8(target.to_vec())
+                    .map_err(|_| Error::parse("ls-remote symref", line))?;
+                head = Some(
+                    target
+                        .strip_prefix("refs/heads/")
+                        .map(str::to_owned)
+                        .unwrap_or(target),
+                );
+            }
+            continue;
+        }
+        refs.push(parse_remote_line(line)?);
+    }
+    Ok((head, refs))
+}
+
+pub(crate) fn parse_remote_line(line: &[u8]) -> Result<RemoteRef> {
     let bad = || Error::parse("ls-remote line", line);
     let text = std::str::from_utf8(line).map_err(|_| bad())?;
     let (hex, name) = text.split_once('\t').ok_or_else(bad)?;
@@ -563,24 +570,26 @@ impl Repo {
 }
 
 /// Parses `<flag> TAB <from>:<to> TAB <summary>` lines (git-push(1) "OUTPUT", porcelain).
-fn parse_push_porcelain(stdout: &[u8]) -> Vec<PushedRef> {
-    let text = String::from_utf8_lossy(stdout);
+/// Lines of another shape are skipped, and so is a line whose `<to>` is not UTF-8 (no ref this
+/// crate pushes is): a lossy name could match another ref.
+pub(crate) fn parse_push_porcelain(stdout: &[u8]) -> Vec<PushedRef> {
     let mut refs = Vec::new();
-    for line in text.lines() {
-        let mut parts = line.splitn(3, '\t');
+    for line in stdout.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut parts = line.splitn(3, |&b| b == b'\t');
         let (Some(flag), Some(spec), summary) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
-        if flag.len() != 1 {
+        let Ok(spec) = std::str::from_utf8(spec) else {
             continue;
-        }
+        };
         let dst = spec.rsplit_once(':').map_or(spec, |(_, d)| d).to_owned();
-        let summary = summary.unwrap_or("").to_owned();
+        let summary = String::from_utf8_lossy(summary.unwrap_or(b"")).into_owned();
         let status = match flag {
-            " " | "+" | "-" | "*" => PushStatus::Ok,
-            "=" => PushStatus::UpToDate,
-            "!" if summary.starts_with("[remote ") => PushStatus::Error,
-            "!" => PushStatus::Rejected,
+            b" " | b"+" | b"-" | b"*" => PushStatus::Ok,
+            b"=" => PushStatus::UpToDate,
+            b"!" if summary.starts_with("[remote ") => PushStatus::Error,
+            b"!" => PushStatus::Rejected,
             _ => continue,
         };
         refs.push(PushedRef {
@@ -637,6 +646,18 @@ mod tests {
         for ((d, s), (wd, ws)) in got.iter().zip(want) {
             assert_eq!((d.as_str(), *s), (wd, ws));
         }
+    }
+
+    /// Found by the `git` fuzz target: a non-UTF-8 byte in a destination was read lossily
+    /// (`\u{fffd}refs/heads/0`), a name that is not the ref git reported.
+    #[test]
+    fn a_non_utf8_destination_is_skipped_not_misread() {
+        let out = b" \t\x80refs/heads/0\t[new branch]\n \t:refs/heads/b\t[new branch]\n";
+        let got: Vec<String> = parse_push_porcelain(out)
+            .into_iter()
+            .map(|r| r.dst)
+            .collect();
+        assert_eq!(got, ["refs/heads/b"]);
     }
 
     #[test]

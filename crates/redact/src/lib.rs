@@ -388,6 +388,12 @@ impl Redactor {
 /// Appends the secret spans of `rule`'s matches in `text` (which starts at byte `offset` of the
 /// whole input). Spans that already read `***` (text
 /// redacted before) are skipped, which keeps redaction idempotent.
+///
+/// For rules with secret groups the next search starts at the secret, not after the match: a
+/// value can swallow the key of a token glued to it (`Bearer abcAuthorization: token xyz`), and
+/// that token's own secret must still be found. Rescanning is capped at four times the text
+/// length plus 4 KiB of matched bytes, after which the search resumes after each match, so
+/// adversarial input (`password=password=…`) stays linear.
 fn collect_spans(rule: &Rule, text: &[u8], offset: usize, spans: &mut Vec<(usize, usize)>) {
     let mut push = |s: usize, e: usize| {
         if e > s && &text[s..e] != MARKER.as_bytes() {
@@ -400,12 +406,26 @@ fn collect_spans(rule: &Rule, text: &[u8], offset: usize, spans: &mut Vec<(usize
         }
         return;
     }
-    for caps in rule.regex.captures_iter(text) {
+    let mut budget = text.len().saturating_mul(4).saturating_add(4096);
+    let mut pos = 0;
+    while pos <= text.len() {
+        let Some(caps) = rule.regex.captures_at(text, pos) else {
+            break;
+        };
+        let m = caps.get(0).expect("group 0 always participates in a match");
+        let mut resume = m.end();
         for &g in &rule.secret_groups {
-            if let Some(m) = caps.get(g) {
-                push(m.start(), m.end());
+            if let Some(sm) = caps.get(g) {
+                push(sm.start(), sm.end());
+                resume = resume.min(sm.start());
             }
         }
+        budget = budget.saturating_sub(m.len().max(1));
+        pos = if budget > 0 {
+            resume.max(m.start() + 1)
+        } else {
+            m.end().max(m.start() + 1)
+        };
     }
 }
 
@@ -467,6 +487,21 @@ mod tests {
                 "clean input allocated: {input:?}"
             );
         }
+    }
+
+    /// Found by the `redact` fuzz target: a value swallowed the key of the token glued after
+    /// it, and that token's secret survived.
+    #[test]
+    fn a_token_glued_to_a_value_is_still_found() {
+        check(
+            "Authorization: Bearer +AA=0a-aa+Authorization: token Aa-A-=-0_0",
+            "Authorization: Bearer *** token ***",
+        );
+        check("password=#!A(a-a0password = #(0AaAa(", "password=*** = ***");
+        // Adversarial repetition stays fast (the rescan budget) and leaves no value behind.
+        let long = "password=".repeat(20_000);
+        let out = Redactor::default().redact(&long).into_owned();
+        assert!(out.starts_with("password=***"), "{}", &out[..40]);
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub const MAX_PENDING_BYTES: usize = 64 * 1024;
 ///
 /// Bytes are buffered until a newline; each `write` call redacts and forwards everything up to
 /// its last newline as one piece (so a multi-line PEM block written in one call is caught whole).
+/// A private key block begun but not ended in that piece (`-----BEGIN … PRIVATE KEY-----` with no
+/// `-----END` after it) is held back until its END line arrives, so a key written line by line
+/// is still redacted whole; if [`MAX_PENDING_BYTES`], a flush or drop forces it out first, the
+/// rest of the key up to its END line is replaced by one marker as it arrives.
 /// A trailing partial line is kept until the next newline, [`flush`](Write::flush), drop, or
 /// [`MAX_PENDING_BYTES`]. A `write` that holds only complete lines while nothing is pending (what
 /// `tracing_subscriber::fmt` does for every event) is redacted straight from the caller's buffer:
@@ -37,6 +41,8 @@ pub struct RedactingWriter<W: Write> {
     inner: W,
     redactor: Arc<Redactor>,
     pending: Vec<u8>,
+    /// A private key block was cut by a forced emit: output is masked up to its END line.
+    in_key: bool,
 }
 
 impl<W: Write> RedactingWriter<W> {
@@ -51,6 +57,7 @@ impl<W: Write> RedactingWriter<W> {
             inner,
             redactor,
             pending: Vec::new(),
+            in_key: false,
         }
     }
 
@@ -69,12 +76,42 @@ impl<W: Write> RedactingWriter<W> {
             return Ok(());
         }
         let piece = std::mem::take(&mut self.pending);
-        let result = self.inner.write_all(&self.redactor.redact_bytes(&piece));
+        let result = self.emit(&piece);
         // Keep the allocation for the next partial line.
         self.pending = piece;
         self.pending.clear();
         result
     }
+
+    /// Redacts and writes one piece; masks the tail of a key block a forced emit cut.
+    fn emit(&mut self, mut piece: &[u8]) -> io::Result<()> {
+        if self.in_key {
+            let Some(end) = memchr::memmem::find(piece, PEM_END) else {
+                return self.inner.write_all(crate::MARKER.as_bytes());
+            };
+            self.inner.write_all(crate::MARKER.as_bytes())?;
+            piece = &piece[end..];
+            self.in_key = false;
+        }
+        self.inner.write_all(&self.redactor.redact_bytes(piece))?;
+        // The PEM rule redacted an unterminated block to the end of this piece.
+        self.in_key = opens_private_key(piece);
+        Ok(())
+    }
+}
+
+const PEM_BEGIN: &[u8] = b"-----BEGIN ";
+const PEM_END: &[u8] = b"-----END ";
+
+/// Whether `text`'s last PEM BEGIN line is a private key's and no END line follows it.
+/// One reverse `memmem` search; no allocation.
+fn opens_private_key(text: &[u8]) -> bool {
+    let Some(begin) = memchr::memmem::rfind(text, PEM_BEGIN) else {
+        return false;
+    };
+    let line = &text[begin..text.len().min(begin + 80)];
+    memchr::memmem::find(line, b"PRIVATE KEY").is_some()
+        && memchr::memmem::find(&text[begin..], PEM_END).is_none()
 }
 
 impl<W: Write> Write for RedactingWriter<W> {
@@ -86,7 +123,7 @@ impl<W: Write> Write for RedactingWriter<W> {
                     self.emit_pending()?;
                 }
             }
-            Some(nl) if self.pending.is_empty() => {
+            Some(nl) if self.pending.is_empty() && !self.in_key && !opens_private_key(buf) => {
                 let (lines, rest) = buf.split_at(nl + 1);
                 self.inner.write_all(&self.redactor.redact_bytes(lines))?;
                 self.pending.extend_from_slice(rest);
@@ -94,7 +131,10 @@ impl<W: Write> Write for RedactingWriter<W> {
             Some(nl) => {
                 let (lines, rest) = buf.split_at(nl + 1);
                 self.pending.extend_from_slice(lines);
-                self.emit_pending()?;
+                // An open key block waits for its END line (up to the cap).
+                if !opens_private_key(&self.pending) || self.pending.len() >= MAX_PENDING_BYTES {
+                    self.emit_pending()?;
+                }
                 self.pending.extend_from_slice(rest);
             }
         }
@@ -203,6 +243,24 @@ mod tests {
                 &["a\nb ghp_abcdefghijABCDEFGHIJ012345 c\nd"],
                 "a\nb ghp_*** c\nd",
             ),
+            // Found by the `redact` fuzz target: a key written in several calls used to leave
+            // its body in clear text once the BEGIN line had been emitted alone.
+            (
+                &[
+                    " -----BEGIN RSA PRIVATE KEY-----\nAA+0",
+                    "A0AA0A+A/++A\n-----END RSA PRIVATE KEY-----\n",
+                ],
+                " -----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY-----\n",
+            ),
+            (
+                &[
+                    "-----BEGIN EC PRIVATE KEY-----\n",
+                    "AAAA\n",
+                    "BBBB\n",
+                    "-----END EC PRIVATE KEY-----\nok\n",
+                ],
+                "-----BEGIN EC PRIVATE KEY-----***-----END EC PRIVATE KEY-----\nok\n",
+            ),
         ];
         for (writes, expected) in cases {
             let mut out = Vec::new();
@@ -215,6 +273,27 @@ mod tests {
             }
             assert_eq!(String::from_utf8_lossy(&out), *expected, "{writes:?}");
         }
+    }
+
+    /// A key block forced out by a flush before its END line: the rest of the key is masked as
+    /// it arrives, then output resumes after the END line.
+    #[test]
+    fn a_key_cut_by_a_flush_is_masked_to_its_end() {
+        let mut out = Vec::new();
+        {
+            let mut w = RedactingWriter::new(&mut out);
+            w.write_all(b"-----BEGIN PRIVATE KEY-----\nAAAA\n")
+                .expect("writing to a Vec cannot fail");
+            w.flush().expect("flushing a Vec cannot fail");
+            w.write_all(b"BBBB\nCCCC\n-----END PRIVATE KEY-----\nok\n")
+                .expect("writing to a Vec cannot fail");
+        }
+        let text = String::from_utf8_lossy(&out);
+        assert!(
+            !text.contains("AAAA") && !text.contains("BBBB") && !text.contains("CCCC"),
+            "{text}"
+        );
+        assert!(text.ends_with("-----END PRIVATE KEY-----\nok\n"), "{text}");
     }
 
     #[test]

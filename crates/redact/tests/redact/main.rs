@@ -9,6 +9,8 @@ use broadcast_redact::tracing::RedactingMakeWriter;
 use broadcast_redact::{Redactor, global};
 use proptest::prelude::*;
 
+mod fuzz_props;
+
 /// A generated secret inside its context, and the secret part that must not survive.
 fn secret_strategy() -> impl Strategy<Value = (String, String)> {
     let alnum = "[A-Za-z0-9]{36}";

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use broadcast_transform::{EmailRewrite, PathFilter, RepoSlug, TransformSpec, Transformer};
 use proptest::prelude::*;
 
+mod fuzz_props;
 mod gitignore;
 
 type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
