@@ -380,3 +380,41 @@ fn cancel_without_delete_branch_closes_and_keeps_the_branch() -> Result {
     );
     Ok(())
 }
+
+#[test]
+fn a_colleague_commit_under_broadcasts_tip_still_blocks_cancel() -> Result {
+    let w = World::new(&[("README.md", "# template\n")])?;
+    let delta = w.target("acme", "delta", &[("README.md", "# delta\n")])?;
+    let url = delta.to_str().ok_or("utf-8 path")?;
+    // A colleague's commit, broadcast's on top (so the fetched tip alone looks like
+    // broadcast's), and main moved on since.
+    let work = w.tmp.path().join("work-acme-delta");
+    git_ok(&w.home, &work, None, &["checkout", "-q", "-b", BRANCH])?;
+    let theirs = w.commit(&work, &[("fix.txt", "fix\n")], "fix the lint config")?;
+    std::fs::write(work.join("README.md"), "# template\n")?;
+    git_ok(&w.home, &work, None, &["add", "-A"])?;
+    let own = format!(
+        "sync: update README.md from template\n\nBroadcast-Source: template\nBroadcast-Source-Commit: {}\nBroadcast-Group: tmpl\n",
+        "0".repeat(40)
+    );
+    git_ok(&w.home, &work, None, &["commit", "-q", "-m", &own])?;
+    git_ok(&w.home, &work, None, &["checkout", "-q", "main"])?;
+    w.commit(&work, &[("other.txt", "moved on\n")], "main moves")?;
+    git_ok(&w.home, &work, None, &["push", "-q", url, "main", BRANCH])?;
+    let config = w.config(
+        "      - repo: acme/delta\n        files:\n          - {src: README.md, dest: README.md}\n",
+    )?;
+    let before = w.refs(&delta)?;
+    let api = MockServer::start();
+    let other = unexpected(&api);
+    let (code, report) = cancel(&w, &config, &api, &["--delete-branch"])?;
+    assert_eq!(code, 1, "{report:#}");
+    let d = target_report(&report, "acme/delta")?;
+    assert_eq!(d["status"], "blocked", "{d:#}");
+    let foreign = d["foreign_commits"].as_array().ok_or("foreign_commits")?;
+    assert_eq!(foreign.len(), 1, "{d:#}");
+    assert_eq!(foreign[0]["commit"], theirs.as_str());
+    other.assert_calls(0);
+    assert_eq!(w.refs(&delta)?, before, "nothing deleted");
+    Ok(())
+}
