@@ -9,6 +9,8 @@ use broadcast_stream_io::{
 };
 use proptest::prelude::*;
 
+mod fuzz_props;
+
 type Result<T = (), E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
 fn stream<T: broadcast_stream_io::ChunkTransform>(chunk: usize, input: &[u8], t: &T) -> Vec<u8> {
