@@ -16,6 +16,19 @@ tasks:
   compare   compare two baselines; exit 1 on a regression beyond noise
   e2e       the end-to-end scenarios alone, against the reference git workflow
   profile   one sync scenario under --profile, with the time of every git process
+  report    the performance report in docs/report/ from baselines/*.json (--check: fail if stale)
+";
+
+const REPORT_HELP: &str = "\
+usage: cargo xtask report [--check]
+
+Generates docs/report/README.md and its SVG charts from the committed baselines:
+baselines/main.json, baselines/go-broadcast.json (go-broadcast's published figures,
+optional) and any other baseline file. The output depends on those files only, so it
+is reproducible and committed.
+
+  --check   regenerate in memory and fail when a committed file differs, is missing or
+            is no longer generated (cargo xtask lint runs this)
 ";
 
 const PROFILE_HELP: &str = "\
@@ -35,7 +48,8 @@ for git, so the second table is where the time goes.
 const LINT_HELP: &str = "\
 usage: cargo xtask lint
 
-Runs `cargo fmt --all --check` and `cargo clippy --workspace --all-targets -- -D warnings`.
+Runs `cargo fmt --all --check`, `cargo clippy --workspace --all-targets -- -D warnings`
+and `cargo xtask report --check` (docs/report/ is not stale relative to baselines/).
 The repository rules (tidy) are #[test]s in xtask and run with `cargo xtask test`.
 ";
 
@@ -110,6 +124,7 @@ pub(crate) enum Task {
     Compare(CompareOptions),
     E2e(E2eOptions),
     Profile(ProfileOptions),
+    Report(crate::report::ReportOptions),
 }
 
 /// Flags of `cargo xtask profile`.
@@ -178,6 +193,7 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
         "compare" => COMPARE_HELP,
         "e2e" => E2E_HELP,
         "profile" => PROFILE_HELP,
+        "report" => REPORT_HELP,
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return Ok(None);
@@ -276,6 +292,16 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                 }
             }
             Task::Profile(o)
+        }
+        "report" => {
+            let mut o = crate::report::ReportOptions::default();
+            while let Some(flag) = p.next_flag()? {
+                match flag {
+                    "--check" => o.check = true,
+                    _ => return Err(p.unknown(flag)),
+                }
+            }
+            Task::Report(o)
         }
         "e2e" => {
             let mut o = E2eOptions::default();
@@ -426,5 +452,10 @@ mod tests {
         );
         check(&["e2e", "--files", "x"], "error: --files takes numbers");
         check(&["nope"], "error: unknown task `nope`");
+        check(
+            &["report", "--check"],
+            "Report(ReportOptions { check: true })",
+        );
+        check(&["report", "--x"], "error: unknown flag `--x`");
     }
 }
