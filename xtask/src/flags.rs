@@ -61,7 +61,7 @@ every test binary runs even when one fails. This is exactly what CI runs.
 ";
 
 const BENCH_HELP: &str = "\
-usage: cargo xtask bench [--quick] [--filter REGEX] [--save NAME] [--no-e2e]
+usage: cargo xtask bench [--quick] [--filter REGEX] [--save NAME [--merge]] [--no-e2e]
                          [--instructions | --with-instructions]
 
 Runs every criterion suite in benches/benches/ (except e2e and instructions),
@@ -73,6 +73,8 @@ target/xtask/last.json always, baselines/NAME.json with --save (atomically).
   --quick              short criterion runs (1 s measurement, 10 samples) and a small e2e grid
   --filter REGEX       only benchmarks whose id matches (criterion filter; e2e ids too)
   --save NAME          also write baselines/NAME.json (NAME may be a path ending in .json)
+  --merge              with --save: update only the ids this run measured in the existing
+                       file (each tagged with its own timestamp and commit), keep the rest
   --no-e2e             skip the end-to-end scenarios
   --instructions       only the instruction-count suite (gungraun + valgrind callgrind)
   --with-instructions  criterion, e2e and the instruction-count suite
@@ -143,6 +145,7 @@ pub(crate) struct BenchOptions {
     pub(crate) quick: bool,
     pub(crate) filter: Option<String>,
     pub(crate) save: Option<String>,
+    pub(crate) merge: bool,
     pub(crate) no_e2e: bool,
     pub(crate) instructions_only: bool,
     pub(crate) with_instructions: bool,
@@ -225,11 +228,15 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                     "--quick" => o.quick = true,
                     "--filter" => o.filter = Some(p.value(flag)?),
                     "--save" => o.save = Some(p.value(flag)?),
+                    "--merge" => o.merge = true,
                     "--no-e2e" => o.no_e2e = true,
                     "--instructions" => o.instructions_only = true,
                     "--with-instructions" => o.with_instructions = true,
                     _ => return Err(p.unknown(flag)),
                 }
+            }
+            if o.merge && o.save.is_none() {
+                bail!("--merge needs --save NAME\n\n{help}");
             }
             if o.instructions_only && o.with_instructions {
                 bail!("--instructions and --with-instructions exclude each other\n\n{help}");
@@ -425,6 +432,11 @@ mod tests {
             "quick: true, filter: None, save: Some(\"main\")",
         );
         check(&["bench", "--filter"], "error: --filter needs a value");
+        check(
+            &["bench", "--save", "main", "--merge"],
+            "save: Some(\"main\"), merge: true",
+        );
+        check(&["bench", "--merge"], "error: --merge needs --save NAME");
         check(
             &["bench", "--instructions", "--with-instructions"],
             "error: --instructions and",
