@@ -57,10 +57,39 @@ pub(crate) fn run(sh: &Shell, opts: &BenchOptions) -> anyhow::Result<()> {
     eprintln!("wrote {}", last.display());
     if let Some(name) = &opts.save {
         let path = baseline::resolve(sh, name);
+        let file = if opts.merge {
+            let existing = baseline::load(sh, name)?;
+            merge(existing, &file)
+        } else {
+            file
+        };
         baseline::write_atomic(&path, &file)?;
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+/// `--merge`: `existing` with the entries of `run` added or replaced, each tagged with the
+/// run's `timestamp`, `git_commit` and `command` (the file's header still describes the
+/// entries measured with it). Entries the run did not measure stay as they were.
+pub(crate) fn merge(mut existing: Value, run: &Value) -> Value {
+    let tag = |entry: &Value| -> Value {
+        let mut entry = entry.clone();
+        if let Value::Object(map) = &mut entry {
+            for key in ["timestamp", "git_commit", "command"] {
+                map.insert(key.into(), run[key].clone());
+            }
+        }
+        entry
+    };
+    if let (Some(Value::Object(into)), Some(Value::Object(from))) =
+        (existing.get_mut("benchmarks"), run.get("benchmarks"))
+    {
+        for (id, entry) in from {
+            into.insert(id.clone(), tag(entry));
+        }
+    }
+    existing
 }
 
 /// The criterion suites declared in benches/Cargo.toml with a file in benches/benches/.
@@ -323,6 +352,26 @@ pub(crate) fn throughput_cell(e: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_replaces_only_the_measured_ids_and_tags_them() {
+        let existing = json!({"timestamp": "old", "git_commit": "a", "benchmarks": {
+            "pool/get/8KiB": {"kind": "criterion", "median_ns": 50.0},
+            "github/decode_pulls/10": {"kind": "criterion", "median_ns": 9.0}}});
+        let run = json!({"timestamp": "new", "git_commit": "b", "command": "cargo xtask bench",
+            "benchmarks": {"github/decode_pulls/10": {"kind": "criterion", "median_ns": 7.0},
+                           "logging/format/text_3_fields": {"kind": "criterion", "median_ns": 1.0}}});
+        let merged = merge(existing, &run);
+        assert_eq!(merged["timestamp"], "old", "the header stays");
+        let b = &merged["benchmarks"];
+        assert_eq!(
+            b["pool/get/8KiB"],
+            json!({"kind": "criterion", "median_ns": 50.0})
+        );
+        assert_eq!(b["github/decode_pulls/10"]["median_ns"], 7.0);
+        assert_eq!(b["github/decode_pulls/10"]["git_commit"], "b");
+        assert_eq!(b["logging/format/text_3_fields"]["timestamp"], "new");
+    }
 
     #[test]
     fn bench_names_come_from_bench_sections_only() {

@@ -16,6 +16,19 @@ tasks:
   compare   compare two baselines; exit 1 on a regression beyond noise
   e2e       the end-to-end scenarios alone, against the reference git workflow
   profile   one sync scenario under --profile, with the time of every git process
+  report    the performance report in docs/report/ from baselines/*.json (--check: fail if stale)
+";
+
+const REPORT_HELP: &str = "\
+usage: cargo xtask report [--check]
+
+Generates docs/report/README.md and its SVG charts from the committed baselines:
+baselines/main.json, baselines/go-broadcast.json (go-broadcast's published figures,
+optional) and any other baseline file. The output depends on those files only, so it
+is reproducible and committed.
+
+  --check   regenerate in memory and fail when a committed file differs, is missing or
+            is no longer generated (cargo xtask lint runs this)
 ";
 
 const PROFILE_HELP: &str = "\
@@ -35,7 +48,8 @@ for git, so the second table is where the time goes.
 const LINT_HELP: &str = "\
 usage: cargo xtask lint
 
-Runs `cargo fmt --all --check` and `cargo clippy --workspace --all-targets -- -D warnings`.
+Runs `cargo fmt --all --check`, `cargo clippy --workspace --all-targets -- -D warnings`
+and `cargo xtask report --check` (docs/report/ is not stale relative to baselines/).
 The repository rules (tidy) are #[test]s in xtask and run with `cargo xtask test`.
 ";
 
@@ -47,7 +61,7 @@ every test binary runs even when one fails. This is exactly what CI runs.
 ";
 
 const BENCH_HELP: &str = "\
-usage: cargo xtask bench [--quick] [--filter REGEX] [--save NAME] [--no-e2e]
+usage: cargo xtask bench [--quick] [--filter REGEX] [--save NAME [--merge]] [--no-e2e]
                          [--instructions | --with-instructions]
 
 Runs every criterion suite in benches/benches/ (except e2e and instructions),
@@ -59,6 +73,8 @@ target/xtask/last.json always, baselines/NAME.json with --save (atomically).
   --quick              short criterion runs (1 s measurement, 10 samples) and a small e2e grid
   --filter REGEX       only benchmarks whose id matches (criterion filter; e2e ids too)
   --save NAME          also write baselines/NAME.json (NAME may be a path ending in .json)
+  --merge              with --save: update only the ids this run measured in the existing
+                       file (each tagged with its own timestamp and commit), keep the rest
   --no-e2e             skip the end-to-end scenarios
   --instructions       only the instruction-count suite (gungraun + valgrind callgrind)
   --with-instructions  criterion, e2e and the instruction-count suite
@@ -110,6 +126,7 @@ pub(crate) enum Task {
     Compare(CompareOptions),
     E2e(E2eOptions),
     Profile(ProfileOptions),
+    Report(crate::report::ReportOptions),
 }
 
 /// Flags of `cargo xtask profile`.
@@ -128,6 +145,7 @@ pub(crate) struct BenchOptions {
     pub(crate) quick: bool,
     pub(crate) filter: Option<String>,
     pub(crate) save: Option<String>,
+    pub(crate) merge: bool,
     pub(crate) no_e2e: bool,
     pub(crate) instructions_only: bool,
     pub(crate) with_instructions: bool,
@@ -178,6 +196,7 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
         "compare" => COMPARE_HELP,
         "e2e" => E2E_HELP,
         "profile" => PROFILE_HELP,
+        "report" => REPORT_HELP,
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return Ok(None);
@@ -209,11 +228,15 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                     "--quick" => o.quick = true,
                     "--filter" => o.filter = Some(p.value(flag)?),
                     "--save" => o.save = Some(p.value(flag)?),
+                    "--merge" => o.merge = true,
                     "--no-e2e" => o.no_e2e = true,
                     "--instructions" => o.instructions_only = true,
                     "--with-instructions" => o.with_instructions = true,
                     _ => return Err(p.unknown(flag)),
                 }
+            }
+            if o.merge && o.save.is_none() {
+                bail!("--merge needs --save NAME\n\n{help}");
             }
             if o.instructions_only && o.with_instructions {
                 bail!("--instructions and --with-instructions exclude each other\n\n{help}");
@@ -276,6 +299,16 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                 }
             }
             Task::Profile(o)
+        }
+        "report" => {
+            let mut o = crate::report::ReportOptions::default();
+            while let Some(flag) = p.next_flag()? {
+                match flag {
+                    "--check" => o.check = true,
+                    _ => return Err(p.unknown(flag)),
+                }
+            }
+            Task::Report(o)
         }
         "e2e" => {
             let mut o = E2eOptions::default();
@@ -400,6 +433,11 @@ mod tests {
         );
         check(&["bench", "--filter"], "error: --filter needs a value");
         check(
+            &["bench", "--save", "main", "--merge"],
+            "save: Some(\"main\"), merge: true",
+        );
+        check(&["bench", "--merge"], "error: --merge needs --save NAME");
+        check(
             &["bench", "--instructions", "--with-instructions"],
             "error: --instructions and",
         );
@@ -426,5 +464,10 @@ mod tests {
         );
         check(&["e2e", "--files", "x"], "error: --files takes numbers");
         check(&["nope"], "error: unknown task `nope`");
+        check(
+            &["report", "--check"],
+            "Report(ReportOptions { check: true })",
+        );
+        check(&["report", "--x"], "error: unknown flag `--x`");
     }
 }

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use xshell::{Shell, cmd};
 
-/// `cargo fmt --all --check`, then clippy on every target with `-D warnings`.
+/// `cargo fmt --all --check`, clippy on every target with `-D warnings`, then
+/// `report --check` (the committed performance report matches the baselines).
 pub(crate) fn lint(sh: &Shell) -> anyhow::Result<()> {
     let cargo = crate::cargo();
     eprintln!("lint: cargo fmt --check");
@@ -17,6 +18,8 @@ pub(crate) fn lint(sh: &Shell) -> anyhow::Result<()> {
     )
     .run()
     .context("clippy reported warnings")?;
+    eprintln!("lint: cargo xtask report --check");
+    crate::report::run(sh, &crate::report::ReportOptions { check: true })?;
     Ok(())
 }
 

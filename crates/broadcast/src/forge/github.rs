@@ -68,24 +68,21 @@ const REPO_CACHE_ENTRIES: usize = 100_000;
 
 /// Standard base64 with padding (RFC 4648 §4), for the git `Authorization: Basic` header.
 fn base64(input: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(input)
+}
+
+/// Decodes a body of `GET /repos/{owner}/{repo}/pulls` (a JSON array of pull-request objects,
+/// <https://docs.github.com/en/rest/pulls/pulls#list-pull-requests>) into [`PullRequest`]s, the
+/// way the forge reads each page of that list: the documented fields it uses, the rest ignored.
+/// Public so the benchmarks (`github/decode_pulls/*`) measure the forge's own decoding.
+///
+/// # Errors
+/// The body is not a JSON array of objects carrying `number`, `html_url`, `title`, `head.ref`
+/// and `base.ref`.
+pub fn decode_pull_list(body: &str) -> serde_json::Result<Vec<PullRequest>> {
+    let pulls: Vec<model::Pull> = serde_json::from_str(body)?;
+    Ok(pulls.into_iter().map(|p| PullState::from(p).pr).collect())
 }
 
 /// Percent-encodes a query component (RFC 3986 unreserved characters stay).

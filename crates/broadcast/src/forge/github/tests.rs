@@ -225,3 +225,25 @@ fn a_token_is_sent_in_clear_text_only_to_this_machine() {
         "{e}"
     );
 }
+
+#[test]
+fn pull_lists_decode_into_pull_requests_ignoring_unread_fields() {
+    let body = r#"[
+        {"number": 7, "html_url": "https://github.com/acme/api/pull/7", "title": "[Sync] files",
+         "body": null, "state": "open", "draft": false, "id": 1007,
+         "head": {"ref": "chore/sync-files-default", "sha": "6dcb09b5"},
+         "base": {"ref": "main", "label": "acme:main"},
+         "created_at": "2026-01-31T12:00:00Z", "user": {"login": "sync-bot", "id": 9},
+         "labels": [{"name": "sync", "color": "ededed"}]},
+        {"number": 8, "html_url": "u", "title": "t", "head": {"ref": "h"}, "base": {"ref": "b"}}
+    ]"#;
+    let pulls = decode_pull_list(body).expect("documented shape");
+    assert_eq!(pulls.len(), 2);
+    assert_eq!(pulls[0].number, 7);
+    assert_eq!(pulls[0].head, "chore/sync-files-default");
+    assert_eq!(pulls[0].body, "");
+    assert_eq!(pulls[0].created_at.as_deref(), Some("2026-01-31T12:00:00Z"));
+    assert_eq!(pulls[1].base, "b");
+    assert!(decode_pull_list(r#"[{"number": 1}]"#).is_err());
+    assert!(decode_pull_list("{}").is_err());
+}
