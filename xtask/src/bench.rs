@@ -85,8 +85,12 @@ pub(crate) fn merge(mut existing: Value, run: &Value) -> Value {
     if let (Some(Value::Object(into)), Some(Value::Object(from))) =
         (existing.get_mut("benchmarks"), run.get("benchmarks"))
     {
+        // An entry with neither a time nor an instruction count holds only the allocation
+        // figures a suite records outside criterion's filter: nothing of it ran.
         for (id, entry) in from {
-            into.insert(id.clone(), tag(entry));
+            if entry.get("median_ns").is_some() || entry.get("instructions").is_some() {
+                into.insert(id.clone(), tag(entry));
+            }
         }
     }
     existing
@@ -360,7 +364,8 @@ mod tests {
             "github/decode_pulls/10": {"kind": "criterion", "median_ns": 9.0}}});
         let run = json!({"timestamp": "new", "git_commit": "b", "command": "cargo xtask bench",
             "benchmarks": {"github/decode_pulls/10": {"kind": "criterion", "median_ns": 7.0},
-                           "logging/format/text_3_fields": {"kind": "criterion", "median_ns": 1.0}}});
+                           "logging/format/text_3_fields": {"kind": "criterion", "median_ns": 1.0},
+                           "pool/get/8KiB": {"kind": "criterion", "allocs_per_op": 0.0}}});
         let merged = merge(existing, &run);
         assert_eq!(merged["timestamp"], "old", "the header stays");
         let b = &merged["benchmarks"];
