@@ -16,6 +16,7 @@ tasks:
   compare   compare two baselines; exit 1 on a regression beyond noise
   e2e       the end-to-end scenarios alone, against the reference git workflow
   profile   one sync scenario under --profile, with the time of every git process
+  fuzz      the property-test targets for a fixed time (config, metadata, git, transform, ...)
   report    the performance report in docs/report/ from baselines/*.json (--check: fail if stale)
 ";
 
@@ -29,6 +30,25 @@ is reproducible and committed.
 
   --check   regenerate in memory and fail when a committed file differs, is missing or
             is no longer generated (cargo xtask lint runs this)
+";
+
+const FUZZ_HELP: &str = "\
+usage: cargo xtask fuzz [--minutes N] [--target NAME[,NAME..]] [--cases N]
+
+Runs the property-test targets (tests named fuzz_<target>_*) for N minutes each (default 10;
+fractions allowed), all selected targets at once, one thread each. Every round runs the
+target's tests with BROADCAST_FUZZ_CASES cases and a fresh PROPTEST_RNG_SEED; `cargo xtask
+test` runs the same tests with their small default counts. A failure stops its target and
+prints the minimal input and the command that replays it; proptest also saves the case under
+the crate's proptest-regressions/ (commit it: it is then replayed first by every run).
+
+targets: config (loader, validate, plan), metadata (pull request metadata block),
+         git (ls-tree -z, cat-file --batch, ls-remote, push --porcelain), transform,
+         redact (redactor and logging writer), stream-io (chunked transforms)
+
+  --minutes N   time per target (default 10)
+  --target LIST only these targets (comma-separated; repeatable)
+  --cases N     cases per test per round (default: per target, a few seconds a round)
 ";
 
 const PROFILE_HELP: &str = "\
@@ -127,6 +147,15 @@ pub(crate) enum Task {
     E2e(E2eOptions),
     Profile(ProfileOptions),
     Report(crate::report::ReportOptions),
+    Fuzz(FuzzOptions),
+}
+
+/// Flags of `cargo xtask fuzz`.
+#[derive(Debug, Clone)]
+pub(crate) struct FuzzOptions {
+    pub(crate) minutes: f64,
+    pub(crate) targets: Vec<String>,
+    pub(crate) cases: Option<u32>,
 }
 
 /// Flags of `cargo xtask profile`.
@@ -197,6 +226,7 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
         "e2e" => E2E_HELP,
         "profile" => PROFILE_HELP,
         "report" => REPORT_HELP,
+        "fuzz" => FUZZ_HELP,
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return Ok(None);
@@ -326,6 +356,24 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
             }
             p.finish()?;
             Task::E2e(o)
+        }
+        "fuzz" => {
+            let mut o = FuzzOptions {
+                minutes: 10.0,
+                targets: Vec::new(),
+                cases: None,
+            };
+            while let Some(flag) = p.next_flag()? {
+                match flag {
+                    "--minutes" => o.minutes = p.number::<f64>(flag)?.max(0.0),
+                    "--target" => o
+                        .targets
+                        .extend(p.value(flag)?.split(',').map(|t| t.trim().to_owned())),
+                    "--cases" => o.cases = Some(p.number::<u32>(flag)?.max(1)),
+                    _ => return Err(p.unknown(flag)),
+                }
+            }
+            Task::Fuzz(o)
         }
         _ => unreachable!("matched above"),
     };
@@ -469,5 +517,18 @@ mod tests {
             "Report(ReportOptions { check: true })",
         );
         check(&["report", "--x"], "error: unknown flag `--x`");
+        check(
+            &[
+                "fuzz",
+                "--minutes",
+                "0.5",
+                "--target",
+                "git,redact",
+                "--target",
+                "config",
+            ],
+            "minutes: 0.5, targets: [\"git\", \"redact\", \"config\"], cases: None",
+        );
+        check(&["fuzz", "--cases", "x"], "error: --cases takes a number");
     }
 }

@@ -9,6 +9,7 @@ mod bench;
 mod compare;
 mod e2e;
 mod flags;
+mod fuzz;
 mod instructions;
 mod lint;
 mod profile;
@@ -49,6 +50,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         flags::Task::E2e(opts) => e2e::run_task(&sh, &opts).map(|()| ExitCode::SUCCESS),
         flags::Task::Profile(opts) => profile::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
         flags::Task::Report(opts) => report::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
+        flags::Task::Fuzz(opts) => fuzz::run(&sh, &opts),
     }
 }
 

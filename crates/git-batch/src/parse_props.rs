@@ -140,8 +140,14 @@ fn ls_tree_output(entries: &[(u32, ObjectKind, ObjectId, Vec<u8>)]) -> Vec<u8> {
     out
 }
 
+/// One object's kind and contents.
+type Contents = (ObjectKind, Vec<u8>);
+
+/// One `cat-file` answer: the id and the object, `None` for `missing`.
+type Answer = (ObjectId, Option<Contents>);
+
 /// `(id, kind, data)` or `(id, missing)` answers.
-fn catfile_answers() -> impl Strategy<Value = Vec<(ObjectId, Option<(ObjectKind, Vec<u8>)>)>> {
+fn catfile_answers() -> impl Strategy<Value = Vec<Answer>> {
     let kind = prop::sample::select(
         &[
             ObjectKind::Blob,
@@ -159,7 +165,7 @@ fn catfile_answers() -> impl Strategy<Value = Vec<(ObjectId, Option<(ObjectKind,
     )
 }
 
-fn catfile_output(answers: &[(ObjectId, Option<(ObjectKind, Vec<u8>)>)]) -> Vec<u8> {
+fn catfile_output(answers: &[Answer]) -> Vec<u8> {
     let mut out = Vec::new();
     for (oid, obj) in answers {
         match obj {
@@ -174,10 +180,7 @@ fn catfile_output(answers: &[(ObjectId, Option<(ObjectKind, Vec<u8>)>)]) -> Vec<
     out
 }
 
-fn read_all(
-    stream: &[u8],
-    wants: &[ObjectId],
-) -> Vec<Result<Option<(ObjectKind, Vec<u8>)>, Error>> {
+fn read_all(stream: &[u8], wants: &[ObjectId]) -> Vec<Result<Option<Contents>, Error>> {
     let mut r = Cursor::new(stream);
     let mut header = Vec::new();
     let mut got = Vec::new();
