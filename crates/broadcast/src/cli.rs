@@ -110,6 +110,11 @@ pub struct GitHubArgs {
     /// 1000 (GitHub's guidance). 0 turns the spacing off.
     #[arg(long, value_name = "MS")]
     pub write_interval_ms: Option<u64>,
+    /// Send plain GETs: no If-None-Match, nothing read from or written to the cache of GitHub
+    /// ETags ($XDG_CACHE_HOME/broadcast, else the platform's cache directory). The cache is safe
+    /// to delete; a 304 answer to a cached ETag costs no rate-limit budget.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// Flags of `status`.

@@ -229,7 +229,26 @@ fn github_forge(
             .as_ref()
             .and_then(|r| r.write_interval_ms),
     );
+    options.conditional = conditional_requests(args.no_cache, &options);
     Ok(Some(forge::github::GitHubForge::new(options)?))
+}
+
+/// Conditional GETs for the CLI: off with `--no-cache`, else validators kept on disk in this
+/// host's and token's partition of the user cache directory, else (no cache directory) in memory.
+fn conditional_requests(
+    no_cache: bool,
+    options: &forge::github::GitHubOptions,
+) -> forge::github::ConditionalRequests {
+    use forge::github::{ConditionalRequests, default_cache_root, partition_dir};
+    if no_cache {
+        return ConditionalRequests::Off;
+    }
+    match default_cache_root() {
+        Some(root) => {
+            ConditionalRequests::Disk(partition_dir(&root, &options.api_url, &options.token))
+        }
+        None => ConditionalRequests::Memory,
+    }
 }
 
 fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> anyhow::Result<()> {

@@ -168,7 +168,11 @@ fn decode(key: &str, bytes: &[u8]) -> Option<Validated> {
     let header = std::str::from_utf8(&rest[..nl]).ok()?;
     let mut data = &rest[nl + 1..];
     let mut fields = header.split(' ');
-    let mut len = || fields.next().map(|f| (f != "-").then(|| f.parse::<usize>()));
+    let mut len = || {
+        fields
+            .next()
+            .map(|f| (f != "-").then(|| f.parse::<usize>()))
+    };
     let (key_len, etag_len, link_len, body_len) = (
         len()?.transpose().ok()??,
         len()?.transpose().ok()??,
@@ -222,7 +226,10 @@ mod tests {
         assert_eq!(c.get("k").as_deref(), Some(&no_link));
         c.remove("k").unwrap();
         c.remove("k").unwrap();
-        assert_eq!(ConditionalCache::new(8, Some(dir.path().join("sub"))).get("k"), None);
+        assert_eq!(
+            ConditionalCache::new(8, Some(dir.path().join("sub"))).get("k"),
+            None
+        );
     }
 
     #[test]
@@ -256,11 +263,19 @@ mod tests {
         for bytes in cases {
             fs::write(&path, &bytes).unwrap();
             let fresh = ConditionalCache::new(8, Some(dir.path().to_owned()));
-            assert_eq!(fresh.get("key"), None, "{:?}", String::from_utf8_lossy(&bytes));
+            assert_eq!(
+                fresh.get("key"),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(&bytes)
+            );
         }
         fs::write(&path, &good).unwrap();
         let fresh = ConditionalCache::new(8, Some(dir.path().to_owned()));
-        assert_eq!(fresh.get("key").map(|v| v.body.clone()).as_deref(), Some("body"));
+        assert_eq!(
+            fresh.get("key").map(|v| v.body.clone()).as_deref(),
+            Some("body")
+        );
     }
 
     #[test]
@@ -271,9 +286,12 @@ mod tests {
         let c = ConditionalCache::new(8, Some(file.join("sub")));
         assert!(c.put("k", entry("\"1\"", "v", None)).is_err());
         assert_eq!(c.get("k").map(|v| v.body.clone()).as_deref(), Some("v"));
-        assert!(!dir.path().read_dir().unwrap().any(|e| {
-            e.unwrap().file_name().to_string_lossy().ends_with(".part")
-        }));
+        assert!(
+            !dir.path()
+                .read_dir()
+                .unwrap()
+                .any(|e| { e.unwrap().file_name().to_string_lossy().ends_with(".part") })
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ use super::{Forge, GitRemote, PullRequest, PullRequestAction, PullRequestSpec, R
 use crate::repo::RepoRef;
 use crate::report::FileChange;
 
+mod conditional;
 mod error;
 mod limits;
 mod model;
@@ -30,6 +31,7 @@ mod options;
 mod preflight;
 mod transport;
 
+pub use conditional::{ConditionalRequests, default_cache_root, partition_dir};
 pub use error::*;
 pub use limits::*;
 use options::host_name;
@@ -190,7 +192,18 @@ impl GitHubForge {
             options.timeout,
             &options.user_agent,
             options.clock,
-        );
+        )
+        .with_conditional(match options.conditional {
+            ConditionalRequests::Off => None,
+            ConditionalRequests::Memory => Some(broadcast_cache::ConditionalCache::new(
+                conditional::MEMORY_ENTRIES,
+                None,
+            )),
+            ConditionalRequests::Disk(dir) => Some(broadcast_cache::ConditionalCache::new(
+                conditional::MEMORY_ENTRIES,
+                Some(dir),
+            )),
+        });
         Ok(GitHubForge {
             api_url,
             web_url,

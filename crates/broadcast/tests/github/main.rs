@@ -2,6 +2,7 @@
 //! loopback, speaking the documented request and response shapes) and git over HTTP against
 //! git's own `git http-backend` behind a tiny local server that checks the `Authorization` header.
 
+mod conditional;
 mod e2e;
 mod fixtures;
 mod git_http;

@@ -177,6 +177,9 @@ pub struct GitHubStats {
     pub retries: u64,
     /// Waits for rate limits.
     pub rate_limit_waits: u64,
+    /// GETs answered `304 Not Modified` to `If-None-Match` (GitHub does not count them against
+    /// the primary rate limit).
+    pub not_modified: u64,
 }
 
 /// Knobs for [`GitHubForge::new`].
@@ -198,6 +201,9 @@ pub struct GitHubOptions {
     pub user_agent: String,
     /// Time source and sleeper.
     pub clock: Arc<dyn Clock>,
+    /// Conditional GETs (`If-None-Match`) and where their validators are kept. Default
+    /// [`ConditionalRequests::Off`]; the CLI keeps them on disk unless `--no-cache`.
+    pub conditional: ConditionalRequests,
 }
 
 impl fmt::Debug for GitHubOptions {
@@ -210,6 +216,7 @@ impl fmt::Debug for GitHubOptions {
             .field("retry", &self.retry)
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
+            .field("conditional", &self.conditional)
             .finish_non_exhaustive()
     }
 }
@@ -226,6 +233,7 @@ impl GitHubOptions {
             timeout: Duration::from_secs(30),
             user_agent: concat!("broadcast/", env!("CARGO_PKG_VERSION")).to_owned(),
             clock: Arc::new(SystemClock),
+            conditional: ConditionalRequests::Off,
         }
     }
 
