@@ -12,6 +12,7 @@ mod flags;
 mod instructions;
 mod lint;
 mod profile;
+mod scale;
 mod table;
 #[cfg(test)]
 mod tidy;
@@ -47,6 +48,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         flags::Task::Compare(opts) => compare::run(&sh, &opts),
         flags::Task::E2e(opts) => e2e::run_task(&sh, &opts).map(|()| ExitCode::SUCCESS),
         flags::Task::Profile(opts) => profile::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
+        flags::Task::Scale(opts) => scale::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -229,6 +229,9 @@ fn github_forge(
             .as_ref()
             .and_then(|r| r.write_interval_ms),
     );
+    if let Some((count, window)) = args.write_budget {
+        options.write_pacing = options.write_pacing.with_budget(count, window);
+    }
     options.conditional = conditional_requests(args.no_cache, &options);
     Ok(Some(forge::github::GitHubForge::new(options)?))
 }

@@ -33,6 +33,8 @@ pub(crate) struct State {
     primary_used: u64,
     minute: Rolling,
     hour: Rolling,
+    /// Origin of `Stats::first_write` / `last_write`.
+    epoch: Instant,
 }
 
 impl State {
@@ -45,6 +47,7 @@ impl State {
             primary_used: 0,
             minute: Rolling::new(l.per_minute, l.minute),
             hour: Rolling::new(l.per_hour, l.hour),
+            epoch: Instant::now(),
             options,
         }
     }
@@ -58,6 +61,7 @@ impl State {
 
     pub(crate) fn reset_stats(&mut self) {
         self.stats = Stats::default();
+        self.epoch = Instant::now();
         self.minute.peak = 0;
         self.hour.peak = 0;
     }
@@ -267,6 +271,9 @@ pub(crate) fn handle(state: &Mutex<State>, req: Request) -> Response {
         st.minute.record(now);
         st.hour.record(now);
         st.stats.writes_admitted += 1;
+        let at = now.duration_since(st.epoch);
+        st.stats.first_write.get_or_insert(at);
+        st.stats.last_write = Some(at);
     }
     let mut resp = dispatch(&mut st, &method, &shape, &segs, &query(q), &req.body);
     if method == "GET" && resp.status == 200 {

@@ -55,6 +55,11 @@ pub struct Stats {
     pub peak_per_minute: u64,
     /// The most content-creating requests admitted in any rolling long window.
     pub peak_per_hour: u64,
+    /// When the first admitted content-creating request arrived, from the double's start (or
+    /// the last [`GitHubDouble::reset_stats`]).
+    pub first_write: Option<std::time::Duration>,
+    /// When the last admitted content-creating request arrived, same origin.
+    pub last_write: Option<std::time::Duration>,
     /// Requests by `METHOD route` (route with owner, name and numbers as placeholders).
     pub by_route: std::collections::BTreeMap<String, u64>,
 }

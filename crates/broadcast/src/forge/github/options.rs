@@ -40,8 +40,11 @@ impl fmt::Display for Token {
 pub struct Pacing {
     /// Minimum time between the starts of two content-creating requests.
     pub interval: Duration,
-    /// Content-creating requests per sliding hour.
+    /// Content-creating requests per sliding [`Pacing::window`].
     pub per_hour: u32,
+    /// The sliding window `per_hour` applies to: one hour (GitHub's secondary limit), shorter
+    /// only to compress time against a test double (`--write-budget COUNT/SECONDS`).
+    pub window: Duration,
 }
 
 impl Default for Pacing {
@@ -49,6 +52,7 @@ impl Default for Pacing {
         Pacing {
             interval: DEFAULT_WRITE_INTERVAL,
             per_hour: 500,
+            window: Duration::from_secs(3600),
         }
     }
 }
@@ -59,6 +63,7 @@ impl Pacing {
         Pacing {
             interval: Duration::ZERO,
             per_hour: 0,
+            window: Duration::from_secs(3600),
         }
     }
 
@@ -72,6 +77,18 @@ impl Pacing {
         Pacing {
             interval,
             ..Pacing::default()
+        }
+    }
+
+    /// This pacing with at most `count` writes starting in any sliding `window` (the
+    /// `--write-budget COUNT/SECONDS` flag; default 500 per 3600 s). A zero `count` or `window`
+    /// disables the budget.
+    pub fn with_budget(self, count: u32, window: Duration) -> Pacing {
+        let off = count == 0 || window.is_zero();
+        Pacing {
+            per_hour: if off { 0 } else { count },
+            window: if off { self.window } else { window },
+            ..self
         }
     }
 

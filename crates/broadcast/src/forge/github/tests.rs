@@ -225,3 +225,64 @@ fn a_token_is_sent_in_clear_text_only_to_this_machine() {
         "{e}"
     );
 }
+
+#[test]
+fn writes_for_a_new_pull_request_follow_its_metadata() {
+    use crate::plan::PrMetadata;
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let rows: [(PrMetadata, u64); 5] = [
+        (PrMetadata::default(), 1),
+        (
+            PrMetadata {
+                labels: v(&["sync"]),
+                ..PrMetadata::default()
+            },
+            2,
+        ),
+        (
+            PrMetadata {
+                labels: v(&["a", "b"]),
+                assignees: v(&["u"]),
+                ..PrMetadata::default()
+            },
+            3,
+        ),
+        (
+            PrMetadata {
+                team_reviewers: v(&["t"]),
+                ..PrMetadata::default()
+            },
+            2,
+        ),
+        (
+            PrMetadata {
+                labels: v(&["l"]),
+                assignees: v(&["u"]),
+                reviewers: v(&["r"]),
+                team_reviewers: v(&["t"]),
+            },
+            4,
+        ),
+    ];
+    for (pr, want) in rows {
+        assert_eq!(writes_for_new_pull(&pr), want, "{pr:?}");
+        assert!(want <= u64::from(MAX_WRITES_PER_TARGET));
+    }
+}
+
+#[test]
+fn a_write_budget_window_compresses_the_hour() {
+    let pacing = Pacing {
+        interval: Duration::ZERO,
+        ..Pacing::default()
+    }
+    .with_budget(2, Duration::from_secs(10));
+    let mut p = transport::Pacer::new(pacing);
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_000);
+    let slots: Vec<u64> = (0..5)
+        .map(|_| p.reserve(t0).duration_since(t0).unwrap().as_secs())
+        .collect();
+    assert_eq!(slots, [0, 0, 10, 10, 20]);
+    let off = Pacing::default().with_budget(0, Duration::from_secs(10));
+    assert_eq!(off.per_hour, 0);
+}

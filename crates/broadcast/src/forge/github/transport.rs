@@ -77,7 +77,7 @@ impl Pacer {
             t = t.max(last + interval);
         }
         if self.pacing.per_hour > 0 {
-            let hour = Duration::from_secs(3600);
+            let hour = self.pacing.window;
             loop {
                 while self.hour.front().is_some_and(|&f| f + hour <= t) {
                     self.hour.pop_front();
@@ -597,6 +597,7 @@ mod tests {
         let mut p = Pacer::new(Pacing {
             interval: Duration::from_secs(1),
             per_hour: 3,
+            ..Pacing::default()
         });
         let slots: Vec<u64> = (0..5)
             .map(|_| {
@@ -623,6 +624,7 @@ mod tests {
         let pacer = std::sync::Arc::new(Mutex::new(Pacer::new(Pacing {
             interval,
             per_hour: 0,
+            ..Pacing::default()
         })));
         let threads: Vec<_> = (0..8)
             .map(|_| {
