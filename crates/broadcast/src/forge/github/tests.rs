@@ -273,7 +273,7 @@ fn writes_for_a_new_pull_request_follow_its_metadata() {
 #[test]
 fn a_write_budget_window_compresses_the_hour() {
     let pacing = Pacing {
-        interval: Duration::ZERO,
+        interval: Duration::from_secs(1),
         ..Pacing::default()
     }
     .with_budget(2, Duration::from_secs(10));
@@ -282,7 +282,8 @@ fn a_write_budget_window_compresses_the_hour() {
     let slots: Vec<u64> = (0..5)
         .map(|_| p.reserve(t0).duration_since(t0).unwrap().as_secs())
         .collect();
-    assert_eq!(slots, [0, 0, 10, 10, 20]);
+    // Two writes per 10 s, 1 s apart: the third waits for the first to leave the window.
+    assert_eq!(slots, [0, 1, 10, 11, 20]);
     let off = Pacing::default().with_budget(0, Duration::from_secs(10));
     assert_eq!(off.per_hour, 0);
 }
