@@ -18,6 +18,7 @@ tasks:
   profile   one sync scenario under --profile, with the time of every git process
   fuzz      the property-test targets for a fixed time (config, metadata, git, transform, ...)
   report    the performance report in docs/report/ from baselines/*.json (--check: fail if stale)
+  scale     N targets against a rate-limited GitHub double, time compressed: writes, floor, 403s, kill and resume
 ";
 
 const REPORT_HELP: &str = "\
@@ -137,6 +138,36 @@ the ratio broadcast/reference.
   --keep           keep the temp dir with the generated repositories
 ";
 
+const SCALE_HELP: &str = "\
+usage: cargo xtask scale [--targets N] [--factor F] [--jobs J] [--kill-targets K]
+                         [--broadcast PATH] [--keep]
+
+Builds target/release/broadcast (or uses --broadcast), starts the GitHub double
+(crates/github-double: primary limit, 80/min and 500/h secondary limits on writes with
+403 + retry-after, ETags and 304) with its windows divided by F, and syncs N local-source
+targets (default 1000; bare repositories behind url.insteadOf) with broadcast paced at
+7.2 s x 1.02 / F and --write-budget 500/(3600/F). Then re-runs with nothing changed
+(counted requests), and on a fresh set kills a run with SIGKILL at a random point of its
+writes and resumes it (duplicate branches and pull requests). Prints the figures and
+writes target/xtask/scale.json. Takes minutes: keep it out of the tests.
+
+  --factor F  time compression (default 360: GitHub's hour lasts 10 s)
+  --jobs J    broadcast --jobs (default 8)
+  --kill-targets K  targets of the kill-and-resume set (default N)
+  --keep      keep the temp dir
+";
+
+/// Flags of `cargo xtask scale`.
+#[derive(Debug, Clone)]
+pub(crate) struct ScaleOptions {
+    pub(crate) targets: usize,
+    pub(crate) factor: f64,
+    pub(crate) jobs: usize,
+    pub(crate) broadcast: Option<String>,
+    pub(crate) keep: bool,
+    pub(crate) kill_targets: Option<usize>,
+}
+
 /// One parsed task.
 #[derive(Debug)]
 pub(crate) enum Task {
@@ -148,6 +179,7 @@ pub(crate) enum Task {
     Profile(ProfileOptions),
     Report(crate::report::ReportOptions),
     Fuzz(FuzzOptions),
+    Scale(ScaleOptions),
 }
 
 /// Flags of `cargo xtask fuzz`.
@@ -227,6 +259,7 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
         "profile" => PROFILE_HELP,
         "report" => REPORT_HELP,
         "fuzz" => FUZZ_HELP,
+        "scale" => SCALE_HELP,
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return Ok(None);
@@ -374,6 +407,29 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                 }
             }
             Task::Fuzz(o)
+        }
+        "scale" => {
+            let mut o = ScaleOptions {
+                targets: 1000,
+                factor: 360.0,
+                jobs: 8,
+                broadcast: None,
+                keep: false,
+                kill_targets: None,
+            };
+            while let Some(flag) = p.next_flag()? {
+                match flag {
+                    "--targets" => o.targets = p.number::<usize>(flag)?.max(1),
+                    "--factor" => o.factor = p.number::<f64>(flag)?.max(1.0),
+                    "--jobs" => o.jobs = p.number::<usize>(flag)?.max(1),
+                    "--broadcast" => o.broadcast = Some(p.value(flag)?),
+                    "--keep" => o.keep = true,
+                    "--kill-targets" => o.kill_targets = Some(p.number::<usize>(flag)?.max(1)),
+                    _ => return Err(p.unknown(flag)),
+                }
+            }
+            p.finish()?;
+            Task::Scale(o)
         }
         _ => unreachable!("matched above"),
     };

@@ -14,6 +14,7 @@ mod instructions;
 mod lint;
 mod profile;
 mod report;
+mod scale;
 mod table;
 #[cfg(test)]
 mod tidy;
@@ -51,6 +52,7 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         flags::Task::Profile(opts) => profile::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
         flags::Task::Report(opts) => report::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
         flags::Task::Fuzz(opts) => fuzz::run(&sh, &opts),
+        flags::Task::Scale(opts) => scale::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
     }
 }
 

@@ -125,6 +125,28 @@ pub struct GitHubArgs {
     /// 1000 (GitHub's guidance). 0 turns the spacing off.
     #[arg(long, value_name = "MS")]
     pub write_interval_ms: Option<u64>,
+    /// Send plain GETs: no If-None-Match, nothing read from or written to the cache of GitHub
+    /// ETags ($XDG_CACHE_HOME/broadcast, else the platform's cache directory). The cache is safe
+    /// to delete; a 304 answer to a cached ETag costs no rate-limit budget.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// At most COUNT GitHub content-creating requests in any sliding SECONDS, shared by all jobs
+    /// (default 500/3600: GitHub's secondary limit of 500 per hour). Together with
+    /// --write-interval-ms it compresses time against a test double. 0/0 turns it off.
+    #[arg(long, value_name = "COUNT/SECONDS", value_parser = parse_write_budget)]
+    pub write_budget: Option<(u32, std::time::Duration)>,
+}
+
+/// `COUNT/SECONDS` (whole count, seconds possibly fractional, e.g. `500/3600` or `500/10`).
+pub fn parse_write_budget(s: &str) -> Result<(u32, std::time::Duration), String> {
+    let bad = || format!("{s:?}: expected COUNT/SECONDS, e.g. 500/3600");
+    let (count, secs) = s.split_once('/').ok_or_else(bad)?;
+    let count: u32 = count.trim().parse().map_err(|_| bad())?;
+    let secs: f64 = secs.trim().parse().map_err(|_| bad())?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(bad());
+    }
+    Ok((count, std::time::Duration::from_secs_f64(secs)))
 }
 
 /// Flags of `status`.

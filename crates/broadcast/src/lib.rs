@@ -294,6 +294,10 @@ fn github_forge(
         args.write_interval_ms.is_some(),
         shard.map_or(1, shard::ShardSpec::count),
     );
+    if let Some((count, window)) = args.write_budget {
+        options.write_pacing = options.write_pacing.with_budget(count, window);
+    }
+    options.conditional = conditional_requests(args.no_cache, &options);
     if let Some(spec) = shard.filter(|s| s.count() > 1) {
         let p = options.write_pacing;
         output::note(&format!(
@@ -324,6 +328,24 @@ fn sharded(mut plan: plan::Plan, shard: Option<shard::ShardSpec>) -> plan::Plan 
         ));
     }
     plan
+}
+
+/// Conditional GETs for the CLI: off with `--no-cache`, else validators kept on disk in this
+/// host's and token's partition of the user cache directory, else (no cache directory) in memory.
+fn conditional_requests(
+    no_cache: bool,
+    options: &forge::github::GitHubOptions,
+) -> forge::github::ConditionalRequests {
+    use forge::github::{ConditionalRequests, default_cache_root, partition_dir};
+    if no_cache {
+        return ConditionalRequests::Off;
+    }
+    match default_cache_root() {
+        Some(root) => {
+            ConditionalRequests::Disk(partition_dir(&root, &options.api_url, &options.token))
+        }
+        None => ConditionalRequests::Memory,
+    }
 }
 
 fn print_report(report: &RunReport, json: bool, dry_run: bool, diff: bool) -> anyhow::Result<()> {

@@ -490,3 +490,9 @@ mod tests {
         );
     }
 }
+
+// Lives beside the config loader it exercises; declared here because it drives plan too (a
+// `config` child importing `plan` would make a module cycle).
+#[cfg(test)]
+#[path = "config/fuzz_props.rs"]
+mod config_fuzz_props;

@@ -224,6 +224,7 @@ pub fn shard_pacing(base: Pacing, explicit_interval: bool, shards: u32) -> Pacin
     Pacing {
         interval: base.interval.saturating_mul(shards),
         per_hour,
+        window: base.window,
     }
 }
 

@@ -186,6 +186,7 @@ fn pacing_scales_with_the_shard_count_unless_given() {
     let base = Pacing {
         interval: Duration::from_millis(1000),
         per_hour: 500,
+        ..Pacing::default()
     };
     let check = |explicit: bool, n: u32, ms: u64, per_hour: u32| {
         let p = shard_pacing(base, explicit, n);

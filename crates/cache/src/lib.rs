@@ -22,6 +22,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
+mod conditional;
+pub use conditional::{ConditionalCache, Validated};
+
 use crossbeam::utils::CachePadded;
 use dashmap::DashMap;
 

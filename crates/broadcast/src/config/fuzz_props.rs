@@ -14,8 +14,8 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::{ParseError, parse_str};
-use crate::plan::{Scope, build};
+use super::{Scope, build};
+use crate::config::{ParseError, parse_str};
 
 fn cases(default: u32) -> ProptestConfig {
     let cases = std::env::var("BROADCAST_FUZZ_CASES")

@@ -5,8 +5,6 @@
 //! `groups[1].targets[0].files[2].dest` (semantic errors), and say what is expected.
 
 mod branches;
-#[cfg(test)]
-mod fuzz_props;
 mod ignored;
 mod model;
 mod validate;

@@ -26,6 +26,7 @@ use crate::repo::RepoRef;
 use crate::report::FileChange;
 
 mod cancel;
+mod conditional;
 mod error;
 mod limits;
 mod model;
@@ -33,6 +34,7 @@ mod options;
 mod preflight;
 mod transport;
 
+pub use conditional::{ConditionalRequests, default_cache_root, partition_dir};
 pub use error::*;
 pub use limits::*;
 use options::host_name;
@@ -65,6 +67,16 @@ pub const WARN_FILE_BYTES: u64 = 50 * 1024 * 1024;
 
 /// Bound of the per-run repository cache (entries; a run has at most this many targets).
 const REPO_CACHE_ENTRIES: usize = 100_000;
+
+/// Write calls a target needs when its pull request is new: the create, then one call each for
+/// labels, assignees and reviewers (users and teams share one call) when `pr` lists any. An
+/// existing pull request needs at most as many (an update replaces the create, and only missing
+/// labels, assignees and reviewers are added). Pure.
+pub fn writes_for_new_pull(pr: &crate::plan::PrMetadata) -> u64 {
+    1 + u64::from(!pr.labels.is_empty())
+        + u64::from(!pr.assignees.is_empty())
+        + u64::from(!pr.reviewers.is_empty() || !pr.team_reviewers.is_empty())
+}
 
 /// Standard base64 with padding (RFC 4648 §4), for the git `Authorization: Basic` header.
 fn base64(input: &[u8]) -> String {
@@ -190,7 +202,18 @@ impl GitHubForge {
             options.timeout,
             &options.user_agent,
             options.clock,
-        );
+        )
+        .with_conditional(match options.conditional {
+            ConditionalRequests::Off => None,
+            ConditionalRequests::Memory => Some(broadcast_cache::ConditionalCache::new(
+                conditional::MEMORY_ENTRIES,
+                None,
+            )),
+            ConditionalRequests::Disk(dir) => Some(broadcast_cache::ConditionalCache::new(
+                conditional::MEMORY_ENTRIES,
+                Some(dir),
+            )),
+        });
         Ok(GitHubForge {
             api_url,
             web_url,
@@ -244,7 +267,19 @@ impl GitHubForge {
     /// target counted as [`MAX_WRITES_PER_TARGET`] writes. No I/O; O(writes) time, memory bounded
     /// by `Pacing::per_hour`.
     pub fn plan_writes(&self, n_targets_with_changes: usize) -> WriteEstimate {
-        let write_calls = n_targets_with_changes as u64 * u64::from(MAX_WRITES_PER_TARGET);
+        self.plan_write_calls(
+            n_targets_with_changes,
+            n_targets_with_changes as u64 * u64::from(MAX_WRITES_PER_TARGET),
+        )
+    }
+
+    /// [`GitHubForge::plan_writes`] with the write calls given (e.g. the sum of
+    /// [`writes_for_new_pull`] over the targets). No I/O.
+    pub fn plan_write_calls(
+        &self,
+        n_targets_with_changes: usize,
+        write_calls: u64,
+    ) -> WriteEstimate {
         let read_calls = n_targets_with_changes as u64 * u64::from(READS_PER_TARGET)
             + u64::from(n_targets_with_changes > 0);
         let now = self.http.clock.now();
@@ -511,7 +546,20 @@ impl Forge for GitHubForge {
     }
 
     fn preflight(&self, group_id: &str, targets_needing_writes: usize) -> anyhow::Result<()> {
-        self.check_budget(group_id, targets_needing_writes)
+        self.check_budget(
+            group_id,
+            targets_needing_writes,
+            targets_needing_writes as u64 * u64::from(MAX_WRITES_PER_TARGET),
+        )
+    }
+
+    fn preflight_targets(
+        &self,
+        group_id: &str,
+        targets: &[&crate::plan::PrMetadata],
+    ) -> anyhow::Result<()> {
+        let writes = targets.iter().map(|pr| writes_for_new_pull(pr)).sum();
+        self.check_budget(group_id, targets.len(), writes)
     }
 
     fn git_remote(&self, repo: &RepoRef) -> anyhow::Result<GitRemote> {

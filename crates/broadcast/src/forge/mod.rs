@@ -146,6 +146,17 @@ pub trait Forge: Send + Sync {
         Ok(())
     }
 
+    /// [`Forge::preflight`] with the pull-request metadata of each target needing writes (one
+    /// entry per target), so a forge can estimate its write calls per target. The default calls
+    /// `preflight(group_id, targets.len())`.
+    fn preflight_targets(
+        &self,
+        group_id: &str,
+        targets: &[&crate::plan::PrMetadata],
+    ) -> anyhow::Result<()> {
+        self.preflight(group_id, targets.len())
+    }
+
     /// Checks the files about to be written to `repo` against the forge's limits (GitHub: 100 MiB
     /// per file, a warning over 50 MiB). Called once per target before its commit is written; an
     /// error refuses that target only. The default accepts everything.

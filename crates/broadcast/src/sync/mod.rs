@@ -346,14 +346,15 @@ fn write_phase(
 /// Asks every forge with pending writes whether the group may write; the first refusal wins.
 fn preflight(run: &GroupRun, read: &[Option<ReadOutcome>]) -> Option<String> {
     for forge in run.engine.opts.forges.iter() {
-        let writes = read
+        let writes: Vec<&crate::plan::PrMetadata> = read
             .iter()
-            .flatten()
-            .filter_map(|r| r.pending.as_ref())
-            .filter(|p| p.forge.kind() == forge.kind() && p.forge.has_pull_requests())
-            .count();
-        if writes > 0
-            && let Err(e) = forge.preflight(&run.group.id, writes)
+            .enumerate()
+            .filter_map(|(i, r)| Some((i, r.as_ref()?.pending.as_ref()?)))
+            .filter(|(_, p)| p.forge.kind() == forge.kind() && p.forge.has_pull_requests())
+            .map(|(i, _)| &run.group.targets[i].pr)
+            .collect();
+        if !writes.is_empty()
+            && let Err(e) = forge.preflight_targets(&run.group.id, &writes)
         {
             return Some(format!("{e:#}"));
         }

@@ -337,6 +337,7 @@ fn cancel_writes_are_paced_like_sync_writes() -> Result {
     o.write_pacing = broadcast::forge::github::Pacing {
         interval: std::time::Duration::from_secs(1),
         per_hour: 0,
+        ..Default::default()
     };
     let f = broadcast::forge::github::GitHubForge::new(o)?;
     f.close_pull_request(&api_repo(), 42, "withdrawn")?;

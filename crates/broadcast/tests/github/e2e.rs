@@ -168,6 +168,7 @@ impl World {
             "GITHUB_TOKEN",
             "GITHUB_ENTERPRISE_TOKEN",
             "GH_HOST",
+            "XDG_CACHE_HOME",
             "GITHUB_API_URL",
             "GITHUB_SERVER_URL",
             "GIT_CONFIG_GLOBAL",

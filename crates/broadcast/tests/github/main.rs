@@ -3,6 +3,7 @@
 //! git's own `git http-backend` behind a tiny local server that checks the `Authorization` header.
 
 mod cancel;
+mod conditional;
 mod e2e;
 mod fixtures;
 mod git_http;

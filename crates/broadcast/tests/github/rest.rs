@@ -651,6 +651,7 @@ fn writes_are_paced_by_the_injected_clock() -> Result {
     o.write_pacing = Pacing {
         interval: Duration::from_secs(2),
         per_hour: 500,
+        ..Pacing::default()
     };
     let f = GitHubForge::new(o)?;
     let mut s = spec();
@@ -686,6 +687,7 @@ fn concurrent_writes_share_one_pacer() -> Result {
     o.write_pacing = Pacing {
         interval: Duration::from_millis(100),
         per_hour: 0,
+        ..Pacing::default()
     };
     let f = std::sync::Arc::new(GitHubForge::new(o)?);
     let mut s = spec();

@@ -40,8 +40,11 @@ impl fmt::Display for Token {
 pub struct Pacing {
     /// Minimum time between the starts of two content-creating requests.
     pub interval: Duration,
-    /// Content-creating requests per sliding hour.
+    /// Content-creating requests per sliding [`Pacing::window`].
     pub per_hour: u32,
+    /// The sliding window `per_hour` applies to: one hour (GitHub's secondary limit), shorter
+    /// only to compress time against a test double (`--write-budget COUNT/SECONDS`).
+    pub window: Duration,
 }
 
 impl Default for Pacing {
@@ -49,6 +52,7 @@ impl Default for Pacing {
         Pacing {
             interval: DEFAULT_WRITE_INTERVAL,
             per_hour: 500,
+            window: Duration::from_secs(3600),
         }
     }
 }
@@ -59,6 +63,7 @@ impl Pacing {
         Pacing {
             interval: Duration::ZERO,
             per_hour: 0,
+            window: Duration::from_secs(3600),
         }
     }
 
@@ -72,6 +77,18 @@ impl Pacing {
         Pacing {
             interval,
             ..Pacing::default()
+        }
+    }
+
+    /// This pacing with at most `count` writes starting in any sliding `window` (the
+    /// `--write-budget COUNT/SECONDS` flag; default 500 per 3600 s). A zero `count` or `window`
+    /// disables the budget.
+    pub fn with_budget(self, count: u32, window: Duration) -> Pacing {
+        let off = count == 0 || window.is_zero();
+        Pacing {
+            per_hour: if off { 0 } else { count },
+            window: if off { self.window } else { window },
+            ..self
         }
     }
 
@@ -177,6 +194,9 @@ pub struct GitHubStats {
     pub retries: u64,
     /// Waits for rate limits.
     pub rate_limit_waits: u64,
+    /// GETs answered `304 Not Modified` to `If-None-Match` (GitHub does not count them against
+    /// the primary rate limit).
+    pub not_modified: u64,
 }
 
 /// Knobs for [`GitHubForge::new`].
@@ -198,6 +218,9 @@ pub struct GitHubOptions {
     pub user_agent: String,
     /// Time source and sleeper.
     pub clock: Arc<dyn Clock>,
+    /// Conditional GETs (`If-None-Match`) and where their validators are kept. Default
+    /// [`ConditionalRequests::Off`]; the CLI keeps them on disk unless `--no-cache`.
+    pub conditional: ConditionalRequests,
 }
 
 impl fmt::Debug for GitHubOptions {
@@ -210,6 +233,7 @@ impl fmt::Debug for GitHubOptions {
             .field("retry", &self.retry)
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
+            .field("conditional", &self.conditional)
             .finish_non_exhaustive()
     }
 }
@@ -226,6 +250,7 @@ impl GitHubOptions {
             timeout: Duration::from_secs(30),
             user_agent: concat!("broadcast/", env!("CARGO_PKG_VERSION")).to_owned(),
             clock: Arc::new(SystemClock),
+            conditional: ConditionalRequests::Off,
         }
     }
 

@@ -54,11 +54,16 @@ impl PreflightPolicy {
 
 impl GitHubForge {
     /// The preflight of [`crate::forge::Forge::preflight`] for `targets` changed targets of
-    /// group `group_id`.
+    /// group `group_id` needing up to `write_calls` writes.
     ///
     /// Errors when `GET /rate_limit` fails (a rejected token, say) or when the estimate does not
     /// fit the remaining budget and the policy does not ignore it.
-    pub(crate) fn check_budget(&self, group_id: &str, targets: usize) -> anyhow::Result<()> {
+    pub(crate) fn check_budget(
+        &self,
+        group_id: &str,
+        targets: usize,
+        write_calls: u64,
+    ) -> anyhow::Result<()> {
         if !self.preflight.enabled {
             return Ok(());
         }
@@ -77,7 +82,7 @@ impl GitHubForge {
                 return Ok(());
             }
         };
-        let est = self.plan_writes(targets);
+        let est = self.plan_write_calls(targets, write_calls);
         let needed = est.write_calls + est.read_calls;
         let usable = est.remaining.map(|r| self.preflight.usable(r));
         let fits = usable.is_none_or(|u| needed <= u);

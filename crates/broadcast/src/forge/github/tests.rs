@@ -247,3 +247,65 @@ fn pull_lists_decode_into_pull_requests_ignoring_unread_fields() {
     assert!(decode_pull_list(r#"[{"number": 1}]"#).is_err());
     assert!(decode_pull_list("{}").is_err());
 }
+
+#[test]
+fn writes_for_a_new_pull_request_follow_its_metadata() {
+    use crate::plan::PrMetadata;
+    let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let rows: [(PrMetadata, u64); 5] = [
+        (PrMetadata::default(), 1),
+        (
+            PrMetadata {
+                labels: v(&["sync"]),
+                ..PrMetadata::default()
+            },
+            2,
+        ),
+        (
+            PrMetadata {
+                labels: v(&["a", "b"]),
+                assignees: v(&["u"]),
+                ..PrMetadata::default()
+            },
+            3,
+        ),
+        (
+            PrMetadata {
+                team_reviewers: v(&["t"]),
+                ..PrMetadata::default()
+            },
+            2,
+        ),
+        (
+            PrMetadata {
+                labels: v(&["l"]),
+                assignees: v(&["u"]),
+                reviewers: v(&["r"]),
+                team_reviewers: v(&["t"]),
+            },
+            4,
+        ),
+    ];
+    for (pr, want) in rows {
+        assert_eq!(writes_for_new_pull(&pr), want, "{pr:?}");
+        assert!(want <= u64::from(MAX_WRITES_PER_TARGET));
+    }
+}
+
+#[test]
+fn a_write_budget_window_compresses_the_hour() {
+    let pacing = Pacing {
+        interval: Duration::from_secs(1),
+        ..Pacing::default()
+    }
+    .with_budget(2, Duration::from_secs(10));
+    let mut p = transport::Pacer::new(pacing);
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_000);
+    let slots: Vec<u64> = (0..5)
+        .map(|_| p.reserve(t0).duration_since(t0).unwrap().as_secs())
+        .collect();
+    // Two writes per 10 s, 1 s apart: the third waits for the first to leave the window.
+    assert_eq!(slots, [0, 1, 10, 11, 20]);
+    let off = Pacing::default().with_budget(0, Duration::from_secs(10));
+    assert_eq!(off.per_hour, 0);
+}

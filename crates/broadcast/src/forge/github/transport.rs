@@ -9,6 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 use ureq::http::HeaderMap;
 
+use broadcast_cache::{ConditionalCache, Validated};
+
+use super::conditional::cacheable;
 use super::model::ErrorBody;
 use super::{Clock, GitHubError, GitHubStats, Pacing, RateLimit, Result, RetryPolicy, Token};
 use std::sync::Arc;
@@ -77,7 +80,7 @@ impl Pacer {
             t = t.max(last + interval);
         }
         if self.pacing.per_hour > 0 {
-            let hour = Duration::from_secs(3600);
+            let hour = self.pacing.window;
             loop {
                 while self.hour.front().is_some_and(|&f| f + hour <= t) {
                     self.hour.pop_front();
@@ -108,6 +111,9 @@ pub(super) struct Transport {
     writes: AtomicU64,
     retries: AtomicU64,
     rate_limit_waits: AtomicU64,
+    /// Validators for `If-None-Match`; `None` sends plain GETs.
+    conditional: Option<ConditionalCache>,
+    not_modified: AtomicU64,
 }
 
 impl Transport {
@@ -141,6 +147,42 @@ impl Transport {
             writes: AtomicU64::new(0),
             retries: AtomicU64::new(0),
             rate_limit_waits: AtomicU64::new(0),
+            conditional: None,
+            not_modified: AtomicU64::new(0),
+        }
+    }
+
+    /// Sends GETs with `If-None-Match` from `cache` and keeps the `ETag` of every 2xx GET in it.
+    pub(super) fn with_conditional(mut self, cache: Option<ConditionalCache>) -> Transport {
+        self.conditional = cache;
+        self
+    }
+
+    /// The kept validator for a GET of `url`, when conditional requests are on.
+    fn validator(&self, method: Method, url: &str) -> Option<std::sync::Arc<Validated>> {
+        if method != Method::Get || !cacheable(url) {
+            return None;
+        }
+        self.conditional.as_ref()?.get(url)
+    }
+
+    /// Keeps the `ETag`, body and `Link` of a 2xx GET of `url` (a failed disk write only loses
+    /// the saving on the next run).
+    fn keep_validator(&self, method: Method, url: &str, headers: &HeaderMap, body: &str) {
+        let (Some(cache), Some(etag)) = (self.conditional.as_ref(), header_str(headers, "etag"))
+        else {
+            return;
+        };
+        if method != Method::Get || !cacheable(url) {
+            return;
+        }
+        let entry = Validated {
+            etag: etag.to_owned(),
+            body: body.to_owned(),
+            link: header_str(headers, "link").map(str::to_owned),
+        };
+        if let Err(e) = cache.put(url, entry) {
+            tracing::debug!(error = %e, "cannot keep a github etag on disk");
         }
     }
 
@@ -164,6 +206,7 @@ impl Transport {
             writes: self.writes.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             rate_limit_waits: self.rate_limit_waits.load(Ordering::Relaxed),
+            not_modified: self.not_modified.load(Ordering::Relaxed),
         }
     }
 
@@ -249,16 +292,22 @@ impl Transport {
         method: Method,
         url: &str,
         body: Option<&[u8]>,
+        if_none_match: Option<&str>,
     ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let auth = format!("Bearer {}", self.token.expose());
         match method {
-            Method::Get => self
-                .agent
-                .get(url)
-                .header("Accept", ACCEPT)
-                .header("X-GitHub-Api-Version", API_VERSION)
-                .header("Authorization", &auth)
-                .call(),
+            Method::Get => {
+                let rb = self
+                    .agent
+                    .get(url)
+                    .header("Accept", ACCEPT)
+                    .header("X-GitHub-Api-Version", API_VERSION)
+                    .header("Authorization", &auth);
+                match if_none_match {
+                    Some(etag) => rb.header("If-None-Match", etag).call(),
+                    None => rb.call(),
+                }
+            }
             Method::Delete => self
                 .agent
                 .delete(url)
@@ -364,6 +413,7 @@ impl Transport {
         let path = self.display_path(url).to_owned();
         let mut attempt = 0u32;
         let mut rate_waits = 0u32;
+        let kept = self.validator(method, url);
         loop {
             attempt += 1;
             if method.is_write() {
@@ -371,7 +421,8 @@ impl Transport {
                 self.writes.fetch_add(1, Ordering::Relaxed);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let mut resp = match self.send_once(method, url, body) {
+            let inm = kept.as_ref().map(|v| v.etag.as_str());
+            let mut resp = match self.send_once(method, url, body, inm) {
                 Ok(r) => r,
                 Err(e) => {
                     let message = self.scrub(&e.to_string());
@@ -404,8 +455,19 @@ impl Transport {
                 remaining = header_str(&headers, "x-ratelimit-remaining").unwrap_or("-"),
                 "github request"
             );
+            if status == 304
+                && let Some(v) = &kept
+            {
+                self.not_modified.fetch_add(1, Ordering::Relaxed);
+                let next = v.link.as_deref().and_then(next_link);
+                return Ok(Response {
+                    body: v.body.clone(),
+                    next,
+                });
+            }
             if (200..300).contains(&status) {
                 let next = header_str(&headers, "link").and_then(next_link);
+                self.keep_validator(method, url, &headers, &text);
                 return Ok(Response { body: text, next });
             }
             let message = || {
@@ -545,6 +607,7 @@ mod tests {
         let mut p = Pacer::new(Pacing {
             interval: Duration::from_secs(1),
             per_hour: 3,
+            ..Pacing::default()
         });
         let slots: Vec<u64> = (0..5)
             .map(|_| {
@@ -571,6 +634,7 @@ mod tests {
         let pacer = std::sync::Arc::new(Mutex::new(Pacer::new(Pacing {
             interval,
             per_hour: 0,
+            ..Pacing::default()
         })));
         let threads: Vec<_> = (0..8)
             .map(|_| {
