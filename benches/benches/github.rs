@@ -106,7 +106,10 @@ fn decode(c: &mut Criterion) {
     let mut g = c.benchmark_group("github");
     for n in [10u64, 100, 1000] {
         let body = pull_list(n);
-        assert_eq!(decode_pull_list(&body).expect("valid list").len(), n as usize);
+        assert_eq!(
+            decode_pull_list(&body).expect("valid list").len(),
+            n as usize
+        );
         g.throughput(Throughput::Elements(n));
         g.bench_with_input(BenchmarkId::new("decode_pulls", n), &body, |b, body| {
             b.iter(|| decode_pull_list(black_box(body)).map(|v| v.len()))
@@ -162,7 +165,9 @@ fn base64(c: &mut Criterion) {
 fn concurrent(c: &mut Criterion) {
     let base = serve(format!("[{}]", pull_json(7, HEAD)));
     let forge = forge(&base);
-    let found = forge.find_pull("acme", "api", HEAD).expect("loopback answers");
+    let found = forge
+        .find_pull("acme", "api", HEAD)
+        .expect("loopback answers");
     assert_eq!(found.map(|p| p.number), Some(7));
     let mut g = c.benchmark_group("github");
     for n in [1usize, 5, 10, 20] {

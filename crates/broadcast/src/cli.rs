@@ -75,7 +75,8 @@ pub struct SyncArgs {
     #[arg(long, default_value_t = 600)]
     pub git_timeout_secs: u64,
     /// Write a CPU profile (pprof), flamegraph, allocation totals and a text report into this
-    /// directory.
+    /// directory. The CPU profiler holds a ~170 MB sample table (not counted in the report's
+    /// figures); a build with `--features dhat-heap` writes a dhat heap profile instead.
     #[arg(long)]
     pub profile: Option<PathBuf>,
     /// Also write the JSON report to this file (replaced atomically).

@@ -131,21 +131,12 @@ fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
         opts.forges.register(Arc::new(gh.with_preflight(policy)));
     }
     let profile = match &args.profile {
-        Some(dir) => Some(
-            broadcast_profiling::ProfileSuite::start(dir, Default::default())
-                .with_context(|| format!("cannot start profiling into {}", dir.display()))?,
-        ),
+        Some(dir) => Some(Profiling::start(dir)?),
         None => None,
     };
     let report = sync::run(&plan, &opts)?;
-    if let Some(suite) = profile {
-        let p = suite.finish().context("cannot write the profile")?;
-        eprintln!(
-            "profile: {} samples over {} ms, written to {}",
-            p.samples,
-            p.wall_time.as_millis(),
-            p.dir.display()
-        );
+    if let Some(profile) = profile {
+        profile.finish()?;
     }
     // The summary first: a report file that cannot be written must not hide what was done.
     print_report(&report, args.json, args.dry_run, args.diff)?;
@@ -402,6 +393,52 @@ fn is_hidden_log_target(target: &str) -> bool {
             .strip_prefix(t)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
     })
+}
+
+/// What `sync --profile DIR` records: CPU samples, allocation counts and peak RSS; built with
+/// the `dhat-heap` feature, a dhat heap profile (`dhat-heap.json`) instead of CPU samples,
+/// since dhat's per-allocation backtraces would dominate a CPU profile.
+struct Profiling {
+    suite: broadcast_profiling::ProfileSuite,
+    #[cfg(feature = "dhat-heap")]
+    heap: broadcast_profiling::heap::HeapProfile,
+}
+
+impl Profiling {
+    fn start(dir: &std::path::Path) -> anyhow::Result<Profiling> {
+        let options = broadcast_profiling::ProfileOptions::default();
+        #[cfg(feature = "dhat-heap")]
+        let options = options.cpu(false);
+        let suite = broadcast_profiling::ProfileSuite::start(dir, options)
+            .with_context(|| format!("cannot start profiling into {}", dir.display()))?;
+        Ok(Profiling {
+            #[cfg(feature = "dhat-heap")]
+            heap: broadcast_profiling::heap::HeapProfile::start(dir),
+            suite,
+        })
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        #[cfg(feature = "dhat-heap")]
+        {
+            let (path, t) = self.heap.finish();
+            eprintln!(
+                "heap profile: {} bytes in {} blocks at the peak, {} bytes allocated in total, written to {}",
+                t.max_bytes,
+                t.max_blocks,
+                t.total_bytes,
+                path.display()
+            );
+        }
+        let p = self.suite.finish().context("cannot write the profile")?;
+        eprintln!(
+            "profile: {} samples over {} ms, written to {}",
+            p.samples,
+            p.wall_time.as_millis(),
+            p.dir.display()
+        );
+        Ok(())
+    }
 }
 
 fn init_logging(level: &str) -> anyhow::Result<()> {

@@ -5,8 +5,15 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// Counts allocations so `--profile` can report them (a few atomic adds per allocation).
+#[cfg(not(feature = "dhat-heap"))]
 #[global_allocator]
 static ALLOCATOR: broadcast_profiling::CountingAllocator = broadcast_profiling::CountingAllocator;
+
+/// Built with `--features dhat-heap`: dhat records every allocation so `--profile` writes a
+/// heap profile (several times slower; for finding allocation sites, not for timing).
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOCATOR: broadcast_profiling::heap::DhatAlloc = broadcast_profiling::heap::DhatAlloc;
 
 fn main() -> ExitCode {
     let cli = broadcast::cli::Cli::parse();

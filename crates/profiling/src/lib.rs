@@ -8,6 +8,8 @@
 mod alloc;
 #[cfg(feature = "criterion")]
 pub mod criterion;
+#[cfg(feature = "dhat-heap")]
+pub mod heap;
 mod rss;
 mod suite;
 

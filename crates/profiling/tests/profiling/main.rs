@@ -97,6 +97,21 @@ fn suite_writes_every_file() -> Result {
     }
     let allocations = report.allocations.ok_or("allocator is installed")?;
     assert!(allocations.allocations > 0);
+    // The span allocates 512 bytes at a time; the profiler's own sample table (over 100 MB,
+    // allocated by `start`) is not charged to it.
+    assert!(
+        allocations.peak_live_bytes < 8 << 20,
+        "peak live {} bytes",
+        allocations.peak_live_bytes
+    );
+    if let (Some(peak), Some(table), Some(run)) = (
+        report.peak_rss_bytes,
+        report.profiler_rss_bytes,
+        report.run_peak_rss_bytes,
+    ) {
+        assert!(table > 0, "starting the CPU profiler adds its table");
+        assert_eq!(run, peak - table);
+    }
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join(files::ALLOCATIONS))?)?;
     assert_eq!(json["allocator_installed"], true);
