@@ -55,29 +55,7 @@ pub(crate) fn run(sh: &Shell, opts: &ScaleOptions) -> anyhow::Result<()> {
     make_source(&fx, &source)?;
     let template = tmp.join("template.git");
     make_template(&fx, &tmp, &template)?;
-    // Whole milliseconds (what broadcast takes), rounded up so the margin survives.
-    let interval = Duration::from_millis((7200.0 * 1.02 / opts.factor).ceil() as u64);
-    let window_secs = 3600.0 / opts.factor;
-    eprintln!(
-        "scale: {} targets, time compressed {}x: write interval {:.1} ms, budget 500 per {:.2} s, double windows 60/{f} s and 3600/{f} s",
-        opts.targets,
-        opts.factor,
-        interval.as_secs_f64() * 1e3,
-        window_secs,
-        f = opts.factor
-    );
-    let flags = vec![
-        "--write-interval-ms".to_owned(),
-        format!("{}", interval.as_millis()),
-        "--write-budget".to_owned(),
-        format!("500/{window_secs}"),
-        "--jobs".to_owned(),
-        opts.jobs.to_string(),
-        // 1,000 new targets need 2,000 writes and 2,001 reads: one more than the 80 % of a
-        // 5,000-request hour the preflight lets a run spend, though the paced run spans many
-        // primary windows (the double still enforces the primary limit).
-        "--ignore-rate-limit".to_owned(),
-    ];
+    let (interval, flags) = broadcast_flags(opts);
 
     // (1) + (2): first run and in-sync re-run.
     let w = World::create(&fx, &tmp.join("a"), &source, &template, opts)?;
@@ -108,26 +86,115 @@ pub(crate) fn run(sh: &Shell, opts: &ScaleOptions) -> anyhow::Result<()> {
     let dup_a = w.duplicates(&fx)?;
 
     // (3): a fresh set, killed at a random point of its writes, then resumed.
-    let kill_opts = ScaleOptions {
-        targets: opts.kill_targets.unwrap_or(opts.targets),
-        ..opts.clone()
-    };
-    let k = World::create(&fx, &tmp.join("k"), &source, &template, &kill_opts)?;
-    let kill_after = interval.mul_f64(2.0 * k.targets as f64 * random_fraction(0.1, 0.9));
-    let killed = k.sync(&bin, &flags, Some(kill_after))?;
-    let at_kill = k.double.stats();
-    k.double.reset_stats();
-    let resumed = k.sync(&bin, &flags, None)?;
-    let s3 = k.double.stats();
-    let resumed_reports = resumed
-        .report
-        .as_ref()
-        .context("resumed run printed no report")?;
-    let dup_k = k.duplicates(&fx)?;
-    let resumed_ok = count_status(resumed_reports, "synced")
-        + count_status(resumed_reports, "up_to_date")
-        + count_status(resumed_reports, "in_sync");
+    let kr = kill_and_resume(&fx, &tmp, &source, &template, opts, &bin, &flags, interval)?;
 
+    report(&Figures {
+        opts,
+        targets: w.targets,
+        synced,
+        first: &first,
+        s1: &s1,
+        interval,
+        floor,
+        span,
+        estimate,
+        prime: &prime,
+        s_prime: &s_prime,
+        rerun: &rerun,
+        s2: &s2,
+        in_sync,
+        dup_a,
+        kr: &kr,
+    })?;
+    if opts.keep {
+        eprintln!("scale: kept {}", tmp.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    if s1.secondary_limited + s1.primary_limited > 0 || kr.dup_k != (0, 0) || s2.counted > 0 {
+        bail!("scale: a goal was missed (see above)");
+    }
+    Ok(())
+}
+
+/// broadcast's pacing flags for `opts.factor`: the write interval and the flags.
+fn broadcast_flags(opts: &ScaleOptions) -> (Duration, Vec<String>) {
+    // Whole milliseconds (what broadcast takes), rounded up so the margin survives.
+    let interval = Duration::from_millis((7200.0 * 1.02 / opts.factor).ceil() as u64);
+    let window_secs = 3600.0 / opts.factor;
+    eprintln!(
+        "scale: {} targets, time compressed {}x: write interval {:.1} ms, budget 500 per {:.2} s, double windows 60/{f} s and 3600/{f} s",
+        opts.targets,
+        opts.factor,
+        interval.as_secs_f64() * 1e3,
+        window_secs,
+        f = opts.factor
+    );
+    let flags = vec![
+        "--write-interval-ms".to_owned(),
+        format!("{}", interval.as_millis()),
+        "--write-budget".to_owned(),
+        format!("500/{window_secs}"),
+        "--jobs".to_owned(),
+        opts.jobs.to_string(),
+        // 1,000 new targets need 2,000 writes and 2,001 reads: one more than the 80 % of a
+        // 5,000-request hour the preflight lets a run spend, though the paced run spans many
+        // primary windows (the double still enforces the primary limit).
+        "--ignore-rate-limit".to_owned(),
+    ];
+    (interval, flags)
+}
+
+/// Everything [`report`] prints.
+struct Figures<'a> {
+    opts: &'a ScaleOptions,
+    targets: usize,
+    synced: usize,
+    first: &'a Run,
+    s1: &'a Stats,
+    interval: Duration,
+    floor: Duration,
+    span: Duration,
+    estimate: u64,
+    prime: &'a Run,
+    s_prime: &'a Stats,
+    rerun: &'a Run,
+    s2: &'a Stats,
+    in_sync: usize,
+    dup_a: (u64, u64),
+    kr: &'a KillResume,
+}
+
+/// Prints the figures and writes them to `target/xtask/scale.json`.
+fn report(f: &Figures<'_>) -> anyhow::Result<()> {
+    let Figures {
+        opts,
+        synced,
+        first,
+        s1,
+        interval,
+        floor,
+        span,
+        estimate,
+        prime,
+        s_prime,
+        rerun,
+        s2,
+        in_sync,
+        dup_a,
+        ..
+    } = *f;
+    let KillResume {
+        killed,
+        at_kill,
+        resumed,
+        s3,
+        dup_k,
+        resumed_ok,
+        k_targets,
+    } = f.kr;
+    let (dup_k, resumed_ok, k_targets) = (*dup_k, *resumed_ok, *k_targets);
+    let w = f;
     let wall = first.wall.as_secs_f64();
     let lines = [
         format!(
@@ -146,7 +213,7 @@ pub(crate) fn run(sh: &Shell, opts: &ScaleOptions) -> anyhow::Result<()> {
             "writes made / per target     {} / {:.2}  ({:?})",
             s1.writes_admitted,
             s1.writes_admitted as f64 / w.targets as f64,
-            writes_by_route(&s1)
+            writes_by_route(s1)
         ),
         format!(
             "write floor (writes-1) x {:.1} ms = {:.2} s; write span {:.2} s ({:+.1} %)",
@@ -208,7 +275,7 @@ pub(crate) fn run(sh: &Shell, opts: &ScaleOptions) -> anyhow::Result<()> {
             s3.pulls_created,
             s3.duplicate_creates + at_kill.duplicate_creates,
             resumed_ok,
-            k.targets,
+            k_targets,
             resumed.code
         ),
         format!(
@@ -233,7 +300,7 @@ pub(crate) fn run(sh: &Shell, opts: &ScaleOptions) -> anyhow::Result<()> {
         "rerun_requests": s2.requests,
         "rerun_not_modified": s2.not_modified,
         "killed_after_s": killed.wall.as_secs_f64(),
-        "kill_targets": k.targets,
+        "kill_targets": k_targets,
         "resumed_duplicate_branches": dup_k.0,
         "resumed_duplicate_pulls": dup_k.1,
     });
@@ -241,15 +308,61 @@ pub(crate) fn run(sh: &Shell, opts: &ScaleOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all("target/xtask")?;
     std::fs::write(path, serde_json::to_vec_pretty(&out)?)?;
     eprintln!("scale: figures in {}", path.display());
-    if opts.keep {
-        eprintln!("scale: kept {}", tmp.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
-    if s1.secondary_limited + s1.primary_limited > 0 || dup_k != (0, 0) || s2.counted > 0 {
-        bail!("scale: a goal was missed (see above)");
-    }
     Ok(())
+}
+
+/// Phase 3's outcome.
+struct KillResume {
+    killed: Run,
+    at_kill: Stats,
+    resumed: Run,
+    s3: Stats,
+    dup_k: (u64, u64),
+    resumed_ok: usize,
+    k_targets: usize,
+}
+
+/// A fresh set of targets, a run SIGKILLed at a random point of its writes, then a resumed run.
+#[allow(clippy::too_many_arguments)]
+fn kill_and_resume(
+    fx: &Shell,
+    tmp: &Path,
+    source: &Path,
+    template: &Path,
+    opts: &ScaleOptions,
+    bin: &Path,
+    flags: &[String],
+    interval: Duration,
+) -> anyhow::Result<KillResume> {
+    let kill_opts = ScaleOptions {
+        targets: opts.kill_targets.unwrap_or(opts.targets),
+        ..opts.clone()
+    };
+    let k = World::create(fx, &tmp.join("k"), source, template, &kill_opts)?;
+    let kill_after = interval.mul_f64(2.0 * k.targets as f64 * random_fraction(0.1, 0.9));
+    let killed = k.sync(bin, flags, Some(kill_after))?;
+    let at_kill = k.double.stats();
+    k.double.reset_stats();
+    let resumed = k.sync(bin, flags, None)?;
+    let s3 = k.double.stats();
+    let resumed_reports = resumed
+        .report
+        .as_ref()
+        .context("resumed run printed no report")?;
+    let dup_k = k.duplicates(fx)?;
+    let resumed_ok = count_status(resumed_reports, "synced")
+        + count_status(resumed_reports, "up_to_date")
+        + count_status(resumed_reports, "in_sync");
+
+    Ok(KillResume {
+        killed,
+        at_kill,
+        resumed,
+        s3,
+        dup_k,
+        resumed_ok,
+        k_targets: k.targets,
+    })
 }
 
 /// The outcome of one `broadcast sync`.

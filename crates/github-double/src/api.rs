@@ -317,142 +317,154 @@ fn dispatch(
     q: &BTreeMap<String, String>,
     body: &[u8],
 ) -> Response {
-    let repo = || format!("{}/{}", segs[1], segs[2]);
-    let number = || segs.get(4).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
-    if shape.starts_with("/repos/") && !st.repo_exists(&repo()) {
+    if shape.starts_with("/repos/") && !st.repo_exists(&format!("{}/{}", segs[1], segs[2])) {
         return message(404, "Not Found");
     }
     let input: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let login = st.options.login.clone();
     match (method, shape) {
-        ("GET", "/rate_limit") => {
-            let h = st.rate_headers(Instant::now());
-            let get = |k: &str| {
-                h.iter()
-                    .find(|(n, _)| n == k)
-                    .and_then(|(_, v)| v.parse::<u64>().ok())
-                    .unwrap_or(0)
-            };
-            let core = json!({"limit": get("x-ratelimit-limit"), "remaining": get("x-ratelimit-remaining"), "used": get("x-ratelimit-used"), "reset": get("x-ratelimit-reset")});
-            json_response(200, &json!({"resources": {"core": core}, "rate": core}))
-        }
-        ("GET", "/user") => json_response(200, &json!({"login": login, "id": 1, "type": "User"})),
-        ("GET", "/repos/*/*") => {
-            let r = repo();
-            json_response(
-                200,
-                &json!({"id": 1, "name": segs[2], "full_name": r, "private": false, "default_branch": "main", "archived": false, "disabled": false}),
-            )
-        }
-        ("GET", "/repos/*/*/pulls") => {
-            let r = repo();
-            let owner = segs[1];
-            let head = q.get("head").cloned();
-            let state = q.get("state").map_or("open", String::as_str);
-            let list: Vec<Value> = st
-                .pulls
-                .get(&r)
-                .into_iter()
-                .flatten()
-                .filter(|p| match state {
-                    "open" => p.open,
-                    "closed" => !p.open,
-                    _ => true,
-                })
-                .filter(|p| {
-                    head.as_deref()
-                        .is_none_or(|h| h == format!("{owner}:{}", p.head))
-                })
-                .map(|p| pull_json(&r, &login, p))
-                .collect();
-            json_response(200, &Value::Array(list))
-        }
-        ("POST", "/repos/*/*/pulls") => {
-            let r = repo();
-            let head = input["head"].as_str().unwrap_or("").to_owned();
-            let pulls = st.pulls.entry(r.clone()).or_default();
-            if pulls.iter().any(|p| p.open && p.head == head) {
-                st.stats.duplicate_creates += 1;
-                return json_response(
-                    422,
-                    &json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": format!("A pull request already exists for {}:{head}.", segs[1])}]}),
-                );
-            }
-            let p = Pull {
-                number: pulls.len() as u64 + 1,
-                open: true,
-                title: input["title"].as_str().unwrap_or("").to_owned(),
-                body: input["body"].as_str().unwrap_or("").to_owned(),
-                head,
-                base: input["base"].as_str().unwrap_or("main").to_owned(),
-                draft: input["draft"].as_bool().unwrap_or(false),
-                labels: Vec::new(),
-                assignees: Vec::new(),
-                reviewers: Vec::new(),
-            };
-            let v = pull_json(&r, &login, &p);
-            pulls.push(p);
-            st.stats.pulls_created += 1;
-            json_response(201, &v)
-        }
-        ("PATCH", "/repos/*/*/pulls/{n}") => {
-            let r = repo();
-            let n = number();
-            let Some(p) = st
-                .pulls
-                .get_mut(&r)
-                .and_then(|v| v.iter_mut().find(|p| p.number == n))
-            else {
-                return message(404, "Not Found");
-            };
-            if let Some(t) = input["title"].as_str() {
-                p.title = t.to_owned();
-            }
-            if let Some(b) = input["body"].as_str() {
-                p.body = b.to_owned();
-            }
-            if input["state"] == "closed" {
-                p.open = false;
-            }
-            let v = pull_json(&r, &login, p);
-            json_response(200, &v)
-        }
+        ("GET", "/rate_limit") => rate_limit(st),
+        ("GET", "/user") => json_response(
+            200,
+            &json!({"login": st.options.login, "id": 1, "type": "User"}),
+        ),
+        ("GET", "/repos/*/*") => json_response(
+            200,
+            &json!({"id": 1, "name": segs[2], "full_name": format!("{}/{}", segs[1], segs[2]), "private": false, "default_branch": "main", "archived": false, "disabled": false}),
+        ),
+        ("GET", "/repos/*/*/pulls") => list_pulls(st, segs, q),
+        ("POST", "/repos/*/*/pulls") => create_pull(st, segs, &input),
+        ("PATCH", "/repos/*/*/pulls/{n}") => update_pull(st, segs, &input),
         ("POST", "/repos/*/*/issues/{n}/labels")
         | ("POST", "/repos/*/*/issues/{n}/assignees")
-        | ("POST", "/repos/*/*/pulls/{n}/requested_reviewers") => {
-            let r = repo();
-            let n = number();
-            let Some(p) = st
-                .pulls
-                .get_mut(&r)
-                .and_then(|v| v.iter_mut().find(|p| p.number == n))
-            else {
-                return message(404, "Not Found");
-            };
-            let (list, key) = match segs[5] {
-                "labels" => (&mut p.labels, "labels"),
-                "assignees" => (&mut p.assignees, "assignees"),
-                _ => (&mut p.reviewers, "reviewers"),
-            };
-            for s in strings(&input, key) {
-                if !list.contains(&s) {
-                    list.push(s);
-                }
-            }
-            if key == "labels" {
-                let v: Vec<Value> = p
-                    .labels
-                    .iter()
-                    .map(|l| json!({"id": 1, "name": l, "color": "ededed", "default": false}))
-                    .collect();
-                json_response(200, &Value::Array(v))
-            } else {
-                let v = pull_json(&r, &login, p);
-                json_response(201, &v)
-            }
-        }
+        | ("POST", "/repos/*/*/pulls/{n}/requested_reviewers") => add_to_pull(st, segs, &input),
         _ => message(404, "Not Found"),
     }
+}
+
+/// "Get rate limit status for the authenticated user": `resources.core` and `rate`.
+fn rate_limit(st: &mut State) -> Response {
+    let h = st.rate_headers(Instant::now());
+    let get = |k: &str| {
+        h.iter()
+            .find(|(n, _)| n == k)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let core = json!({"limit": get("x-ratelimit-limit"), "remaining": get("x-ratelimit-remaining"), "used": get("x-ratelimit-used"), "reset": get("x-ratelimit-reset")});
+    json_response(200, &json!({"resources": {"core": core}, "rate": core}))
+}
+
+/// "List pull requests" with the `head` (`owner:branch`) and `state` filters.
+fn list_pulls(st: &State, segs: &[&str], q: &BTreeMap<String, String>) -> Response {
+    let r = format!("{}/{}", segs[1], segs[2]);
+    let owner = segs[1];
+    let head = q.get("head").cloned();
+    let state = q.get("state").map_or("open", String::as_str);
+    let list: Vec<Value> = st
+        .pulls
+        .get(&r)
+        .into_iter()
+        .flatten()
+        .filter(|p| match state {
+            "open" => p.open,
+            "closed" => !p.open,
+            _ => true,
+        })
+        .filter(|p| {
+            head.as_deref()
+                .is_none_or(|h| h == format!("{owner}:{}", p.head))
+        })
+        .map(|p| pull_json(&r, &st.options.login, p))
+        .collect();
+    json_response(200, &Value::Array(list))
+}
+
+/// "Create a pull request": 201, or 422 when the head already has an open one.
+fn create_pull(st: &mut State, segs: &[&str], input: &Value) -> Response {
+    let r = format!("{}/{}", segs[1], segs[2]);
+    let head = input["head"].as_str().unwrap_or("").to_owned();
+    let login = st.options.login.clone();
+    let pulls = st.pulls.entry(r.clone()).or_default();
+    if pulls.iter().any(|p| p.open && p.head == head) {
+        st.stats.duplicate_creates += 1;
+        return json_response(
+            422,
+            &json!({"message": "Validation Failed", "errors": [{"resource": "PullRequest", "code": "custom", "message": format!("A pull request already exists for {}:{head}.", segs[1])}]}),
+        );
+    }
+    let p = Pull {
+        number: pulls.len() as u64 + 1,
+        open: true,
+        title: input["title"].as_str().unwrap_or("").to_owned(),
+        body: input["body"].as_str().unwrap_or("").to_owned(),
+        head,
+        base: input["base"].as_str().unwrap_or("main").to_owned(),
+        draft: input["draft"].as_bool().unwrap_or(false),
+        labels: Vec::new(),
+        assignees: Vec::new(),
+        reviewers: Vec::new(),
+    };
+    let v = pull_json(&r, &login, &p);
+    pulls.push(p);
+    st.stats.pulls_created += 1;
+    json_response(201, &v)
+}
+
+/// The pull request `segs[4]` of `segs[1]/segs[2]`, if it exists.
+fn pull_mut<'a>(st: &'a mut State, segs: &[&str]) -> Option<&'a mut Pull> {
+    let n = segs.get(4).and_then(|n| n.parse::<u64>().ok())?;
+    st.pulls
+        .get_mut(&format!("{}/{}", segs[1], segs[2]))?
+        .iter_mut()
+        .find(|p| p.number == n)
+}
+
+/// "Update a pull request": title, body, `state: closed`.
+fn update_pull(st: &mut State, segs: &[&str], input: &Value) -> Response {
+    let r = format!("{}/{}", segs[1], segs[2]);
+    let login = st.options.login.clone();
+    let Some(p) = pull_mut(st, segs) else {
+        return message(404, "Not Found");
+    };
+    if let Some(t) = input["title"].as_str() {
+        p.title = t.to_owned();
+    }
+    if let Some(b) = input["body"].as_str() {
+        p.body = b.to_owned();
+    }
+    if input["state"] == "closed" {
+        p.open = false;
+    }
+    json_response(200, &pull_json(&r, &login, p))
+}
+
+/// "Add labels to an issue" (200, the labels), "Add assignees to an issue" and "Request
+/// reviewers for a pull request" (201, the pull request).
+fn add_to_pull(st: &mut State, segs: &[&str], input: &Value) -> Response {
+    let r = format!("{}/{}", segs[1], segs[2]);
+    let login = st.options.login.clone();
+    let Some(p) = pull_mut(st, segs) else {
+        return message(404, "Not Found");
+    };
+    let (list, key) = match segs[5] {
+        "labels" => (&mut p.labels, "labels"),
+        "assignees" => (&mut p.assignees, "assignees"),
+        _ => (&mut p.reviewers, "reviewers"),
+    };
+    for s in strings(input, key) {
+        if !list.contains(&s) {
+            list.push(s);
+        }
+    }
+    if key != "labels" {
+        return json_response(201, &pull_json(&r, &login, p));
+    }
+    let v: Vec<Value> = p
+        .labels
+        .iter()
+        .map(|l| json!({"id": 1, "name": l, "color": "ededed", "default": false}))
+        .collect();
+    json_response(200, &Value::Array(v))
 }
 
 #[cfg(test)]

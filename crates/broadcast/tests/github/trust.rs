@@ -399,7 +399,8 @@ fn file_over_100_mib_is_refused_for_github_targets_and_others_go_on() -> Result 
     Ok(())
 }
 
-/// The preflight line's pacing estimate, in seconds, for one new target (4 writes), with the
+/// The preflight line's pacing estimate, in seconds, for one new target (2 writes: the create
+/// and its labels), with the
 /// budget at 0 so the group is refused before any write (nothing is actually paced).
 fn preflight_secs(w: &World, top: &str, extra: &[&str]) -> Result<String> {
     let config = w.config_with(top, TARGET)?;
@@ -428,13 +429,13 @@ fn preflight_secs(w: &World, top: &str, extra: &[&str]) -> Result<String> {
 fn preflight_uses_the_write_interval_and_the_flag_beats_the_config() -> Result {
     let w = World::new(&[("README.md", "# template\n")])?;
     w.target("acme", "alpha", &[("README.md", "# alpha\n")])?;
-    // 4 writes, one second apart by default: the last starts 3 s after the first.
-    assert_eq!(preflight_secs(&w, "", &[])?, "3");
+    // 2 writes, one second apart by default: the second starts 1 s after the first.
+    assert_eq!(preflight_secs(&w, "", &[])?, "1");
     let top = "rate_limit_preflight:\n  write_interval_ms: 2000\n";
-    assert_eq!(preflight_secs(&w, top, &[])?, "6");
+    assert_eq!(preflight_secs(&w, top, &[])?, "2");
     assert_eq!(
         preflight_secs(&w, top, &["--write-interval-ms", "3000"])?,
-        "9"
+        "3"
     );
     Ok(())
 }
