@@ -368,7 +368,8 @@ proptest! {
 }
 
 /// Found while writing the `git` target: a header announcing an absurd size used to allocate
-/// that size before reading (an abort, not an error).
+/// that size before reading (a capacity-overflow panic or an out-of-memory abort, not an
+/// error).
 #[test]
 fn a_lying_cat_file_size_is_an_error_not_an_allocation() {
     let oid = ObjectId::from_bytes([7; 20]);

@@ -88,14 +88,22 @@ fn through_driver<T: ChunkTransform>(
     let mut i = 0;
     loop {
         // A cycle of empty steps would never finish: an all-zero list steps by one byte.
-        let step = if steps.iter().all(|&s| s == 0) { 1 } else { steps[i % steps.len()] };
+        let step = if steps.iter().all(|&s| s == 0) {
+            1
+        } else {
+            steps[i % steps.len()]
+        };
         let n = step.min(input.len() - fed);
         i += 1;
         buf.extend_from_slice(&input[fed..fed + n]);
         fed += n;
         let is_last = fed == input.len() && n == 0;
         let end = t.transform(&buf, start, is_last, &mut out);
-        prop_assert!(end >= start && end <= buf.len(), "end {end} outside {start}..={}", buf.len());
+        prop_assert!(
+            end >= start && end <= buf.len(),
+            "end {end} outside {start}..={}",
+            buf.len()
+        );
         if is_last {
             prop_assert_eq!(end, buf.len());
             break;
