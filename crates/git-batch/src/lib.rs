@@ -5,6 +5,7 @@
 mod catfile;
 mod cmd;
 mod commit;
+mod config;
 mod fast_import;
 mod log;
 mod oid;

@@ -13,6 +13,7 @@
 
 mod compare;
 pub(crate) mod desired;
+mod in_place;
 mod pull_request;
 mod source;
 mod target;

@@ -3,6 +3,7 @@
 mod config;
 mod fixtures;
 mod hostile;
+mod in_place;
 mod layout;
 mod ownership;
 mod rules;

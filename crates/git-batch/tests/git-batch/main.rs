@@ -827,3 +827,31 @@ fn spawn_errors_and_counter_shared_by_clones() -> TestResult {
     ));
     Ok(())
 }
+
+#[test]
+fn config_get_regexp_reads_what_git_resolves() -> TestResult {
+    let fx = Fixture::new();
+    let git = fx.git();
+    let repo = git.init_bare(&fx.path("cfg.git"))?;
+    let dir = fx.path("cfg.git");
+    assert_eq!(repo.config_get_regexp(r"^receive\.")?, []);
+    fx.sh(&dir, &["config", "receive.denyNonFastForwards", "true"]);
+    fx.sh(&dir, &["config", "core.hooksPath", "/some where/hooks"]);
+    let got = repo.config_get_regexp(r"^(core\.hookspath|receive\.)")?;
+    assert_eq!(
+        got,
+        [
+            // File order: `git init` wrote the [core] section first.
+            ("core.hookspath".to_owned(), "/some where/hooks".to_owned()),
+            ("receive.denynonfastforwards".to_owned(), "true".to_owned()),
+        ]
+    );
+    // Entries of the handle's own GIT_CONFIG_* count too.
+    let with_env = git
+        .clone()
+        .with_config("receive.fsckObjects", "true")
+        .open(&dir);
+    assert_eq!(with_env.config_get_regexp(r"^receive\.fsck")?.len(), 1);
+    assert!(repo.config_get_regexp("-x").is_err());
+    Ok(())
+}
