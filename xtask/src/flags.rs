@@ -91,7 +91,10 @@ first sync, a re-run with nothing changed, and an update (10% of files changed),
 with --jobs 1 and the default, plus the reference shell workflow per target
 (git clone --depth 1, copy, git add -A, git commit, git push). Prints wall time
 (median of N runs), files/s, targets/s, git processes per target, peak RSS and
-the ratio broadcast/reference.
+the ratio broadcast/reference. Two floors run beside them, one target after
+another: one git fast-import straight into each target (in-place floor) and
+clone --filter=blob:none + fast-import + push (blob-less floor); the ratio
+broadcast/in-place floor is printed too.
 
   --quick          targets 1,10 x files 10,100 and 3 runs (default: 1,10,50 x 10,100,1000, 5 runs)
   --runs N         repetitions per cell (median reported)

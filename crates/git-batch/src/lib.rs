@@ -11,6 +11,7 @@ mod log;
 mod oid;
 mod repo;
 mod tree;
+mod tree_walk;
 
 use std::path::PathBuf;
 use std::process::ExitStatus;

@@ -196,6 +196,15 @@ fn ls_tree_tricky_names_symlink_exec() -> TestResult {
         assert_eq!(e.kind, ObjectKind::Blob);
         assert_eq!(e.oid, blob_oid(&content), "{:?}", e.path);
     }
+    // One cat-file process lists the same entries in the same order, from a commit or a tree,
+    // and reads the commit.
+    let head = repo.rev_parse("HEAD")?.ok_or("HEAD")?;
+    let mut cat = repo.cat_file()?;
+    assert_eq!(cat.ls_tree_recursive(head)?, entries);
+    let commit = cat.read_commit(head)?;
+    assert_eq!(cat.ls_tree_recursive(commit.tree)?, entries);
+    assert!(cat.read_commit(commit.tree).is_err());
+    assert!(cat.ls_tree_recursive(entries[0].oid).is_err());
     // Not a tree-ish: a command error, and an option-looking value is refused before spawning.
     assert!(matches!(repo.ls_tree("nope"), Err(Error::Command { .. })));
     assert!(matches!(
