@@ -41,9 +41,14 @@ const INPLACE_FLOOR: usize = 3;
 
 #[path = "e2e_floor.rs"]
 mod floor;
+#[path = "e2e_large.rs"]
+mod large;
 
 /// `cargo xtask e2e`: run the scenarios and print their table.
 pub(crate) fn run_task(sh: &Shell, opts: &E2eOptions) -> anyhow::Result<()> {
+    if let Some(mib) = opts.large_mib {
+        return large::run_large(sh, opts, mib);
+    }
     let entries = run_scenarios(sh, opts)?;
     if entries.is_empty() {
         bail!("no e2e scenario matched the filter {:?}", opts.filter);

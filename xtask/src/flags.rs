@@ -83,7 +83,7 @@ or when allocations or bytes per op grew at all (they are exact).
 
 const E2E_HELP: &str = "\
 usage: cargo xtask e2e [--quick] [--filter REGEX] [--runs N] [--targets LIST] [--files LIST]
-                       [--broadcast PATH] [--keep]
+                       [--broadcast PATH] [--keep] [--large MIB]
 
 Builds target/release/broadcast, generates local git repositories in a temp dir
 (source work tree + bare targets), and runs for every targets x files cell the
@@ -102,6 +102,10 @@ broadcast/in-place floor is printed too.
   --files LIST     comma-separated file counts
   --broadcast PATH use this binary instead of building target/release/broadcast
   --keep           keep the temp dir with the generated repositories
+  --large MIB      the large-file scenario instead of the grid: 3 binary files of MIB MiB
+                   and a text file of MIB*40/150 MiB with a variable, synced to 2 targets
+                   (first sync, re-run); prints wall time and the peak RSS of broadcast and
+                   of every git process it started (goal at 150: each <= 128 MiB)
 ";
 
 /// One parsed task.
@@ -166,6 +170,9 @@ pub(crate) struct E2eOptions {
     pub(crate) files: Option<Vec<usize>>,
     pub(crate) broadcast: Option<String>,
     pub(crate) keep: bool,
+    /// `--large MIB`: the large-file scenario instead of the grid (3 binary files of MIB MiB and
+    /// a text file of 40/150 of that with a variable, 2 targets).
+    pub(crate) large_mib: Option<usize>,
 }
 
 /// Parses the arguments after `cargo xtask`. `Ok(None)` means help was printed.
@@ -291,6 +298,7 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                     "--files" => o.files = Some(p.list(flag)?),
                     "--broadcast" => o.broadcast = Some(p.value(flag)?),
                     "--keep" => o.keep = true,
+                    "--large" => o.large_mib = Some(p.number::<usize>(flag)?.max(1)),
                     _ => return Err(p.unknown(flag)),
                 }
             }

@@ -27,6 +27,11 @@ use anyhow::Context;
 use broadcast_git_batch::{BlobContent, CommitRequest, EntryMode, Git, ObjectId, TreeChange};
 use bytes::Bytes;
 
+/// `core.bigFileThreshold` for the `fast-import` processes of a write (git-config(1)): a blob
+/// larger than this is streamed to the pack in 64 KiB pieces instead of being held whole (and
+/// is not delta-compressed). git's default, 512 MiB, lets one process hold a 500 MiB file.
+pub(crate) const BIG_FILE_THRESHOLD: &str = "16m";
+
 /// Hooks `git receive-pack` runs (githooks(5)); `reference-transaction` runs for any ref update.
 pub(crate) const RECEIVE_HOOKS: [&str; 5] = [
     "pre-receive",
@@ -153,11 +158,13 @@ pub(crate) fn commit_in_place(
     let objects = objects
         .to_str()
         .context("the target's object directory is not UTF-8")?;
-    // One pack even for a few objects (`fastimport.unpackLimit`, git-config(1)).
+    // One pack even for a few objects (`fastimport.unpackLimit`, git-config(1)); large blobs
+    // streamed, not held whole (`core.bigFileThreshold`).
     let importer = git
         .clone()
         .with_env("GIT_OBJECT_DIRECTORY", objects)
         .with_config("fastimport.unpackLimit", "0")
+        .with_config("core.bigFileThreshold", BIG_FILE_THRESHOLD)
         .create_bare(scratch_dir)?;
     let commit = importer
         .fast_import(req)

@@ -141,6 +141,7 @@ fn commit_and_push(
     let scratch = git
         .clone()
         .with_config("fastimport.unpackLimit", "0")
+        .with_config("core.bigFileThreshold", in_place::BIG_FILE_THRESHOLD)
         .with_config("pack.window", "0")
         .open(scratch.git_dir());
     let commit = scratch
