@@ -47,11 +47,20 @@ mod large;
 /// `cargo xtask e2e`: run the scenarios and print their table.
 pub(crate) fn run_task(sh: &Shell, opts: &E2eOptions) -> anyhow::Result<()> {
     if let Some(mib) = opts.large_mib {
-        return large::run_large(sh, opts, mib);
+        return write_json(opts, large::run_large(sh, opts, mib)?);
     }
     let entries = run_scenarios(sh, opts)?;
     if entries.is_empty() {
         bail!("no e2e scenario matched the filter {:?}", opts.filter);
+    }
+    write_json(opts, entries)
+}
+
+/// `--json FILE`: the entries as one JSON object keyed by id.
+fn write_json(opts: &E2eOptions, entries: Map<String, Value>) -> anyhow::Result<()> {
+    if let Some(path) = &opts.json {
+        let text = serde_json::to_string_pretty(&Value::Object(entries))?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {path}"))?;
     }
     Ok(())
 }

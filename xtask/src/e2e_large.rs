@@ -28,7 +28,11 @@ const FIXTURE_ENV: &[(&str, &str)] = &[
 ];
 
 /// Runs the scenario; entries keyed `e2e-large/<run>/<MIB>mib-2targets`.
-pub(crate) fn run_large(sh: &Shell, opts: &E2eOptions, mib: usize) -> anyhow::Result<()> {
+pub(crate) fn run_large(
+    sh: &Shell,
+    opts: &E2eOptions,
+    mib: usize,
+) -> anyhow::Result<Map<String, Value>> {
     let bin = locate_broadcast(sh, opts)?;
     let tmp = std::env::temp_dir().join(format!("broadcast-e2e-large-{}", std::process::id()));
     if tmp.exists() {
@@ -48,8 +52,7 @@ pub(crate) fn run_large(sh: &Shell, opts: &E2eOptions, mib: usize) -> anyhow::Re
         let _ = std::fs::remove_dir_all(&tmp);
     }
     println!("{}", render(&results));
-    println!("{}", serde_json::to_string_pretty(&Value::Object(results))?);
-    Ok(())
+    Ok(results)
 }
 
 struct Fixture {

@@ -83,7 +83,7 @@ or when allocations or bytes per op grew at all (they are exact).
 
 const E2E_HELP: &str = "\
 usage: cargo xtask e2e [--quick] [--filter REGEX] [--runs N] [--targets LIST] [--files LIST]
-                       [--broadcast PATH] [--keep] [--large MIB]
+                       [--broadcast PATH] [--keep] [--large MIB] [--json FILE]
 
 Builds target/release/broadcast, generates local git repositories in a temp dir
 (source work tree + bare targets), and runs for every targets x files cell the
@@ -102,6 +102,7 @@ broadcast/in-place floor is printed too.
   --files LIST     comma-separated file counts
   --broadcast PATH use this binary instead of building target/release/broadcast
   --keep           keep the temp dir with the generated repositories
+  --json FILE      also write the entries (baseline shape, keyed by id) to FILE
   --large MIB      the large-file scenario instead of the grid: 3 binary files of MIB MiB
                    and a text file of MIB*40/150 MiB with a variable, synced to 2 targets
                    (first sync, re-run); prints wall time and the peak RSS of broadcast and
@@ -173,6 +174,8 @@ pub(crate) struct E2eOptions {
     /// `--large MIB`: the large-file scenario instead of the grid (3 binary files of MIB MiB and
     /// a text file of 40/150 of that with a variable, 2 targets).
     pub(crate) large_mib: Option<usize>,
+    /// `--json FILE`: also write the entries (baseline shape) to FILE.
+    pub(crate) json: Option<String>,
 }
 
 /// Parses the arguments after `cargo xtask`. `Ok(None)` means help was printed.
@@ -299,6 +302,7 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                     "--broadcast" => o.broadcast = Some(p.value(flag)?),
                     "--keep" => o.keep = true,
                     "--large" => o.large_mib = Some(p.number::<usize>(flag)?.max(1)),
+                    "--json" => o.json = Some(p.value(flag)?),
                     _ => return Err(p.unknown(flag)),
                 }
             }
