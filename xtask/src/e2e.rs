@@ -11,6 +11,9 @@
 //! (targets x files over wall time), targets/s, git processes per target (from
 //! broadcast's `git_spawns`; the reference counts its own commands), and peak RSS
 //! (`/usr/bin/time -f %M` when present). The headline is the ratio broadcast/reference.
+//! Two floors run beside them (see `e2e_floor.rs`): one `git fast-import` straight into each
+//! target (`inplace-floor`) and a blob-less clone + fast-import + push (`blobless-floor`);
+//! broadcast's runs also carry `ratio_vs_inplace_floor`.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -24,13 +27,40 @@ use crate::table::{self, Table};
 
 const BRANCH: &str = "chore/sync-files-bench";
 const RUNS: [&str; 3] = ["first-sync", "rerun", "update"];
-const MODES: [&str; 3] = ["jobs-1", "jobs-default", "reference"];
+const MODES: [&str; 5] = [
+    "jobs-1",
+    "jobs-default",
+    "reference",
+    "inplace-floor",
+    "blobless-floor",
+];
+/// Index of the reference workflow in [`MODES`].
+const REFERENCE: usize = 2;
+/// Index of the in-place floor in [`MODES`].
+const INPLACE_FLOOR: usize = 3;
+
+#[path = "e2e_floor.rs"]
+mod floor;
+#[path = "e2e_large.rs"]
+mod large;
 
 /// `cargo xtask e2e`: run the scenarios and print their table.
 pub(crate) fn run_task(sh: &Shell, opts: &E2eOptions) -> anyhow::Result<()> {
+    if let Some(mib) = opts.large_mib {
+        return write_json(opts, large::run_large(sh, opts, mib)?);
+    }
     let entries = run_scenarios(sh, opts)?;
     if entries.is_empty() {
         bail!("no e2e scenario matched the filter {:?}", opts.filter);
+    }
+    write_json(opts, entries)
+}
+
+/// `--json FILE`: the entries as one JSON object keyed by id.
+fn write_json(opts: &E2eOptions, entries: Map<String, Value>) -> anyhow::Result<()> {
+    if let Some(path) = &opts.json {
+        let text = serde_json::to_string_pretty(&Value::Object(entries))?;
+        std::fs::write(path, text + "\n").with_context(|| format!("writing {path}"))?;
     }
     Ok(())
 }
@@ -104,6 +134,7 @@ pub(crate) fn run_scenarios(sh: &Shell, opts: &E2eOptions) -> anyhow::Result<Map
                     }
                     let sample = match (*mode, &broadcast) {
                         ("reference", _) => cell.reference(&fx, run)?,
+                        ("inplace-floor" | "blobless-floor", _) => cell.floor(&fx, mode, run)?,
                         (_, Some(bin)) => {
                             let jobs = (*mode == "jobs-1").then_some(1);
                             cell.broadcast(&fx, bin, jobs, run, time_bin.as_deref())?
@@ -115,7 +146,8 @@ pub(crate) fn run_scenarios(sh: &Shell, opts: &E2eOptions) -> anyhow::Result<Map
             }
         }
         for (r, run) in RUNS.iter().enumerate() {
-            let ref_median = median(&samples[r][2]).map(|(m, _, _)| m);
+            let ref_median = median(&samples[r][REFERENCE]).map(|(m, _, _)| m);
+            let floor_median = median(&samples[r][INPLACE_FLOOR]).map(|(m, _, _)| m);
             for (m, mode) in MODES.iter().enumerate() {
                 let s = &samples[r][m];
                 let Some((med, lo, hi)) = median(s) else {
@@ -141,6 +173,11 @@ pub(crate) fn run_scenarios(sh: &Shell, opts: &E2eOptions) -> anyhow::Result<Map
                     && let Some(rm) = ref_median
                 {
                     entry["ratio_vs_reference"] = json!(secs / rm.as_secs_f64());
+                }
+                if mode.starts_with("jobs-")
+                    && let Some(fm) = floor_median
+                {
+                    entry["ratio_vs_inplace_floor"] = json!(secs / fm.as_secs_f64());
                 }
                 results.insert(id(run, t, f, mode), entry);
             }
@@ -185,6 +222,9 @@ pub(crate) fn render(results: &Map<String, Value>, with_broadcast: bool) -> Stri
         "git/target",
         "ref git/target",
         "peak RSS",
+        "in-place floor",
+        "vs floor",
+        "blob-less floor",
     ]);
     let mut keys: Vec<(usize, usize, usize, String)> = results
         .iter()
@@ -239,10 +279,16 @@ pub(crate) fn render(results: &Map<String, Value>, with_broadcast: bool) -> Stri
                 .and_then(|v| v["peak_rss_bytes"].as_f64())
                 .map(table::bytes)
                 .unwrap_or_else(|| "-".into()),
+            med(get("inplace-floor")),
+            get("jobs-default")
+                .and_then(|v| v["ratio_vs_inplace_floor"].as_f64())
+                .map(|r| format!("{r:.2}x"))
+                .unwrap_or_else(|| "-".into()),
+            med(get("blobless-floor")),
         ]);
     }
     let mut out = t.text();
-    out.push_str("ratio = broadcast median / reference median (below 1 is faster); files/s and targets/s of the default-jobs run");
+    out.push_str("ratio = broadcast median / reference median (below 1 is faster); files/s and targets/s of the default-jobs run\nfloors (one target after another): in-place = one fast-import into each target; blob-less = clone --filter=blob:none, fast-import, push; vs floor = default jobs / in-place floor");
     if !with_broadcast {
         out.push_str("\nbroadcast was not available: reference workflow only");
     }

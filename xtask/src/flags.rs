@@ -120,7 +120,7 @@ or when allocations or bytes per op grew at all (they are exact).
 
 const E2E_HELP: &str = "\
 usage: cargo xtask e2e [--quick] [--filter REGEX] [--runs N] [--targets LIST] [--files LIST]
-                       [--broadcast PATH] [--keep]
+                       [--broadcast PATH] [--keep] [--large MIB] [--json FILE]
 
 Builds target/release/broadcast, generates local git repositories in a temp dir
 (source work tree + bare targets), and runs for every targets x files cell the
@@ -128,7 +128,10 @@ first sync, a re-run with nothing changed, and an update (10% of files changed),
 with --jobs 1 and the default, plus the reference shell workflow per target
 (git clone --depth 1, copy, git add -A, git commit, git push). Prints wall time
 (median of N runs), files/s, targets/s, git processes per target, peak RSS and
-the ratio broadcast/reference.
+the ratio broadcast/reference. Two floors run beside them, one target after
+another: one git fast-import straight into each target (in-place floor) and
+clone --filter=blob:none + fast-import + push (blob-less floor); the ratio
+broadcast/in-place floor is printed too.
 
   --quick          targets 1,10 x files 10,100 and 3 runs (default: 1,10,50 x 10,100,1000, 5 runs)
   --runs N         repetitions per cell (median reported)
@@ -136,6 +139,11 @@ the ratio broadcast/reference.
   --files LIST     comma-separated file counts
   --broadcast PATH use this binary instead of building target/release/broadcast
   --keep           keep the temp dir with the generated repositories
+  --json FILE      also write the entries (baseline shape, keyed by id) to FILE
+  --large MIB      the large-file scenario instead of the grid: 3 binary files of MIB MiB
+                   and a text file of MIB*40/150 MiB with a variable, synced to 2 targets
+                   (first sync, re-run); prints wall time and the peak RSS of broadcast and
+                   of every git process it started (goal at 150: each <= 128 MiB)
 ";
 
 const SCALE_HELP: &str = "\
@@ -242,6 +250,11 @@ pub(crate) struct E2eOptions {
     pub(crate) files: Option<Vec<usize>>,
     pub(crate) broadcast: Option<String>,
     pub(crate) keep: bool,
+    /// `--large MIB`: the large-file scenario instead of the grid (3 binary files of MIB MiB and
+    /// a text file of 40/150 of that with a variable, 2 targets).
+    pub(crate) large_mib: Option<usize>,
+    /// `--json FILE`: also write the entries (baseline shape) to FILE.
+    pub(crate) json: Option<String>,
 }
 
 /// Parses the arguments after `cargo xtask`. `Ok(None)` means help was printed.
@@ -384,6 +397,8 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                     "--files" => o.files = Some(p.list(flag)?),
                     "--broadcast" => o.broadcast = Some(p.value(flag)?),
                     "--keep" => o.keep = true,
+                    "--large" => o.large_mib = Some(p.number::<usize>(flag)?.max(1)),
+                    "--json" => o.json = Some(p.value(flag)?),
                     _ => return Err(p.unknown(flag)),
                 }
             }

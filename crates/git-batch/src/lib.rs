@@ -5,6 +5,7 @@
 mod catfile;
 mod cmd;
 mod commit;
+mod config;
 mod fast_import;
 mod log;
 mod oid;
@@ -12,6 +13,7 @@ mod oid;
 mod parse_props;
 mod repo;
 mod tree;
+mod tree_walk;
 
 use std::path::PathBuf;
 use std::process::ExitStatus;

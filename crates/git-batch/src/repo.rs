@@ -117,7 +117,7 @@ pub struct Repo {
 }
 
 /// Refuses values git could read as an option or that break line-based protocols.
-fn check_arg<'a>(what: &'static str, value: &'a str) -> Result<&'a str> {
+pub(crate) fn check_arg<'a>(what: &'static str, value: &'a str) -> Result<&'a str> {
     if value.is_empty() {
         return Err(Error::invalid(what, value, "is empty"));
     }

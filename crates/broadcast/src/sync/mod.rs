@@ -13,6 +13,8 @@
 
 mod compare;
 pub(crate) mod desired;
+mod in_place;
+mod local_refs;
 mod pull_request;
 mod source;
 mod target;

@@ -180,8 +180,9 @@ struct Refs {
     sync_oid: Option<ObjectId>,
 }
 
-/// One `ls-remote` round trip: HEAD (the default branch), the sync branch, and the configured
-/// base branch.
+/// HEAD (the default branch), the sync branch, and the configured base branch: from a local
+/// target's files when they say it plainly ([`super::local_refs`]), else one `ls-remote`
+/// round trip.
 fn read_refs(ctx: &TargetCtx<'_>, git: &Git, url: &str) -> anyhow::Result<Refs> {
     let target = ctx.target;
     let sync_ref = format!("refs/heads/{}", ctx.group.sync_branch);
@@ -193,10 +194,24 @@ fn read_refs(ctx: &TargetCtx<'_>, git: &Git, url: &str) -> anyhow::Result<Refs> 
     if let Some(b) = &configured_base {
         patterns.push(b);
     }
-    let (head, refs) = git
-        .ls_remote_with_head(url, &patterns)
-        .with_context(|| format!("cannot read {}", target.display))?;
-    let find = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.oid);
+    let local = match &target.repo {
+        RepoRef::Local { path } => super::local_refs::read(&local_git_dir(path), &patterns),
+        RepoRef::GitHub { .. } => None,
+    };
+    let (head, refs): (Option<String>, Vec<(String, ObjectId)>) = match local {
+        Some(l) => {
+            let mut refs = l.refs;
+            refs.push(("HEAD".to_owned(), l.head_oid));
+            (Some(l.head_branch), refs)
+        }
+        None => {
+            let (head, refs) = git
+                .ls_remote_with_head(url, &patterns)
+                .with_context(|| format!("cannot read {}", target.display))?;
+            (head, refs.into_iter().map(|r| (r.name, r.oid)).collect())
+        }
+    };
+    let find = |name: &str| refs.iter().find(|r| r.0 == name).map(|r| r.1);
     let (base_branch, base_oid) = match (&target.base_branch, &configured_base) {
         (Some(b), Some(r)) => {
             let oid = find(r);
@@ -320,9 +335,13 @@ fn read_target(
         return Ok(None);
     }
     let (reader, scratch) = open_reader(ctx, git, url, &refs)?;
+    // One cat-file process reads the base tree and, below, the sync branch's commit.
+    let mut cat = None;
     let base: BTreeMap<String, TreeEntry> = match refs.base_oid {
-        Some(oid) => reader
-            .ls_tree(&oid.to_string())?
+        Some(oid) => cat
+            .insert(reader.cat_file()?)
+            .ls_tree_recursive(oid)
+            .with_context(|| format!("cannot list the tree of {oid}"))?
             .into_iter()
             .map(|e| (e.path.clone(), e))
             .collect(),
@@ -359,9 +378,17 @@ fn read_target(
         up_to_date,
     };
     // Is the sync branch already exactly this (same base, same tree)?
-    let tip = refs
-        .sync_oid
-        .and_then(|sync| reader.read_commit(&sync.to_string()).ok());
+    let tip = match refs.sync_oid {
+        Some(sync) => {
+            let cat = match cat.as_mut() {
+                Some(c) => c,
+                None => cat.insert(reader.cat_file()?),
+            };
+            cat.read_commit(sync).ok()
+        }
+        None => None,
+    };
+    drop(cat);
     if let (Some(sync), Some(commit)) = (refs.sync_oid, &tip)
         && commit.parents.first().copied() == refs.base_oid
         && commit.tree == result_tree(&desired, &base)?

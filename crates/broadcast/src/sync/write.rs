@@ -1,5 +1,6 @@
-//! Write phase of one target: one commit with `fast-import` in a scratch repository, a push of
-//! the sync branch with a lease, then the pull request.
+//! Write phase of one target: one commit with `fast-import`, then either a ref update with a
+//! lease straight in a local target ([`super::in_place`]) or, in a scratch repository, a push of
+//! the sync branch with a lease; then the pull request.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -9,9 +10,11 @@ use broadcast_git_batch::{
     CommitRequest, Git, ObjectId, PushOptions, PushRefspec, PushStatus, Repo, Signature, TreeChange,
 };
 
+use super::in_place::{self, Route};
 use super::pull_request::ensure_pull_request;
 use super::target::TargetCtx;
 use crate::forge::Forge;
+use crate::repo::RepoRef;
 use crate::report::{FileChange, PullRequestReport, TargetStatus};
 
 /// What the write phase of one target needs from its read phase.
@@ -88,8 +91,9 @@ pub(crate) fn write(
     })
 }
 
-/// The sync commit, written with `fast-import` and pushed with `--force-with-lease` against the
-/// sync branch's id read in the read phase.
+/// The sync commit of one target: written in place for a local target a push would treat as a
+/// plain ref update (see [`super::in_place`]), else with `fast-import` in a scratch repository
+/// and pushed with `--force-with-lease` against the sync branch's id read in the read phase.
 fn commit_and_push(
     ctx: &TargetCtx<'_>,
     git: &Git,
@@ -98,7 +102,29 @@ fn commit_and_push(
     changes: &[FileChange],
 ) -> anyhow::Result<ObjectId> {
     let (group, target, source) = (ctx.group, ctx.target, ctx.source);
-    let sync_ref = format!("refs/heads/{}", group.sync_branch);
+    let mut req = commit_request(ctx, p, tree_changes, changes);
+    if matches!(target.repo, RepoRef::Local { .. }) {
+        let git_dir = p.reader.git_dir();
+        match in_place::route(&in_place::read_facts(git, git_dir, &req.ref_name)?) {
+            Route::InPlace => {
+                in_place::own_every_blob(&mut req.changes, &source.tree.blobs);
+                return in_place::commit_in_place(
+                    git,
+                    git_dir,
+                    &ctx.dir.join("in-place.git"),
+                    &req,
+                    p.sync_oid,
+                )
+                .with_context(|| {
+                    format!("cannot write {} in {}", group.sync_branch, target.display)
+                });
+            }
+            Route::Push(why) => {
+                tracing::debug!(target = %target.display, "pushing, not writing in place: {why}");
+            }
+        }
+    }
+    let sync_ref = req.ref_name.clone();
     let scratch = match &p.scratch {
         Some(s) => s.clone(),
         None => {
@@ -115,33 +141,11 @@ fn commit_and_push(
     let scratch = git
         .clone()
         .with_config("fastimport.unpackLimit", "0")
+        .with_config("core.bigFileThreshold", in_place::BIG_FILE_THRESHOLD)
         .with_config("pack.window", "0")
         .open(scratch.git_dir());
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let identity = &ctx.engine.identity;
-    let sig = Signature {
-        name: identity.name.clone(),
-        email: identity.email.clone(),
-        time_secs: now,
-        offset_minutes: 0,
-    };
-    let message = crate::commit::commit_message(
-        &group.source_display,
-        &source.tree.commit.to_string(),
-        &group.id,
-        changes,
-    );
     let commit = scratch
-        .fast_import(&CommitRequest {
-            ref_name: sync_ref.clone(),
-            parent: p.base_oid,
-            author: sig.clone(),
-            committer: sig,
-            message,
-            changes: tree_changes,
-        })
+        .fast_import(&req)
         .context("cannot write the sync commit")?;
     // No delta search when packing the push (`pack.window=0`, git-config(1)):
     // - over smart HTTP git sends a thin pack whatever `--no-thin` says (git-remote-http starts
@@ -190,4 +194,38 @@ fn commit_and_push(
         }
     }
     Ok(commit)
+}
+
+/// The sync commit: on top of the base branch, `tree_changes` applied, the run's identity now.
+fn commit_request(
+    ctx: &TargetCtx<'_>,
+    p: &Pending,
+    tree_changes: Vec<TreeChange>,
+    changes: &[FileChange],
+) -> CommitRequest {
+    let (group, source) = (ctx.group, ctx.source);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let identity = &ctx.engine.identity;
+    let sig = Signature {
+        name: identity.name.clone(),
+        email: identity.email.clone(),
+        time_secs: now,
+        offset_minutes: 0,
+    };
+    let message = crate::commit::commit_message(
+        &group.source_display,
+        &source.tree.commit.to_string(),
+        &group.id,
+        changes,
+    );
+    CommitRequest {
+        ref_name: format!("refs/heads/{}", group.sync_branch),
+        parent: p.base_oid,
+        author: sig.clone(),
+        committer: sig,
+        message,
+        changes: tree_changes,
+    }
 }

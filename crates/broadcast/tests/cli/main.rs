@@ -4,6 +4,7 @@ mod cancel;
 mod config;
 mod fixtures;
 mod hostile;
+mod in_place;
 mod layout;
 mod ownership;
 mod rules;

@@ -80,13 +80,15 @@ fn rejected_push_quotes_the_remote_message_redacted_without_the_retry_hint() -> 
 }
 
 /// A `git` first on PATH that moves the target's sync branch just before broadcast pushes:
-/// the lease taken at read time is stale when the push runs.
+/// the lease taken at read time is stale when the push runs. (The target has a receive hook,
+/// so it is pushed, not written in place; the in-place lease is tested in `in_place.rs`.)
 #[cfg(unix)]
 #[test]
 fn stale_lease_rejection_says_another_run_updated_the_branch() -> Result {
     let sb = Sandbox::new();
     let src = sb.work_repo("template", &[("README.md", b"# template v1\n")]);
     let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    hook(&a, "post-receive", "#!/bin/sh\ncat >/dev/null\n");
     let cfg = config(&sb, &src, &[&a], README);
     let (code, report) = sb.sync_json(&cfg, &[])?;
     assert_eq!(code, 0, "{report:#}");

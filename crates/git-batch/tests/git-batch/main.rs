@@ -196,6 +196,15 @@ fn ls_tree_tricky_names_symlink_exec() -> TestResult {
         assert_eq!(e.kind, ObjectKind::Blob);
         assert_eq!(e.oid, blob_oid(&content), "{:?}", e.path);
     }
+    // One cat-file process lists the same entries in the same order, from a commit or a tree,
+    // and reads the commit.
+    let head = repo.rev_parse("HEAD")?.ok_or("HEAD")?;
+    let mut cat = repo.cat_file()?;
+    assert_eq!(cat.ls_tree_recursive(head)?, entries);
+    let commit = cat.read_commit(head)?;
+    assert_eq!(cat.ls_tree_recursive(commit.tree)?, entries);
+    assert!(cat.read_commit(commit.tree).is_err());
+    assert!(cat.ls_tree_recursive(entries[0].oid).is_err());
     // Not a tree-ish: a command error, and an option-looking value is refused before spawning.
     assert!(matches!(repo.ls_tree("nope"), Err(Error::Command { .. })));
     assert!(matches!(
@@ -825,5 +834,33 @@ fn spawn_errors_and_counter_shared_by_clones() -> TestResult {
         missing.init_bare(&fx.path("c.git")),
         Err(Error::Spawn { .. })
     ));
+    Ok(())
+}
+
+#[test]
+fn config_get_regexp_reads_what_git_resolves() -> TestResult {
+    let fx = Fixture::new();
+    let git = fx.git();
+    let repo = git.init_bare(&fx.path("cfg.git"))?;
+    let dir = fx.path("cfg.git");
+    assert_eq!(repo.config_get_regexp(r"^receive\.")?, []);
+    fx.sh(&dir, &["config", "receive.denyNonFastForwards", "true"]);
+    fx.sh(&dir, &["config", "core.hooksPath", "/some where/hooks"]);
+    let got = repo.config_get_regexp(r"^(core\.hookspath|receive\.)")?;
+    assert_eq!(
+        got,
+        [
+            // File order: `git init` wrote the [core] section first.
+            ("core.hookspath".to_owned(), "/some where/hooks".to_owned()),
+            ("receive.denynonfastforwards".to_owned(), "true".to_owned()),
+        ]
+    );
+    // Entries of the handle's own GIT_CONFIG_* count too.
+    let with_env = git
+        .clone()
+        .with_config("receive.fsckObjects", "true")
+        .open(&dir);
+    assert_eq!(with_env.config_get_regexp(r"^receive\.fsck")?.len(), 1);
+    assert!(repo.config_get_regexp("-x").is_err());
     Ok(())
 }

@@ -1,0 +1,274 @@
+//! In-place writes to local targets: the sync commit's objects go straight into the target's
+//! object store and the sync branch moves with an expected-old-value check, instead of a
+//! scratch repository, a push, `receive-pack`, `index-pack` and a connectivity walk.
+//!
+//! A push runs the target's receive-side hooks and honours its `receive.*` settings; a write in
+//! place would skip them. So a target is written in place only when none of that exists
+//! ([`route`], a pure function of [`Facts`] read by [`read_facts`]); otherwise it is pushed as
+//! any other target.
+//!
+//! Safety of the write ([`commit_in_place`]):
+//! - the objects are written by one `git fast-import` whose object directory is the target's
+//!   (`GIT_OBJECT_DIRECTORY`, git(1) "ENVIRONMENT") while its refs live in a throw-away scratch
+//!   repository: nothing in the target changes but a new pack;
+//! - the target never borrows objects: every blob the new tree names that the target may lack
+//!   is written into it (fast-import skips objects the store already holds), and fast-import
+//!   refuses a tree naming a blob it cannot find, so no ref can point at a missing object;
+//! - the ref moves last, with `git update-ref <ref> <new> <old>` (a zero `<old>` when the branch
+//!   must not exist yet): the same lease a push with `--force-with-lease` gives. A writer that
+//!   moved the branch in between wins; broadcast fails the target and leaves the branch alone.
+//!   What it wrote is then an unreferenced pack that `git gc` prunes, as after a push whose ref
+//!   update fails once its objects are in.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Context;
+use broadcast_git_batch::{BlobContent, CommitRequest, EntryMode, Git, ObjectId, TreeChange};
+use bytes::Bytes;
+
+/// `core.bigFileThreshold` for the `fast-import` processes of a write (git-config(1)): a blob
+/// larger than this is streamed to the pack in 64 KiB pieces instead of being held whole (and
+/// is not delta-compressed). git's default, 512 MiB, lets one process hold a 500 MiB file.
+pub(crate) const BIG_FILE_THRESHOLD: &str = "16m";
+
+/// Hooks `git receive-pack` runs (githooks(5)); `reference-transaction` runs for any ref update.
+pub(crate) const RECEIVE_HOOKS: [&str; 5] = [
+    "pre-receive",
+    "update",
+    "post-receive",
+    "reference-transaction",
+    "proc-receive",
+];
+
+/// Configuration keys (lower-case, as `git config --get-regexp` prints them) that make a push
+/// behave differently from a plain ref update: another hooks directory, any `receive.*` rule
+/// (`denyNonFastForwards`, `denyCurrentBranch`, `fsckObjects`, ...), object checks on transfer,
+/// and repository extensions (another object format or ref storage).
+pub(crate) const RECEIVE_CONFIG_PATTERN: &str =
+    r"^(core\.hookspath|receive\..*|transfer\.fsckobjects|extensions\..*)$";
+
+/// What decides how a local target is written.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Facts {
+    /// The git directory has `HEAD` and `objects/` and is not a linked worktree (`commondir`).
+    pub plain_layout: bool,
+    /// Receive-side hooks present in `hooks/` (names from [`RECEIVE_HOOKS`]).
+    pub hooks: Vec<String>,
+    /// Matching configuration keys ([`RECEIVE_CONFIG_PATTERN`]).
+    pub config_keys: Vec<String>,
+    /// The sync branch is checked out in the repository or one of its worktrees.
+    pub sync_checked_out: bool,
+}
+
+/// How a local target is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// Objects into the target's store, ref moved with a lease.
+    InPlace,
+    /// A push, so the target's own rules run; the reason is for the log.
+    Push(String),
+}
+
+/// The rule: in place only when a push would do nothing more than a ref update.
+pub(crate) fn route(f: &Facts) -> Route {
+    if !f.plain_layout {
+        return Route::Push("not a plain git directory".to_owned());
+    }
+    if let Some(h) = f.hooks.first() {
+        return Route::Push(format!("has a {h} hook"));
+    }
+    if let Some(k) = f.config_keys.first() {
+        return Route::Push(format!("sets {k}"));
+    }
+    if f.sync_checked_out {
+        return Route::Push("the sync branch is checked out".to_owned());
+    }
+    Route::InPlace
+}
+
+/// Reads the [`Facts`] of the git directory `git_dir` for sync branch `sync_ref`
+/// (`refs/heads/...`): file checks plus one `git config --get-regexp` spawn (skipped when the
+/// layout or a hook already decides).
+pub(crate) fn read_facts(git: &Git, git_dir: &Path, sync_ref: &str) -> anyhow::Result<Facts> {
+    let mut f = Facts {
+        plain_layout: git_dir.join("HEAD").is_file()
+            && git_dir.join("objects").is_dir()
+            && !git_dir.join("commondir").exists(),
+        ..Facts::default()
+    };
+    f.hooks = RECEIVE_HOOKS
+        .iter()
+        .filter(|h| git_dir.join("hooks").join(h).exists())
+        .map(|h| (*h).to_owned())
+        .collect();
+    if !f.plain_layout || !f.hooks.is_empty() {
+        return Ok(f);
+    }
+    let checked_out = |head: &Path| {
+        std::fs::read_to_string(head)
+            .is_ok_and(|s| s.trim().strip_prefix("ref:").map(str::trim) == Some(sync_ref))
+    };
+    f.sync_checked_out = checked_out(&git_dir.join("HEAD"))
+        || std::fs::read_dir(git_dir.join("worktrees")).is_ok_and(|d| {
+            d.filter_map(Result::ok)
+                .any(|w| checked_out(&w.path().join("HEAD")))
+        });
+    f.config_keys = git
+        .open(git_dir)
+        .config_get_regexp(RECEIVE_CONFIG_PATTERN)
+        .with_context(|| format!("cannot read the git configuration of {}", git_dir.display()))?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    Ok(f)
+}
+
+/// Every blob the commit names by id becomes data when its bytes are at hand, so the target
+/// holds it afterwards (fast-import skips the ones it already has). Gitlinks and trees stay
+/// references; a blob without bytes stays one too and fast-import refuses it if the target
+/// lacks it.
+pub(crate) fn own_every_blob(changes: &mut [TreeChange], blobs: &HashMap<ObjectId, Bytes>) {
+    for c in changes {
+        if let TreeChange::Upsert { mode, content, .. } = c
+            && EntryMode::from_bits(*mode).is_some_and(|m| m.is_blob())
+            && let BlobContent::Existing(oid) = content
+            && let Some(bytes) = blobs.get(oid)
+        {
+            *content = BlobContent::Data(bytes.clone());
+        }
+    }
+}
+
+/// Writes `req` into the target at `target_git_dir` and moves `req.ref_name` from `expected`
+/// (`None`: must not exist) to the new commit. `scratch_dir` is an empty or missing directory
+/// for fast-import's refs. Two spawns: `fast-import`, `update-ref`.
+///
+/// Errors: fast-import's failure (a missing object, say), or the lease: the ref is not at
+/// `expected` any more (the message says another run may have moved it).
+pub(crate) fn commit_in_place(
+    git: &Git,
+    target_git_dir: &Path,
+    scratch_dir: &Path,
+    req: &CommitRequest,
+    expected: Option<ObjectId>,
+) -> anyhow::Result<ObjectId> {
+    let objects = std::path::absolute(target_git_dir.join("objects"))
+        .context("cannot resolve the target's object directory")?;
+    let objects = objects
+        .to_str()
+        .context("the target's object directory is not UTF-8")?;
+    // One pack even for a few objects (`fastimport.unpackLimit`, git-config(1)); large blobs
+    // streamed, not held whole (`core.bigFileThreshold`).
+    let importer = git
+        .clone()
+        .with_env("GIT_OBJECT_DIRECTORY", objects)
+        .with_config("fastimport.unpackLimit", "0")
+        .with_config("core.bigFileThreshold", BIG_FILE_THRESHOLD)
+        .create_bare(scratch_dir)?;
+    let commit = importer
+        .fast_import(req)
+        .context("cannot write the sync commit")?;
+    git.open(target_git_dir)
+        .update_ref(
+            &req.ref_name,
+            commit,
+            Some(expected.unwrap_or_else(ObjectId::null)),
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "update of {} was refused: {e} (another run may have updated the branch; re-run to retry)",
+                req.ref_name
+            )
+        })?;
+    Ok(commit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_target_a_push_would_treat_as_a_ref_update_is_written_in_place() {
+        let plain = Facts {
+            plain_layout: true,
+            ..Facts::default()
+        };
+        let rows: Vec<(&str, Facts, Option<&str>)> = vec![
+            ("plain bare repository", plain.clone(), None),
+            (
+                "linked worktree or odd layout",
+                Facts::default(),
+                Some("not a plain git directory"),
+            ),
+            (
+                "pre-receive hook",
+                Facts {
+                    hooks: vec!["pre-receive".into()],
+                    ..plain.clone()
+                },
+                Some("has a pre-receive hook"),
+            ),
+            (
+                "hooks elsewhere",
+                Facts {
+                    config_keys: vec!["core.hookspath".into()],
+                    ..plain.clone()
+                },
+                Some("sets core.hookspath"),
+            ),
+            (
+                "a receive rule",
+                Facts {
+                    config_keys: vec!["receive.denynonfastforwards".into()],
+                    ..plain.clone()
+                },
+                Some("sets receive.denynonfastforwards"),
+            ),
+            (
+                "sync branch checked out",
+                Facts {
+                    sync_checked_out: true,
+                    ..plain.clone()
+                },
+                Some("the sync branch is checked out"),
+            ),
+        ];
+        for (name, facts, want) in rows {
+            let got = route(&facts);
+            let want = want.map_or(Route::InPlace, |w| Route::Push(w.to_owned()));
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn blobs_by_id_become_data_when_their_bytes_are_known() {
+        let known = broadcast_git_batch::blob_oid(b"k");
+        let unknown = broadcast_git_batch::blob_oid(b"u");
+        let blobs: HashMap<ObjectId, Bytes> = [(known, Bytes::from_static(b"k"))].into();
+        let upsert = |mode, oid| TreeChange::Upsert {
+            path: "p".into(),
+            mode,
+            content: BlobContent::Existing(oid),
+        };
+        let mut changes = vec![
+            upsert(0o100644, known),
+            upsert(0o100644, unknown),
+            upsert(0o160000, known),
+            TreeChange::Delete { path: "d".into() },
+        ];
+        own_every_blob(&mut changes, &blobs);
+        let kinds: Vec<&str> = changes
+            .iter()
+            .map(|c| match c {
+                TreeChange::Upsert {
+                    content: BlobContent::Data(_),
+                    ..
+                } => "data",
+                TreeChange::Upsert { .. } => "id",
+                TreeChange::Delete { .. } => "delete",
+            })
+            .collect();
+        assert_eq!(kinds, ["data", "id", "id", "delete"]);
+    }
+}

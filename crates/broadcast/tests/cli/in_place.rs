@@ -1,0 +1,222 @@
+//! Local targets written in place (objects into the target, the ref moved with a lease) when a
+//! push would be a plain ref update, pushed otherwise; a concurrent writer always wins.
+
+use std::path::{Path, PathBuf};
+
+use super::Result;
+use super::fixtures::{Sandbox, target, target_entry};
+
+const BRANCH: &str = "chore/sync-files-g";
+const FILES: &str =
+    "        files: [{src: README.md, dest: README.md}, {src: bin/data.bin, dest: bin/data.bin}]\n";
+
+/// A `git` first on PATH that appends its arguments to `log` and, when one of them is
+/// `trigger`, first runs `then` (a shell command line) with the real git as `$GIT`.
+/// Returns the PATH to use.
+#[cfg(unix)]
+fn git_wrapper(sb: &Sandbox, log: &Path, trigger: &str, then: &str) -> Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let real_git = String::from_utf8(
+        std::process::Command::new("sh")
+            .args(["-c", "command -v git"])
+            .output()?
+            .stdout,
+    )?;
+    let bin = sb.path().join("bin");
+    std::fs::create_dir_all(&bin)?;
+    let wrapper = bin.join("git");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nGIT=\"{git}\"\necho \"$*\" >> \"{log}\"\nfor a in \"$@\"; do\n  if [ \"$a\" = \"{trigger}\" ]; then\n    {then}\n  fi\ndone\nexec \"$GIT\" \"$@\"\n",
+            git = real_git.trim(),
+            log = log.display(),
+        ),
+    )?;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
+    Ok(format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    ))
+}
+
+/// `broadcast sync --json` with `path` as PATH: (exit code, report).
+fn sync_with_path(sb: &Sandbox, cfg: &Path, path: &str) -> Result<(i32, serde_json::Value)> {
+    let out = sb
+        .broadcast_command(&["sync", "--config", cfg.to_str().ok_or("utf8")?, "--json"])
+        .env("PATH", path)
+        .output()?;
+    let report = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("{e}: stderr={}", String::from_utf8_lossy(&out.stderr)))?;
+    Ok((out.status.code().unwrap_or(-1), report))
+}
+
+fn fixture(sb: &Sandbox) -> (PathBuf, PathBuf, PathBuf) {
+    let src = sb.work_repo(
+        "template",
+        &[
+            ("README.md", b"# template v1\r\n"),
+            ("bin/data.bin", b"\x00\x01\xff binary\r\n\x00"),
+        ],
+    );
+    let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    let entries = target_entry(&a, FILES);
+    let cfg = sb.one_group_config(&src, &entries);
+    (src, a, cfg)
+}
+
+/// `git fsck --strict` passes: every ref names a complete history.
+fn assert_fsck(sb: &Sandbox, repo: &Path) {
+    sb.git(repo, &["fsck", "--strict", "--no-progress"]);
+}
+
+fn installs_hook(repo: &Path, name: &str, script: &str) -> Result {
+    use std::os::unix::fs::PermissionsExt;
+    let path = repo.join("hooks").join(name);
+    std::fs::create_dir_all(path.parent().ok_or("hooks dir")?)?;
+    std::fs::write(&path, script)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn local_target_without_hooks_is_written_in_place_byte_exact_and_complete() -> Result {
+    let sb = Sandbox::new();
+    let (src, a, cfg) = fixture(&sb);
+    let log = sb.path().join("git.log");
+    let path = git_wrapper(&sb, &log, "never", "true")?;
+
+    let (code, report) = sync_with_path(&sb, &cfg, &path)?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(target(&report, "a.git")["status"], "synced");
+    // An update replaces the branch (new base: not a fast-forward of the old sync commit).
+    sb.commit_files(&src, &[("README.md", b"# template v2\r\n")], "v2");
+    let clone = sb.path().join("a-work");
+    sb.git(
+        sb.path(),
+        &["clone", "-q", a.to_str().ok_or("utf8")?, "a-work"],
+    );
+    sb.commit_files(&clone, &[("other.txt", b"o\n")], "base moves");
+    sb.git(&clone, &["push", "-q", "origin", "main"]);
+    let (code, report) = sync_with_path(&sb, &cfg, &path)?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(target(&report, "a.git")["status"], "synced");
+
+    let calls = std::fs::read_to_string(&log)?;
+    assert!(!calls.contains("push"), "no push expected:\n{calls}");
+    assert!(!calls.contains("receive-pack"), "{calls}");
+    assert_eq!(calls.matches("update-ref").count(), 2, "{calls}");
+    let tip = format!("refs/heads/{BRANCH}");
+    assert_eq!(
+        sb.show(&a, &format!("{tip}:README.md")),
+        b"# template v2\r\n"
+    );
+    assert_eq!(
+        sb.show(&a, &format!("{tip}:bin/data.bin")),
+        b"\x00\x01\xff binary\r\n\x00"
+    );
+    assert_eq!(sb.rev(&a, &format!("{tip}~1")), sb.rev(&a, "main"));
+    // The target holds every object itself: no alternates were added.
+    assert!(!a.join("objects/info/alternates").exists());
+    assert_fsck(&sb, &a);
+    Ok(())
+}
+
+#[cfg(unix)]
+#[test]
+fn local_target_with_a_receive_hook_or_rule_is_pushed_so_the_rule_runs() -> Result {
+    for (name, setup) in [
+        ("post-receive hook", "hook"),
+        ("core.hooksPath", "hooks-path"),
+        ("receive.denyNonFastForwards", "deny"),
+    ] {
+        let sb = Sandbox::new();
+        let (src, a, cfg) = fixture(&sb);
+        let marker = sb.path().join("hook-ran");
+        let script = format!(
+            "#!/bin/sh\ncat >/dev/null\ntouch \"{}\"\n",
+            marker.display()
+        );
+        match setup {
+            "hook" => installs_hook(&a, "post-receive", &script)?,
+            "hooks-path" => {
+                let dir = sb.path().join("elsewhere");
+                installs_hook(&dir, "post-receive", &script)?;
+                let hooks = dir.join("hooks");
+                sb.git(
+                    &a,
+                    &["config", "core.hooksPath", hooks.to_str().ok_or("utf8")?],
+                );
+            }
+            _ => {
+                sb.git(&a, &["config", "receive.denyNonFastForwards", "true"]);
+            }
+        }
+        let log = sb.path().join("git.log");
+        let path = git_wrapper(&sb, &log, "never", "true")?;
+        let (code, report) = sync_with_path(&sb, &cfg, &path)?;
+        assert_eq!(code, 0, "{name}: {report:#}");
+        let calls = std::fs::read_to_string(&log)?;
+        assert!(calls.contains("push"), "{name}: a push expected:\n{calls}");
+        if setup == "deny" {
+            // The rule is the remote's to apply: a rewrite of the branch is refused.
+            sb.commit_files(&src, &[("README.md", b"# v2\n")], "v2");
+            let clone = sb.path().join("a-work");
+            sb.git(
+                sb.path(),
+                &["clone", "-q", a.to_str().ok_or("utf8")?, "a-work"],
+            );
+            sb.commit_files(&clone, &[("other.txt", b"o\n")], "base moves");
+            sb.git(&clone, &["push", "-q", "origin", "main"]);
+            let before = sb.rev(&a, BRANCH);
+            let (code, report) = sync_with_path(&sb, &cfg, &path)?;
+            assert_eq!(code, 1, "{name}: {report:#}");
+            assert_eq!(sb.rev(&a, BRANCH), before, "{name}");
+        } else {
+            assert!(marker.exists(), "{name}: the hook did not run");
+        }
+        assert_fsck(&sb, &a);
+    }
+    Ok(())
+}
+
+/// Another writer moves (or creates) the sync branch between broadcast's read and its ref
+/// update: broadcast fails the target, the other writer's commit stays, the target is whole.
+#[cfg(unix)]
+#[test]
+fn concurrent_writer_keeps_the_branch_when_the_in_place_lease_is_lost() -> Result {
+    for existing in [false, true] {
+        let sb = Sandbox::new();
+        let (src, a, cfg) = fixture(&sb);
+        if existing {
+            let (code, report) = sb.sync_json(&cfg, &[])?;
+            assert_eq!(code, 0, "{report:#}");
+            sb.commit_files(&src, &[("README.md", b"# template v2\n")], "v2");
+        }
+        let log = sb.path().join("git.log");
+        // Just before the objects are written, someone else points the branch at main.
+        let then = format!(
+            "\"$GIT\" --git-dir=\"{}\" update-ref refs/heads/{BRANCH} refs/heads/main",
+            a.display()
+        );
+        let path = git_wrapper(&sb, &log, "fast-import", &then)?;
+        let (code, report) = sync_with_path(&sb, &cfg, &path)?;
+        assert_eq!(code, 1, "existing={existing}: {report:#}");
+        let r = target(&report, "a.git");
+        assert_eq!(r["status"], "failed");
+        let err = r["error"].as_str().ok_or("error")?;
+        assert!(
+            err.contains("another run may have updated the branch"),
+            "existing={existing}: {err}"
+        );
+        assert_eq!(
+            sb.rev(&a, BRANCH),
+            sb.rev(&a, "main"),
+            "existing={existing}"
+        );
+        assert_fsck(&sb, &a);
+    }
+    Ok(())
+}
