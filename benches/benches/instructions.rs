@@ -127,10 +127,38 @@ fn config_parse(text: String) -> usize {
     }
 }
 
+/// go-broadcast's 100-target "Large" config (`broadcast_benches::anchors::config_large`).
+fn anchor_config(_: usize) -> String {
+    broadcast_benches::anchors::config_large()
+}
+
+#[library_benchmark]
+#[bench::anchor_large_100(args = (100), setup = anchor_config)]
+fn config_load_validate(text: String) -> usize {
+    match broadcast::config::parse_str(black_box(&text), black_box(Path::new("/srv/broadcast"))) {
+        Ok(config) => config.groups[0].targets.len(),
+        Err(_) => 0,
+    }
+}
+
+/// A running 2-worker pool (thread start-up is not counted: setup runs it).
+fn worker_pool(_: usize) -> broadcast_worker::WorkerPool {
+    broadcast_worker::WorkerPool::new(2, 1024).expect("pool starts")
+}
+
+// 1000 trivial tasks through `WorkerPool::map`: the per-task overhead, every thread counted.
+#[library_benchmark]
+#[bench::tasks_1000(args = (1000), setup = worker_pool)]
+fn worker_map(pool: broadcast_worker::WorkerPool) -> usize {
+    pool.map(0..1000u64, |x| black_box(x) + 1)
+        .map(|out| out.len())
+        .unwrap_or(0)
+}
+
 library_benchmark_group!(
     name = cpu;
     benchmarks = transform_apply, transform_is_binary, transform_path_filter, pool_get,
-        redact_clean, git_batch_blob_oid, config_parse
+        redact_clean, git_batch_blob_oid, config_parse, config_load_validate, worker_map
 );
 
 main!(library_benchmark_groups = cpu);

@@ -1,4 +1,5 @@
 //! Shared fixtures for the benchmark suites.
 
 pub mod alloc;
+pub mod anchors;
 pub mod fixtures;

@@ -21,6 +21,8 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
+mod map;
+
 /// Errors of the pool itself (construction and submission).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -253,27 +255,6 @@ impl WorkerPool {
             remaining: total,
             total,
         })
-    }
-
-    /// Runs `f` on every item in the pool and returns the results in the items' order.
-    /// Blocks until all are done. Cost: as [`WorkerPool::submit_batch`] plus one `Arc` for `f`
-    /// and one `Vec` of the results.
-    ///
-    /// # Errors
-    /// [`Error::ShutDown`], as for [`WorkerPool::submit_batch`].
-    pub fn map<I, R, F>(&self, items: I, f: F) -> Result<Vec<Result<R, TaskError>>>
-    where
-        I: IntoIterator,
-        I::Item: Send + 'static,
-        F: Fn(I::Item) -> R + Send + Sync + 'static,
-        R: Send + 'static,
-    {
-        let f = Arc::new(f);
-        let batch = self.submit_batch(items.into_iter().map(|item| {
-            let f = Arc::clone(&f);
-            move || f(item)
-        }))?;
-        Ok(batch.into_ordered())
     }
 
     /// A clone of the pool's token, for tasks that want to stop early.

@@ -174,16 +174,30 @@ fn redact_snippet(message: &str) -> String {
 /// Parses YAML text, resolves list references and validates. `base_dir` resolves relative local
 /// repository paths.
 pub fn parse_str(text: &str, base_dir: &Path) -> Result<Config, ParseError> {
-    let mut config: Config = serde_saphyr::from_str(text).map_err(|e| {
+    let mut config = parse_yaml(text)?;
+    check(&mut config, base_dir)?;
+    Ok(config)
+}
+
+/// The first half of [`parse_str`]: YAML text to a [`Config`], with no list resolution and no
+/// validation. Errors: [`ParseError::Syntax`] (line and column, secret values hidden).
+pub fn parse_yaml(text: &str) -> Result<Config, ParseError> {
+    serde_saphyr::from_str(text).map_err(|e| {
         let text = e.to_string();
         let text = text.strip_prefix("error: ").unwrap_or(&text);
         ParseError::Syntax(redact_snippet(text.trim_end()))
-    })?;
+    })
+}
+
+/// The second half of [`parse_str`]: resolves `file_list_refs` / `directory_list_refs` into
+/// `config` and validates it. Resolving again is a no-op for targets without references.
+/// Errors: [`ParseError::Invalid`] with every problem found.
+pub fn check(config: &mut Config, base_dir: &Path) -> Result<(), ParseError> {
     let mut issues = Vec::new();
-    validate::resolve_lists(&mut config, &mut issues);
-    validate::validate(&config, base_dir, &mut issues);
+    validate::resolve_lists(config, &mut issues);
+    validate::validate(config, base_dir, &mut issues);
     if issues.is_empty() {
-        Ok(config)
+        Ok(())
     } else {
         Err(ParseError::Invalid(issues))
     }
