@@ -70,6 +70,9 @@ pub fn render_changes(report: &RunReport, with_diff: bool) -> String {
                 ChangeKind::Deleted => format!("  deleted   {path} ({})", size(c.old_bytes)),
             };
             let _ = writeln!(out, "{line}");
+            if with_diff && let Some(note) = &c.diff_note {
+                let _ = writeln!(out, "    ({})", escape_control(note));
+            }
             if with_diff && let Some(d) = &c.diff {
                 for l in d.lines() {
                     let _ = writeln!(out, "    {}", escape_control_keeping(l, &['\t']));

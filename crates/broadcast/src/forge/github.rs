@@ -23,6 +23,7 @@ use super::{Forge, GitRemote, PullRequest, PullRequestAction, PullRequestSpec, R
 use crate::repo::RepoRef;
 use crate::report::FileChange;
 
+mod endpoint;
 mod error;
 mod limits;
 mod model;
