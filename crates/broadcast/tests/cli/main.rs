@@ -4,6 +4,7 @@ mod config;
 mod fixtures;
 mod hostile;
 mod layout;
+mod observe;
 mod ownership;
 mod rules;
 mod sync;
