@@ -19,9 +19,23 @@ pub fn print(text: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow::Error::new(e).context("cannot write to stdout"))
 }
 
-/// A progress note for the person at the terminal: one line on stderr, redacted.
+/// A progress note for the person at the terminal: one line on stderr, redacted. With
+/// `--log-format json` ([`notes_as_events`]) it is an `info` event on the
+/// [`NOTE_TARGET`](crate::observe::NOTE_TARGET) target instead, so stderr stays one JSON object
+/// per line.
 pub fn note(message: &str) {
-    eprintln!("{}", broadcast_redact::redact(message));
+    if NOTES_AS_EVENTS.load(std::sync::atomic::Ordering::Relaxed) {
+        tracing::info!(target: crate::observe::NOTE_TARGET, "{message}");
+    } else {
+        eprintln!("{}", broadcast_redact::redact(message));
+    }
+}
+
+static NOTES_AS_EVENTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sends [`note`]s through `tracing` from now on (set once, by the logging setup).
+pub fn notes_as_events(on: bool) {
+    NOTES_AS_EVENTS.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 fn size(n: Option<u64>) -> String {

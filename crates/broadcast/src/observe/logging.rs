@@ -141,7 +141,14 @@ pub struct Observers {
 /// When the directive is not a valid `EnvFilter` (the message names the flag).
 pub fn init(settings: &LogSettings, observers: Observers) -> anyhow::Result<()> {
     let rust_log = std::env::var("RUST_LOG").ok();
-    let directive = filter_directive(settings, rust_log.as_deref());
+    let mut directive = filter_directive(settings, rust_log.as_deref());
+    if settings.format == LogFormat::Json {
+        // Notes are lines of their own in text mode; in JSON they are events, shown as before.
+        crate::output::notes_as_events(true);
+        if !settings.quiet {
+            directive.push_str(",broadcast::note=info");
+        }
+    }
     let filter = tracing_subscriber::EnvFilter::try_new(&directive).map_err(|e| {
         let from = if settings.level.is_some() {
             "--log-level"

@@ -12,7 +12,7 @@
 //!   `git_process_duration_seconds{subcommand}` histogram (one-shot processes; long-lived
 //!   `cat-file` processes are counted, not timed);
 //! - `rest_requests_total{method,endpoint,status}` counter (`endpoint` is the path template,
-//!   e.g. `/repos/{owner}/{repo}/pulls`; `status` is `error` for a network failure),
+//!   e.g. `/repos/:owner/:repo/pulls`; no braces, which simple parsers cut label values at; `status` is `error` for a network failure),
 //!   `rest_request_duration_seconds` histogram, `rate_limit_remaining` gauge (last
 //!   `x-ratelimit-remaining` seen);
 //! - `writes_total{kind}` counter (`rest`: POST/PATCH; `push`: `git push`),

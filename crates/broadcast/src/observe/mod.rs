@@ -27,6 +27,9 @@ pub mod server;
 pub const REST_TARGET: &str = "broadcast::rest";
 /// Target of run-structure events: groups starting, phases, write pacing.
 pub const RUN_TARGET: &str = "broadcast::run";
+/// Target of the notes `output::note` prints (as events with `--log-format json`); shown at
+/// `info` whatever the level, except with `-q`.
+pub const NOTE_TARGET: &str = "broadcast::note";
 /// Target of per-target decisions: synced, in sync, up to date, skipped, blocked, failed.
 pub const DECISION_TARGET: &str = "broadcast::decision";
 

@@ -5,6 +5,7 @@
 mod e2e;
 mod fixtures;
 mod git_http;
+mod observe;
 mod rest;
 mod trust;
 
