@@ -159,7 +159,7 @@ impl Metrics {
                     }
                 });
             }
-            (RUN_TARGET, "group started") => {
+            (RUN_TARGET, "group planned" | "group started") => {
                 let group = f.str("group").unwrap_or("-").to_owned();
                 let n = f.int("targets").unwrap_or(0) as u64;
                 self.with(|s| s.planned.insert(vec![("group", group)], n));

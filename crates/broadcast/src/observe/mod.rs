@@ -10,6 +10,7 @@
 //! |---|---|---|
 //! | [`broadcast_git_batch::PROCESS_LOG_TARGET`] | `git process` | `command`, `subcommand`, `duration_ms`, `duration_us`, `exit`, `timed_out` |
 //! | [`REST_TARGET`] | `github request` | `method`, `endpoint`, `path`, `status`, `remaining`, `duration_ms` |
+//! | [`RUN_TARGET`] | `group planned` | `group`, `targets` (every group, before the first starts) |
 //! | [`RUN_TARGET`] | `group started` | `group`, `targets` |
 //! | [`RUN_TARGET`] | `phase` | `group`, `phase` |
 //! | [`RUN_TARGET`] | `phase done` | `group`, `phase`, `duration_us` |
@@ -66,6 +67,14 @@ impl Drop for PhaseGuard {
             duration_us = self.started.elapsed().as_micros() as u64,
             "phase done"
         );
+    }
+}
+
+/// Emits `group planned` for every group of the plan, before the first one starts (the
+/// dashboard and the progress bars show the whole run from the start).
+pub(crate) fn plan(plan: &crate::plan::Plan) {
+    for g in &plan.groups {
+        tracing::debug!(target: RUN_TARGET, group = %g.id, targets = g.targets.len(), "group planned");
     }
 }
 

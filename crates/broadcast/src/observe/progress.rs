@@ -101,7 +101,17 @@ impl Progress {
         let message = f.str("message").unwrap_or_default();
         let group = f.str("group").unwrap_or("-").to_owned();
         match (target, message) {
-            (RUN_TARGET, "group started") => {
+            (RUN_TARGET, "group planned" | "group started") => {
+                let phase = if message == "group planned" {
+                    "waiting"
+                } else {
+                    "starting"
+                };
+                if let Some(g) = state.groups.get_mut(&group) {
+                    g.phase = phase.to_owned();
+                    refresh(g);
+                    return;
+                }
                 let n = f.int("targets").unwrap_or(0) as u64;
                 let bar = self.multi.add(ProgressBar::new(n));
                 bar.set_style(self.style());
@@ -109,7 +119,7 @@ impl Progress {
                 bar.enable_steady_tick(Duration::from_millis(200));
                 let g = GroupBar {
                     bar,
-                    phase: "starting".to_owned(),
+                    phase: phase.to_owned(),
                     failed: 0,
                 };
                 refresh(&g);

@@ -131,6 +131,7 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
     let mut targets = Vec::new();
     let mut groups = Vec::new();
     let mut failed: BTreeSet<String> = BTreeSet::new();
+    crate::observe::plan(plan);
     for (gi, group) in plan.groups.iter().enumerate() {
         let interrupted = opts.cancel.is_cancelled().then(|| INTERRUPTED.to_owned());
         let dependency = group
