@@ -29,8 +29,6 @@ struct GroupBar {
 #[derive(Debug, Default)]
 struct State {
     groups: HashMap<String, GroupBar>,
-    /// When the next paced GitHub write may go.
-    next_write: Option<Instant>,
 }
 
 /// The progress display (cheap to clone: shared state).
@@ -38,6 +36,9 @@ struct State {
 pub struct Progress {
     multi: MultiProgress,
     state: Arc<Mutex<State>>,
+    /// When the next paced GitHub write may go. Its own lock: the bars read it while drawing,
+    /// and they draw while `state` is held.
+    next_write: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Default for Progress {
@@ -52,6 +53,7 @@ impl Progress {
         Progress {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)),
             state: Arc::default(),
+            next_write: Arc::default(),
         }
     }
 
@@ -72,19 +74,28 @@ impl Progress {
     }
 
     fn style(&self) -> ProgressStyle {
-        let state = Arc::clone(&self.state);
+        let next_write = Arc::clone(&self.next_write);
         ProgressStyle::with_template(
-            "{prefix:>14.cyan.bold} [{bar:24.green/blue}] {pos}/{len} done, {msg}{next_write} ETA {eta}",
+            "{prefix:>14.cyan.bold} [{bar:24.green/blue}] {pos}/{len} done, {msg}{next_write}{eta_known}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ")
         .with_key(
+            "eta_known",
+            |st: &ProgressState, w: &mut dyn std::fmt::Write| {
+                // No estimate before the first target is done (indicatif would say 0s).
+                if st.pos() > 0 && st.pos() < st.len().unwrap_or(0) {
+                    let _ = write!(w, ", ETA {}", indicatif::HumanDuration(st.eta()));
+                }
+            },
+        )
+        .with_key(
             "next_write",
             move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
-                let next = state
+                let next = next_write
                     .lock()
                     .ok()
-                    .and_then(|s| s.next_write)
+                    .and_then(|t| *t)
                     .and_then(|t| t.checked_duration_since(Instant::now()));
                 if let Some(left) = next.filter(|d| !d.is_zero()) {
                     let _ = write!(w, ", next write in {:.1}s", left.as_secs_f64());
@@ -134,7 +145,11 @@ impl Progress {
             (RUN_TARGET, "pacing") => {
                 let wait = Duration::from_millis(f.int("wait_ms").unwrap_or(0) as u64);
                 let at = Instant::now() + wait;
-                state.next_write = Some(state.next_write.map_or(at, |t| t.max(at)));
+                let mut next = self
+                    .next_write
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                *next = Some(next.map_or(at, |t| t.max(at)));
             }
             (DECISION_TARGET, "target done") => {
                 if let Some(g) = state.groups.get_mut(&group) {
@@ -196,11 +211,84 @@ mod tests {
         }
     }
 
+    /// A terminal that draws into nothing, so the bars really render in tests.
+    #[derive(Debug)]
+    struct NullTerm;
+
+    impl indicatif::TermLike for NullTerm {
+        fn width(&self) -> u16 {
+            120
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, _: &str) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_str(&self, _: &str) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn drawing_while_events_arrive_does_not_deadlock() {
+        // The bars' pacing countdown is read while drawing, and events draw while holding the
+        // state: one lock for both hung the first version on a terminal.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let p = Progress {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::term_like(Box::new(
+                    NullTerm,
+                ))),
+                state: Arc::default(),
+                next_write: Arc::default(),
+            };
+            let mut started = EventFields::default();
+            started.push_str("message", "group started");
+            started.push_str("group", "g");
+            started.push_int("targets", 50);
+            p.on(RUN_TARGET, &started);
+            let mut pacing = EventFields::default();
+            pacing.push_str("message", "pacing");
+            pacing.push_int("wait_ms", 5000);
+            p.on(RUN_TARGET, &pacing);
+            for _ in 0..50 {
+                let mut ev = EventFields::default();
+                ev.push_str("message", "target done");
+                ev.push_str("group", "g");
+                ev.push_str("status", "synced");
+                p.on(DECISION_TARGET, &ev);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            let _ = done.send(());
+        });
+        assert!(
+            finished.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "progress updates deadlocked"
+        );
+    }
+
     #[test]
     fn events_move_the_bars() {
         let p = Progress {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::hidden()),
             state: Arc::default(),
+            next_write: Arc::default(),
         };
         let ev = |fields: &[(&'static str, &str)], ints: &[(&'static str, i128)]| {
             let mut f = EventFields::default();
@@ -254,9 +342,16 @@ mod tests {
         );
         let state = p.state.lock().expect("test mutex");
         let g = &state.groups["g"];
+        // The bars draw the pacing countdown without deadlocking on the state lock.
+        g.bar.tick();
         assert_eq!(g.bar.position(), 2);
         assert_eq!(g.failed, 1);
         assert_eq!(g.bar.message(), "1 failed, 1 pending [read]");
-        assert!(state.next_write.is_some_and(|t| t > Instant::now()));
+        assert!(
+            p.next_write
+                .lock()
+                .expect("test mutex")
+                .is_some_and(|t| t > Instant::now())
+        );
     }
 }
