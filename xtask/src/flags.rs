@@ -16,6 +16,18 @@ tasks:
   compare   compare two baselines; exit 1 on a regression beyond noise
   e2e       the end-to-end scenarios alone, against the reference git workflow
   profile   one sync scenario under --profile, with the time of every git process
+  dist-docs the man page and shell completions -> target/dist-docs/
+";
+
+const DIST_DOCS_HELP: &str = "\
+usage: cargo xtask dist-docs [--out DIR]
+
+Builds broadcast and writes what `broadcast generate` prints, one file each: the man
+page broadcast.1 (roff, every subcommand in its own section) and the completion
+scripts for bash (broadcast.bash), zsh (_broadcast), fish (broadcast.fish),
+PowerShell (_broadcast.ps1) and elvish (broadcast.elv).
+
+  --out DIR   where to write them (default target/dist-docs)
 ";
 
 const PROFILE_HELP: &str = "\
@@ -110,6 +122,7 @@ pub(crate) enum Task {
     Compare(CompareOptions),
     E2e(E2eOptions),
     Profile(ProfileOptions),
+    DistDocs { out: Option<String> },
 }
 
 /// Flags of `cargo xtask profile`.
@@ -178,6 +191,7 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
         "compare" => COMPARE_HELP,
         "e2e" => E2E_HELP,
         "profile" => PROFILE_HELP,
+        "dist-docs" => DIST_DOCS_HELP,
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return Ok(None);
@@ -276,6 +290,17 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                 }
             }
             Task::Profile(o)
+        }
+        "dist-docs" => {
+            let mut out = None;
+            while let Some(flag) = p.next_flag()? {
+                match flag {
+                    "--out" => out = Some(p.value(flag)?),
+                    _ => return Err(p.unknown(flag)),
+                }
+            }
+            p.finish()?;
+            Task::DistDocs { out }
         }
         "e2e" => {
             let mut o = E2eOptions::default();

@@ -7,6 +7,7 @@
 mod baseline;
 mod bench;
 mod compare;
+mod dist_docs;
 mod e2e;
 mod flags;
 mod instructions;
@@ -47,6 +48,9 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         flags::Task::Compare(opts) => compare::run(&sh, &opts),
         flags::Task::E2e(opts) => e2e::run_task(&sh, &opts).map(|()| ExitCode::SUCCESS),
         flags::Task::Profile(opts) => profile::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
+        flags::Task::DistDocs { out } => {
+            dist_docs::run(&sh, out.as_deref()).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 

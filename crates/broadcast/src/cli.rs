@@ -46,6 +46,9 @@ pub enum Command {
     /// Print what a bug report needs, redacted: versions, where each host's token came from
     /// (never the token), GitHub API reachability and rate limit, the config, the machine.
     Diagnose(DiagnoseArgs),
+    /// Print a man page (roff) or a shell completion script on stdout (`cargo xtask dist-docs`
+    /// writes them all).
+    Generate(GenerateArgs),
 }
 
 /// `--config`.
@@ -199,6 +202,20 @@ pub struct DiagnoseArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    #[command(flatten)]
-    pub github: GitHubArgs,
+    /// GitHub REST API base URL to check (as for `sync`); default from GITHUB_API_URL, else
+    /// https://api.github.com.
+    #[arg(long)]
+    pub github_api_url: Option<String>,
+    /// GitHub web URL whose token is looked up (as for `sync`); default from GITHUB_SERVER_URL,
+    /// else https://github.com.
+    #[arg(long)]
+    pub github_url: Option<String>,
+}
+
+/// Flags of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to print.
+    #[arg(value_enum)]
+    pub what: crate::generate::Generated,
 }

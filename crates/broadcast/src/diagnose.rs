@@ -128,8 +128,8 @@ fn git_version() -> String {
 }
 
 fn github(args: &DiagnoseArgs) -> GitHubCheck {
-    let api = args.github.github_api_url.as_deref();
-    let web = args.github.github_url.as_deref();
+    let api = args.github_api_url.as_deref();
+    let web = args.github_url.as_deref();
     match GitHubOptions::from_env_with_urls(api, web) {
         Ok(mut options) => {
             options.timeout = Duration::from_secs(10);

@@ -12,6 +12,7 @@ pub mod diagnose;
 pub mod diff;
 pub mod escape;
 pub mod forge;
+pub mod generate;
 pub mod observe;
 pub mod output;
 pub mod ownership;
@@ -59,6 +60,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Sync(args) => run_sync(&args, sync_observers),
+        Command::Generate(args) => {
+            print_out(&generate::render(args.what)?)?;
+            Ok(Outcome::Success)
+        }
         Command::Diagnose(args) => {
             let text = diagnose::run(&args)?;
             print_out(&text)?;

@@ -2,6 +2,7 @@
 
 mod config;
 mod fixtures;
+mod generate;
 mod hostile;
 mod layout;
 mod observe;
