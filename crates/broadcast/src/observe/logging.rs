@@ -185,7 +185,7 @@ pub fn init(settings: &LogSettings, observers: Observers) -> anyhow::Result<()> 
             !is_hidden_log_target(meta.target())
         }))
         .with(printer)
-        .with(observers.metrics.map(super::metrics::MetricsLayer::new))
+        .with(observers.metrics.map(super::metrics::MetricsLayer::layer))
         .with(observers.progress.map(super::progress::Progress::layer))
         .try_init();
     Ok(())

@@ -378,7 +378,7 @@ pub struct MetricsLayer(Arc<Metrics>);
 
 impl MetricsLayer {
     /// A layer counting into `metrics`, filtered to the observed targets.
-    pub fn new<S>(metrics: Arc<Metrics>) -> impl tracing_subscriber::Layer<S>
+    pub fn layer<S>(metrics: Arc<Metrics>) -> impl tracing_subscriber::Layer<S>
     where
         S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
     {

@@ -140,10 +140,7 @@ fn finish_target(ctx: &TargetCtx<'_>, read: ReadOutcome, refused: Option<&str>) 
                 r.status = TargetStatus::Skipped;
                 r.error = Some(why.to_owned());
             }
-            None => match {
-                let _timed = crate::observe::timed(&ctx.group.id, "target_write");
-                super::write::write(ctx, git, p, &r.changes)
-            } {
+            None => match write_timed(ctx, git, p, &r.changes) {
                 Ok(WriteOutcome {
                     status,
                     commit,
@@ -185,6 +182,17 @@ fn finish_target(ctx: &TargetCtx<'_>, read: ReadOutcome, refused: Option<&str>) 
     // Scratch repositories are not needed once the target is done.
     let _ = std::fs::remove_dir_all(&ctx.dir);
     r
+}
+
+/// The write phase of one target, timed as `target_write`.
+fn write_timed(
+    ctx: &TargetCtx<'_>,
+    git: &Git,
+    pending: Pending,
+    changes: &[FileChange],
+) -> anyhow::Result<WriteOutcome> {
+    let _timed = crate::observe::timed(&ctx.group.id, "target_write");
+    super::write::write(ctx, git, pending, changes)
 }
 
 /// The target's refs: its base branch (configured or default) and the sync branch.
