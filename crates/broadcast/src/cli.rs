@@ -217,5 +217,22 @@ pub struct DiagnoseArgs {
 pub struct GenerateArgs {
     /// What to print.
     #[arg(value_enum)]
-    pub what: crate::generate::Generated,
+    pub what: Generated,
+}
+
+/// What `broadcast generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Generated {
+    /// The man page `broadcast.1` (roff), with a section per subcommand.
+    Man,
+    /// Completions for bash (source it, or install it as `broadcast` in bash-completion's directory).
+    CompleteBash,
+    /// Completions for zsh (install as `_broadcast` on `$fpath`).
+    CompleteZsh,
+    /// Completions for fish (install as `broadcast.fish`).
+    CompleteFish,
+    /// Completions for PowerShell.
+    CompletePowershell,
+    /// Completions for elvish.
+    CompleteElvish,
 }

@@ -1,38 +1,9 @@
 //! `broadcast generate`: the man page (clap_mangen) and shell completions (clap_complete),
 //! generated from the same clap definition as `--help`, so they cannot drift from it.
 
-use clap::{CommandFactory, ValueEnum};
+use clap::CommandFactory;
 
-/// What `broadcast generate` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Generated {
-    /// The man page `broadcast.1` (roff), with a section per subcommand.
-    Man,
-    /// Completions for bash (source it, or install it as `broadcast` in bash-completion's directory).
-    CompleteBash,
-    /// Completions for zsh (install as `_broadcast` on `$fpath`).
-    CompleteZsh,
-    /// Completions for fish (install as `broadcast.fish`).
-    CompleteFish,
-    /// Completions for PowerShell.
-    CompletePowershell,
-    /// Completions for elvish.
-    CompleteElvish,
-}
-
-impl Generated {
-    /// The file name a packager installs the output under.
-    pub fn file_name(self) -> &'static str {
-        match self {
-            Generated::Man => "broadcast.1",
-            Generated::CompleteBash => "broadcast.bash",
-            Generated::CompleteZsh => "_broadcast",
-            Generated::CompleteFish => "broadcast.fish",
-            Generated::CompletePowershell => "_broadcast.ps1",
-            Generated::CompleteElvish => "broadcast.elv",
-        }
-    }
-}
+pub use crate::cli::Generated;
 
 /// The text of `what`.
 ///

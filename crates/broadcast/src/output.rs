@@ -20,22 +20,15 @@ pub fn print(text: &str) -> anyhow::Result<()> {
 }
 
 /// A progress note for the person at the terminal: one line on stderr, redacted. With
-/// `--log-format json` ([`notes_as_events`]) it is an `info` event on the
+/// `--log-format json` ([`crate::observe::notes_as_events`]) it is an `info` event on the
 /// [`NOTE_TARGET`](crate::observe::NOTE_TARGET) target instead, so stderr stays one JSON object
 /// per line.
 pub fn note(message: &str) {
-    if NOTES_AS_EVENTS.load(std::sync::atomic::Ordering::Relaxed) {
+    if crate::observe::notes_are_events() {
         tracing::info!(target: crate::observe::NOTE_TARGET, "{message}");
     } else {
         eprintln!("{}", broadcast_redact::redact(message));
     }
-}
-
-static NOTES_AS_EVENTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Sends [`note`]s through `tracing` from now on (set once, by the logging setup).
-pub fn notes_as_events(on: bool) {
-    NOTES_AS_EVENTS.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 fn size(n: Option<u64>) -> String {

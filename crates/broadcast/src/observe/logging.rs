@@ -144,7 +144,7 @@ pub fn init(settings: &LogSettings, observers: Observers) -> anyhow::Result<()> 
     let mut directive = filter_directive(settings, rust_log.as_deref());
     if settings.format == LogFormat::Json {
         // Notes are lines of their own in text mode; in JSON they are events, shown as before.
-        crate::output::notes_as_events(true);
+        super::notes_as_events(true);
         if !settings.quiet {
             directive.push_str(",broadcast::note=info");
         }

@@ -106,3 +106,16 @@ pub(crate) fn decision(r: &crate::report::TargetReport) {
         tracing::info!(target: DECISION_TARGET, group = %r.group, repo = %r.target, status, reason, files, bytes_written, "target done");
     }
 }
+
+static NOTES_AS_EVENTS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Sends `output::note` lines through `tracing` from now on (set once, by the logging setup for
+/// `--log-format json`).
+pub fn notes_as_events(on: bool) {
+    NOTES_AS_EVENTS.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether notes are events (see [`notes_as_events`]).
+pub fn notes_are_events() -> bool {
+    NOTES_AS_EVENTS.load(std::sync::atomic::Ordering::Relaxed)
+}
