@@ -19,6 +19,18 @@ tasks:
   fuzz      the property-test targets for a fixed time (config, metadata, git, transform, ...)
   report    the performance report in docs/report/ from baselines/*.json (--check: fail if stale)
   scale     N targets against a rate-limited GitHub double, time compressed: writes, floor, 403s, kill and resume
+  dist-docs the man page and shell completions -> target/dist-docs/
+";
+
+const DIST_DOCS_HELP: &str = "\
+usage: cargo xtask dist-docs [--out DIR]
+
+Builds broadcast and writes what `broadcast generate` prints, one file each: the man
+page broadcast.1 (roff, every subcommand in its own section) and the completion
+scripts for bash (broadcast.bash), zsh (_broadcast), fish (broadcast.fish),
+PowerShell (_broadcast.ps1) and elvish (broadcast.elv).
+
+  --out DIR   where to write them (default target/dist-docs)
 ";
 
 const REPORT_HELP: &str = "\
@@ -188,6 +200,7 @@ pub(crate) enum Task {
     Report(crate::report::ReportOptions),
     Fuzz(FuzzOptions),
     Scale(ScaleOptions),
+    DistDocs { out: Option<String> },
 }
 
 /// Flags of `cargo xtask fuzz`.
@@ -273,6 +286,7 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
         "report" => REPORT_HELP,
         "fuzz" => FUZZ_HELP,
         "scale" => SCALE_HELP,
+        "dist-docs" => DIST_DOCS_HELP,
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             return Ok(None);
@@ -385,6 +399,17 @@ pub(crate) fn parse(args: &[String]) -> anyhow::Result<Option<Task>> {
                 }
             }
             Task::Report(o)
+        }
+        "dist-docs" => {
+            let mut out = None;
+            while let Some(flag) = p.next_flag()? {
+                match flag {
+                    "--out" => out = Some(p.value(flag)?),
+                    _ => return Err(p.unknown(flag)),
+                }
+            }
+            p.finish()?;
+            Task::DistDocs { out }
         }
         "e2e" => {
             let mut o = E2eOptions::default();

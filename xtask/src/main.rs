@@ -7,6 +7,7 @@
 mod baseline;
 mod bench;
 mod compare;
+mod dist_docs;
 mod e2e;
 mod flags;
 mod fuzz;
@@ -53,6 +54,9 @@ fn run(args: &[String]) -> anyhow::Result<ExitCode> {
         flags::Task::Report(opts) => report::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
         flags::Task::Fuzz(opts) => fuzz::run(&sh, &opts),
         flags::Task::Scale(opts) => scale::run(&sh, &opts).map(|()| ExitCode::SUCCESS),
+        flags::Task::DistDocs { out } => {
+            dist_docs::run(&sh, out.as_deref()).map(|()| ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -8,9 +8,23 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "broadcast", version, about, long_about = None)]
 pub struct Cli {
-    /// Log filter for stderr (e.g. `info`, `debug`, `broadcast=trace`); also `RUST_LOG`.
-    #[arg(long, global = true, default_value = "warn")]
-    pub log_level: String,
+    /// Log filter for stderr (e.g. `info`, `debug`, `broadcast=trace`); wins over -v, -q and
+    /// RUST_LOG. Without it: -q, -v, else RUST_LOG, else `warn`.
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// More log output: -v info (one line per target and decision), -vv debug (every git
+    /// process and REST call), -vvv trace.
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Errors only: no warnings in the log and no progress bars.
+    #[arg(short = 'q', long, global = true)]
+    pub quiet: bool,
+    /// Log line format on stderr: text, or json (one JSON object per line).
+    #[arg(long, global = true, value_enum, default_value_t)]
+    pub log_format: crate::observe::logging::LogFormat,
+    /// Colour in log lines: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: crate::observe::logging::ColorChoice,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -33,6 +47,12 @@ pub enum Command {
     /// Build a template repository and three targets in a directory, write a config for them,
     /// and run a real sync: the quickest way to see broadcast work.
     Demo(DemoArgs),
+    /// Print what a bug report needs, redacted: versions, where each host's token came from
+    /// (never the token), GitHub API reachability and rate limit, the config, the machine.
+    Diagnose(DiagnoseArgs),
+    /// Print a man page (roff) or a shell completion script on stdout (`cargo xtask dist-docs`
+    /// writes them all).
+    Generate(GenerateArgs),
 }
 
 /// `--config`.
@@ -89,6 +109,10 @@ pub struct SyncArgs {
     pub shard: Option<crate::shard::ShardSpec>,
     #[command(flatten)]
     pub github: GitHubArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub diff_budget: DiffBudgetArgs,
     /// Only these targets (the repo strings exactly as written in the config).
     pub targets: Vec<String>,
 }
@@ -216,4 +240,82 @@ pub struct CancelArgs {
     pub github: GitHubArgs,
     /// Only these targets (the repo strings exactly as written in the config).
     pub targets: Vec<String>,
+}
+
+/// Metrics flags of `sync`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MetricsArgs {
+    /// Serve metrics during the run: Prometheus text at http://ADDR/metrics and a dashboard
+    /// page at http://ADDR/ (port 0 picks a free port; the address is printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Keep serving --metrics-addr this many seconds after the run ends (for a last scrape).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 0,
+        requires = "metrics_addr"
+    )]
+    pub metrics_linger_secs: u64,
+    /// Write the metrics at the end of the run to this file, replaced atomically, in the
+    /// format node_exporter's textfile collector reads (name it *.prom).
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+}
+
+/// `--diff` budget flags of `sync`.
+#[derive(Debug, Args, Clone)]
+pub struct DiffBudgetArgs {
+    /// With --diff: files larger than this (old or new side, bytes) get a summary line instead
+    /// of a diff.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::diff::DEFAULT_MAX_BYTES)]
+    pub diff_max_bytes: u64,
+    /// With --diff: time for computing one file's diff, in milliseconds; past it a summary line
+    /// is printed instead.
+    #[arg(long, value_name = "MS", default_value_t = crate::diff::DEFAULT_DEADLINE_MS)]
+    pub diff_deadline_ms: u64,
+}
+
+/// Flags of `diagnose`.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    /// Also summarise this config file (groups, targets, hosts).
+    #[arg(long, short = 'c')]
+    pub config: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// GitHub REST API base URL to check (as for `sync`); default from GITHUB_API_URL, else
+    /// https://api.github.com.
+    #[arg(long)]
+    pub github_api_url: Option<String>,
+    /// GitHub web URL whose token is looked up (as for `sync`); default from GITHUB_SERVER_URL,
+    /// else https://github.com.
+    #[arg(long)]
+    pub github_url: Option<String>,
+}
+
+/// Flags of `generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to print.
+    #[arg(value_enum)]
+    pub what: Generated,
+}
+
+/// What `broadcast generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Generated {
+    /// The man page `broadcast.1` (roff), with a section per subcommand.
+    Man,
+    /// Completions for bash (source it, or install it as `broadcast` in bash-completion's directory).
+    CompleteBash,
+    /// Completions for zsh (install as `_broadcast` on `$fpath`).
+    CompleteZsh,
+    /// Completions for fish (install as `broadcast.fish`).
+    CompleteFish,
+    /// Completions for PowerShell.
+    CompletePowershell,
+    /// Completions for elvish.
+    CompleteElvish,
 }

@@ -66,6 +66,7 @@ mod tests {
             new_bytes: None,
             mode: None,
             diff: None,
+            diff_note: None,
         }
     }
 

@@ -9,9 +9,12 @@ pub mod cli;
 pub mod commit;
 pub mod config;
 pub mod demo;
+pub mod diagnose;
 pub mod diff;
 pub mod escape;
 pub mod forge;
+pub mod generate;
+pub mod observe;
 pub mod output;
 pub mod ownership;
 pub mod plan;
@@ -45,7 +48,12 @@ pub enum Outcome {
 
 /// Runs a parsed command line. Errors are usage, config or fatal errors (exit code 2).
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    init_logging(&cli.log_level)?;
+    let observers = observers(&cli);
+    let sync_observers = observe::logging::Observers {
+        metrics: observers.metrics.clone(),
+        progress: observers.progress.clone(),
+    };
+    observe::logging::init(&log_settings(&cli), observers)?;
     match cli.command {
         Command::Validate(args) => {
             let loaded = config::load(&args.config)?;
@@ -53,7 +61,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             print_out(&output::render_validate(&loaded, &plan))?;
             Ok(Outcome::Success)
         }
-        Command::Sync(args) => run_sync(&args),
+        Command::Sync(args) => run_sync(&args, sync_observers),
+        Command::Generate(args) => {
+            print_out(&generate::render(args.what)?)?;
+            Ok(Outcome::Success)
+        }
+        Command::Diagnose(args) => {
+            let text = diagnose::run(&args)?;
+            print_out(&text)?;
+            Ok(Outcome::Success)
+        }
         Command::Status(args) => {
             let loaded = config::load(&args.config.config)?;
             let scope = plan::Scope {
@@ -92,10 +109,43 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// The log settings the command line asks for.
+fn log_settings(cli: &Cli) -> observe::logging::LogSettings {
+    observe::logging::LogSettings {
+        level: cli.log_level.clone(),
+        verbose: cli.verbose,
+        quiet: cli.quiet,
+        format: cli.log_format,
+        color: cli.color,
+    }
+}
+
+/// Metrics (with `--metrics-addr` or `--metrics-file`) and progress bars (a terminal, no
+/// `--quiet`, no `--json`) for `sync`; nothing for the other commands.
+fn observers(cli: &Cli) -> observe::logging::Observers {
+    use std::io::IsTerminal as _;
+    let Command::Sync(args) = &cli.command else {
+        return observe::logging::Observers::default();
+    };
+    let wants_metrics = args.metrics.metrics_addr.is_some() || args.metrics.metrics_file.is_some();
+    let tty = std::io::stderr().is_terminal();
+    observe::logging::Observers {
+        metrics: wants_metrics.then(observe::metrics::Metrics::new),
+        progress: observe::progress::enabled(tty, cli.quiet, args.json)
+            .then(observe::progress::Progress::new),
+    }
+}
+
 /// `broadcast sync`: load, plan, run, report.
-fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
+fn run_sync(
+    args: &cli::SyncArgs,
+    observers: observe::logging::Observers,
+) -> anyhow::Result<Outcome> {
+    if let Some(path) = &args.metrics.metrics_file {
+        check_output_path("--metrics-file", path)?;
+    }
     if let Some(path) = &args.report {
-        check_report_path(path)?;
+        check_output_path("--report", path)?;
     }
     let loaded = config::load(&args.config.config)?;
     let scope = plan::Scope {
@@ -115,6 +165,10 @@ fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
         diff: args.diff,
         force: args.force,
         git_timeout: Duration::from_secs(args.git_timeout_secs.max(1)),
+        diff_budget: diff::DiffBudget {
+            max_bytes: args.diff_budget.diff_max_bytes,
+            deadline: Duration::from_millis(args.diff_budget.diff_deadline_ms),
+        },
         ..SyncOptions::default()
     };
     if let Some(j) = args.jobs {
@@ -134,7 +188,34 @@ fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
         Some(dir) => Some(Profiling::start(dir)?),
         None => None,
     };
-    let report = sync::run(&plan, &opts)?;
+    let server = match (&args.metrics.metrics_addr, &observers.metrics) {
+        (Some(addr), Some(metrics)) => {
+            let server = observe::server::MetricsServer::start(addr, Arc::clone(metrics))?;
+            output::note(&format!(
+                "metrics: http://{0}/metrics, dashboard: http://{0}/",
+                server.local_addr()
+            ));
+            Some(server)
+        }
+        _ => None,
+    };
+    let report = sync::run(&plan, &opts);
+    if let Some(p) = &observers.progress {
+        p.clear();
+    }
+    if let (Some(path), Some(metrics)) = (&args.metrics.metrics_file, &observers.metrics) {
+        broadcast_stream_io::atomic_write_bytes(path, metrics.render().as_bytes())
+            .with_context(|| format!("cannot write the metrics to {}", path.display()))?;
+    }
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            if let Some(server) = server {
+                server.stop();
+            }
+            return Err(e);
+        }
+    };
     if let Some(profile) = profile {
         profile.finish()?;
     }
@@ -144,6 +225,10 @@ fn run_sync(args: &cli::SyncArgs) -> anyhow::Result<Outcome> {
         let json = broadcast_redact::redact(&output::render_json(&report)?).into_owned();
         broadcast_stream_io::atomic_write_bytes(path, json.as_bytes())
             .with_context(|| format!("cannot write the report to {}", path.display()))?;
+    }
+    if let Some(server) = server {
+        linger(args.metrics.metrics_linger_secs);
+        server.stop();
     }
     Ok(if report.interrupted {
         Outcome::Interrupted
@@ -202,12 +287,21 @@ fn run_cancel(args: &cli::CancelArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Refuses a `--report` path that cannot be written before anything is synced: a directory, or
-/// a file in a directory that does not exist.
-fn check_report_path(path: &std::path::Path) -> anyhow::Result<()> {
+/// `--metrics-linger-secs`: keeps the metrics server up after the summary so a scraper gets the
+/// final values.
+fn linger(secs: u64) {
+    if secs > 0 {
+        output::note(&format!("metrics: still serving for {secs} s"));
+        std::thread::sleep(Duration::from_secs(secs));
+    }
+}
+
+/// Refuses an output path (`--report`, `--metrics-file`) that cannot be written before
+/// anything is synced: a directory, or a file in a directory that does not exist.
+fn check_output_path(flag: &str, path: &std::path::Path) -> anyhow::Result<()> {
     if path.is_dir() {
         anyhow::bail!(
-            "--report {}: is a directory; give a file path",
+            "{flag} {}: is a directory; give a file path",
             path.display()
         );
     }
@@ -217,7 +311,7 @@ fn check_report_path(path: &std::path::Path) -> anyhow::Result<()> {
         .unwrap_or(std::path::Path::new("."));
     if !parent.is_dir() {
         anyhow::bail!(
-            "--report {}: directory {} does not exist",
+            "{flag} {}: directory {} does not exist",
             path.display(),
             parent.display()
         );
@@ -371,30 +465,6 @@ fn print_out(text: &str) -> anyhow::Result<()> {
     output::print(text)
 }
 
-/// Log targets never shown at any level, whatever `--log-level` or `RUST_LOG` ask: the HTTP and
-/// TLS libraries log requests with their headers (ureq's trace level dumps each request in hex
-/// and ASCII, `Authorization` included), which no redactor can recognise.
-const HIDDEN_LOG_TARGETS: &[&str] = &[
-    "ureq",
-    "ureq_proto",
-    "rustls",
-    "rustls_pki_types",
-    "webpki",
-    "http",
-    "httparse",
-    "hyper",
-    "h2",
-    "native_tls",
-];
-
-fn is_hidden_log_target(target: &str) -> bool {
-    HIDDEN_LOG_TARGETS.iter().any(|t| {
-        target
-            .strip_prefix(t)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
-    })
-}
-
 /// What `sync --profile DIR` records: CPU samples, allocation counts and peak RSS; built with
 /// the `dhat-heap` feature, a dhat heap profile (`dhat-heap.json`) instead of CPU samples,
 /// since dhat's per-allocation backtraces would dominate a CPU profile.
@@ -439,31 +509,6 @@ impl Profiling {
         );
         Ok(())
     }
-}
-
-fn init_logging(level: &str) -> anyhow::Result<()> {
-    use std::io::IsTerminal as _;
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    let given = tracing_subscriber::EnvFilter::try_new(level).map_err(|e| {
-        anyhow::anyhow!("--log-level '{level}': {e} (e.g. warn, info, debug, trace)")
-    })?;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or(given);
-    let _ = tracing_subscriber::registry()
-        .with(tracing_subscriber::filter::filter_fn(|meta| {
-            !is_hidden_log_target(meta.target())
-        }))
-        .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                // No colour codes in a file or a pipe.
-                .with_ansi(std::io::stderr().is_terminal())
-                .with_writer(broadcast_redact::tracing::RedactingMakeWriter::new(
-                    std::io::stderr,
-                )),
-        )
-        .try_init();
-    Ok(())
 }
 
 /// True when the error is a closed stdout (e.g. piped into `head`): not a failure.

@@ -19,9 +19,16 @@ pub fn print(text: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow::Error::new(e).context("cannot write to stdout"))
 }
 
-/// A progress note for the person at the terminal: one line on stderr, redacted.
+/// A progress note for the person at the terminal: one line on stderr, redacted. With
+/// `--log-format json` ([`crate::observe::notes_as_events`]) it is an `info` event on the
+/// [`NOTE_TARGET`](crate::observe::NOTE_TARGET) target instead, so stderr stays one JSON object
+/// per line.
 pub fn note(message: &str) {
-    eprintln!("{}", broadcast_redact::redact(message));
+    if crate::observe::notes_are_events() {
+        tracing::info!(target: crate::observe::NOTE_TARGET, "{message}");
+    } else {
+        eprintln!("{}", broadcast_redact::redact(message));
+    }
 }
 
 fn size(n: Option<u64>) -> String {
@@ -70,6 +77,9 @@ pub fn render_changes(report: &RunReport, with_diff: bool) -> String {
                 ChangeKind::Deleted => format!("  deleted   {path} ({})", size(c.old_bytes)),
             };
             let _ = writeln!(out, "{line}");
+            if with_diff && let Some(note) = &c.diff_note {
+                let _ = writeln!(out, "    ({})", escape_control(note));
+            }
             if with_diff && let Some(d) = &c.diff {
                 for l in d.lines() {
                     let _ = writeln!(out, "    {}", escape_control_keeping(l, &['\t']));

@@ -15,6 +15,7 @@ fn change(path: &str, kind: ChangeKind, old: Option<u64>, new: Option<u64>) -> F
         new_bytes: new,
         mode: (kind != ChangeKind::Deleted).then(|| "100644".to_owned()),
         diff: None,
+        diff_note: None,
     }
 }
 

@@ -105,6 +105,9 @@ pub struct FileChange {
     /// Unified diff (dry run with `--diff`, text files only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
+    /// Dry run with `--diff`: why no diff is shown (`binary ...`, or the budget it exceeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff_note: Option<String>,
 }
 
 /// What happened to a target's pull request.

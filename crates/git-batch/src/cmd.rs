@@ -213,8 +213,22 @@ impl Git {
         cap_tail(&scrubbed, STDERR_CAP_BYTES)
     }
 
-    /// Starts a long-lived process (stdin/stdout/stderr piped). Counts one spawn.
+    /// Starts a long-lived process (stdin/stdout/stderr piped). Counts one spawn and emits a
+    /// `debug` event on the [`PROCESS_LOG_TARGET`] target (`command`, `subcommand`, no
+    /// duration: the process outlives the call).
     pub(crate) fn spawn(&self, git_dir: Option<&Path>, args: &[OsString]) -> Result<Child> {
+        let child = self.spawn_quiet(git_dir, args)?;
+        tracing::debug!(
+            target: PROCESS_LOG_TARGET,
+            command = %self.display_args(git_dir, args).join(" "),
+            subcommand = subcommand(args),
+            "git process started"
+        );
+        Ok(child)
+    }
+
+    /// Starts a process without an event (the caller emits one when it ends).
+    fn spawn_quiet(&self, git_dir: Option<&Path>, args: &[OsString]) -> Result<Child> {
         let child = self
             .command(git_dir, args)
             .spawn()
@@ -229,14 +243,46 @@ impl Git {
     /// Runs git to completion: writes `input` to stdin (then closes it), collects stdout and
     /// stderr, and kills the process after the timeout.
     ///
-    /// Returns the output whatever the exit status; see [`Git::run_ok`].
+    /// Returns the output whatever the exit status; see [`Git::run_ok`]. Every call that
+    /// started a process emits one `debug` event on [`PROCESS_LOG_TARGET`] when it ends:
+    /// `command` (argv as in errors: credentials and configured values removed), `subcommand`,
+    /// `duration_ms` (`duration_us` too, for short processes) and `exit` (the exit code; -1 when
+    /// killed by a signal or the timeout, with `timed_out = true` for the latter).
     pub(crate) fn run(
         &self,
         git_dir: Option<&Path>,
         args: &[OsString],
         input: Vec<Bytes>,
     ) -> Result<Output> {
-        let mut child = self.spawn(git_dir, args)?;
+        let started = std::time::Instant::now();
+        let result = self.run_inner(git_dir, args, input);
+        let (exit, timed_out) = match &result {
+            Ok(out) => (out.status.code().unwrap_or(-1), false),
+            Err(Error::Timeout { .. }) => (-1, true),
+            Err(Error::Spawn { .. }) => return result,
+            Err(_) => (-1, false),
+        };
+        let elapsed = started.elapsed();
+        tracing::debug!(
+            target: PROCESS_LOG_TARGET,
+            command = %self.display_args(git_dir, args).join(" "),
+            subcommand = subcommand(args),
+            duration_ms = elapsed.as_millis() as u64,
+            duration_us = elapsed.as_micros() as u64,
+            exit,
+            timed_out,
+            "git process"
+        );
+        result
+    }
+
+    fn run_inner(
+        &self,
+        git_dir: Option<&Path>,
+        args: &[OsString],
+        input: Vec<Bytes>,
+    ) -> Result<Output> {
+        let mut child = self.spawn_quiet(git_dir, args)?;
         let stdin = child.stdin.take().expect("stdin is piped");
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
@@ -336,6 +382,24 @@ impl Git {
     }
 }
 
+/// The `tracing` target of the events emitted for git processes (see [`Git::run`]); a log
+/// filter or a metrics layer selects them by it.
+pub const PROCESS_LOG_TARGET: &str = "broadcast_git_batch::process";
+
+/// The git subcommand of `args`: the first argument that is not an option (`-c k=v` pairs and
+/// `--git-dir=` come before it), or `"-"`.
+fn subcommand(args: &[OsString]) -> &str {
+    let mut it = args.iter().filter_map(|a| a.to_str());
+    while let Some(a) = it.next() {
+        if a == "-c" || a == "-C" {
+            it.next();
+        } else if !a.starts_with('-') {
+            return a;
+        }
+    }
+    "-"
+}
+
 fn read_all(mut r: impl Read) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     r.read_to_end(&mut buf)?;
@@ -425,6 +489,20 @@ mod tests {
         // Never splits a multi-byte char.
         let s = "é".repeat(10);
         assert!(cap_tail(&s, 5).ends_with("éé"));
+    }
+
+    #[test]
+    fn subcommand_skips_options() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["ls-remote", "url"], "ls-remote"),
+            (&["-c", "a=b", "fetch", "x"], "fetch"),
+            (&["--no-pager", "push"], "push"),
+            (&[], "-"),
+            (&["--version"], "-"),
+        ];
+        for (args, want) in cases {
+            assert_eq!(subcommand(&argv(args.iter())), *want, "{args:?}");
+        }
     }
 
     #[test]

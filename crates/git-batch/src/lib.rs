@@ -20,7 +20,7 @@ use std::process::ExitStatus;
 use std::time::Duration;
 
 pub use catfile::{CatFile, Object};
-pub use cmd::{DEFAULT_TIMEOUT, Git, STDERR_CAP_BYTES, redact_url_credentials};
+pub use cmd::{DEFAULT_TIMEOUT, Git, PROCESS_LOG_TARGET, STDERR_CAP_BYTES, redact_url_credentials};
 pub use commit::{Commit, Signature};
 pub use fast_import::{BlobContent, CommitRequest, TreeChange};
 pub use log::CommitSummary;

@@ -27,6 +27,7 @@ use crate::report::FileChange;
 
 mod cancel;
 mod conditional;
+mod endpoint;
 mod error;
 mod limits;
 mod model;

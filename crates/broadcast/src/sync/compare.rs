@@ -44,6 +44,7 @@ pub(crate) fn compare(
             new_bytes: None,
             mode: None,
             diff: None,
+            diff_note: None,
         });
     }
     for (path, d) in &desired.entries {
@@ -73,6 +74,7 @@ pub(crate) fn compare(
             new_bytes: new_len.map(|n| n as u64),
             mode: Some(format!("{:o}", d.mode)),
             diff: None,
+            diff_note: None,
         });
     }
     out.file_changes.sort_by(|a, b| a.path.cmp(&b.path));

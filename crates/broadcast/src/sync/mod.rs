@@ -65,6 +65,8 @@ pub struct SyncOptions {
     /// in progress finish (a push is never cut short), and the ones not started are reported
     /// [`TargetStatus::Skipped`] with [`INTERRUPTED`].
     pub cancel: CancelToken,
+    /// With `diff`: how much one file's diff may cost before a note replaces it.
+    pub diff_budget: crate::diff::DiffBudget,
 }
 
 impl Default for SyncOptions {
@@ -79,6 +81,7 @@ impl Default for SyncOptions {
             identity: None,
             status: false,
             cancel: CancelToken::new(),
+            diff_budget: crate::diff::DiffBudget::default(),
         }
     }
 }
@@ -130,6 +133,7 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
     let mut targets = Vec::new();
     let mut groups = Vec::new();
     let mut failed: BTreeSet<String> = BTreeSet::new();
+    crate::observe::plan(plan);
     for (gi, group) in plan.groups.iter().enumerate() {
         let interrupted = opts.cancel.is_cancelled().then(|| INTERRUPTED.to_owned());
         let dependency = group
@@ -189,6 +193,8 @@ fn every_target(group: &GroupPlan, status: TargetStatus, why: &str) -> Vec<Targe
 
 fn skipped_group(group: &GroupPlan, why: String) -> (GroupReport, Vec<TargetReport>) {
     let targets = every_target(group, TargetStatus::Skipped, &why);
+    crate::observe::group_started(&group.id, targets.len());
+    targets.iter().for_each(crate::observe::decision);
     (
         group_report(group, GroupStatus::Skipped, Some(why)),
         targets,
@@ -197,6 +203,7 @@ fn skipped_group(group: &GroupPlan, why: String) -> (GroupReport, Vec<TargetRepo
 
 fn failed_group(group: &GroupPlan, why: String) -> (GroupReport, Vec<TargetReport>) {
     let targets = every_target(group, TargetStatus::Failed, &format!("source: {why}"));
+    targets.iter().for_each(crate::observe::decision);
     (group_report(group, GroupStatus::Failed, Some(why)), targets)
 }
 
@@ -206,6 +213,8 @@ pub(crate) struct GroupRun {
     pub group: GroupPlan,
     pub source: SourceSnapshot,
     pub dir: PathBuf,
+    /// The `group` span; each target's span is its child.
+    pub span: tracing::Span,
 }
 
 impl GroupRun {
@@ -217,6 +226,7 @@ impl GroupRun {
             target: &self.group.targets[i],
             source: &self.source,
             dir: self.dir.join(format!("t{i}")),
+            span: tracing::info_span!(parent: &self.span, "target", repo = %self.group.targets[i].display),
         }
     }
 }
@@ -227,10 +237,16 @@ fn run_group(
     dir: &Path,
     pool: &WorkerPool,
 ) -> (GroupReport, Vec<TargetReport>) {
+    let span = tracing::info_span!("group", id = %group.id);
+    let _entered = span.enter();
+    crate::observe::group_started(&group.id, group.targets.len());
     if let Err(e) = std::fs::create_dir_all(dir) {
         return failed_group(group, format!("cannot create {}: {e}", dir.display()));
     }
-    let source = match source::read_source(group, engine, dir) {
+    let source_phase = crate::observe::phase(&group.id, "source");
+    let source = source::read_source(group, engine, dir);
+    drop(source_phase);
+    let source = match source {
         Ok(s) => s,
         Err(e) => {
             let msg = format!("{e:#}");
@@ -252,12 +268,15 @@ fn run_group(
         group: group.clone(),
         source,
         dir: dir.to_path_buf(),
+        span: span.clone(),
     });
     let n = group.targets.len();
 
     // Read phase: every target, in parallel.
     let task_run = Arc::clone(&run);
+    let read_phase = crate::observe::phase(&group.id, "read");
     let read = pool.map(0..n, move |i| target::read(&task_run.target(i)));
+    drop(read_phase);
     // Targets whose task never ran: the run was interrupted first.
     let mut not_started = vec![false; n];
     let read: Vec<Option<ReadOutcome>> = match read {
@@ -277,6 +296,7 @@ fn run_group(
     let refused = if cancel.is_cancelled() {
         None
     } else {
+        let _phase = crate::observe::phase(&group.id, "preflight");
         preflight(&run, &read)
     };
     if let Some(why) = &refused {
@@ -285,7 +305,9 @@ fn run_group(
     }
 
     // Write phase.
+    let write_phase_guard = crate::observe::phase(&group.id, "write");
     let finished = write_phase(&run, pool, read, refused, &mut not_started);
+    drop(write_phase_guard);
     let targets = finished
         .into_iter()
         .enumerate()
@@ -293,14 +315,17 @@ fn run_group(
             r.unwrap_or_else(|| {
                 let ctx = run.target(i);
                 let _ = std::fs::remove_dir_all(&ctx.dir);
-                if not_started[i] {
+                let r = if not_started[i] {
                     let mut r = target_report(group, ctx.target, TargetStatus::Skipped);
                     r.error = Some(INTERRUPTED.to_owned());
-                    return r;
-                }
-                let mut r = target_report(group, ctx.target, TargetStatus::Failed);
-                r.error =
-                    Some("internal error: the target's task panicked (see stderr)".to_owned());
+                    r
+                } else {
+                    let mut r = target_report(group, ctx.target, TargetStatus::Failed);
+                    r.error =
+                        Some("internal error: the target's task panicked (see stderr)".to_owned());
+                    r
+                };
+                crate::observe::decision(&r);
                 r
             })
         })

@@ -32,6 +32,8 @@ pub(crate) struct TargetCtx<'a> {
     pub source: &'a SourceSnapshot,
     /// Scratch directory of this target (removed when it is done).
     pub dir: PathBuf,
+    /// The `target` span (a child of the group's).
+    pub span: tracing::Span,
 }
 
 /// What the read phase found, for the report.
@@ -75,6 +77,8 @@ pub(crate) struct ReadOutcome {
 
 /// Read phase of one target. Never fails: an error is a finding.
 pub(crate) fn read(ctx: &TargetCtx<'_>) -> ReadOutcome {
+    let _span = ctx.span.enter();
+    let _timed = crate::observe::timed(&ctx.group.id, "target_read");
     let started = Instant::now();
     let mut findings = Findings::new();
     let mut git = None;
@@ -103,6 +107,13 @@ pub(crate) fn finish(
     read: ReadOutcome,
     refused: Option<&str>,
 ) -> TargetReport {
+    let _span = ctx.span.enter();
+    let r = finish_target(ctx, read, refused);
+    crate::observe::decision(&r);
+    r
+}
+
+fn finish_target(ctx: &TargetCtx<'_>, read: ReadOutcome, refused: Option<&str>) -> TargetReport {
     let ReadOutcome {
         findings: f,
         started,
@@ -129,7 +140,7 @@ pub(crate) fn finish(
                 r.status = TargetStatus::Skipped;
                 r.error = Some(why.to_owned());
             }
-            None => match super::write::write(ctx, git, p, &r.changes) {
+            None => match write_timed(ctx, git, p, &r.changes) {
                 Ok(WriteOutcome {
                     status,
                     commit,
@@ -171,6 +182,17 @@ pub(crate) fn finish(
     // Scratch repositories are not needed once the target is done.
     let _ = std::fs::remove_dir_all(&ctx.dir);
     r
+}
+
+/// The write phase of one target, timed as `target_write`.
+fn write_timed(
+    ctx: &TargetCtx<'_>,
+    git: &Git,
+    pending: Pending,
+    changes: &[FileChange],
+) -> anyhow::Result<WriteOutcome> {
+    let _timed = crate::observe::timed(&ctx.group.id, "target_write");
+    super::write::write(ctx, git, pending, changes)
 }
 
 /// The target's refs: its base branch (configured or default) and the sync branch.
@@ -501,6 +523,14 @@ fn fill_old_sizes_and_diffs(
                 .as_deref()
                 .or_else(|| blobs.get(&d.src_oid).map(|b| &b[..]))
         });
-        c.diff = crate::diff::unified_diff(&c.path, old.map(|v| &v[..]), new);
+        match crate::diff::file_diff(
+            &c.path,
+            old.map(|v| &v[..]),
+            new,
+            &ctx.engine.opts.diff_budget,
+        ) {
+            crate::diff::FileDiff::Text(t) => c.diff = Some(t),
+            crate::diff::FileDiff::Note(n) => c.diff_note = Some(n),
+        }
     }
 }

@@ -3,9 +3,11 @@
 mod cancel;
 mod config;
 mod fixtures;
+mod generate;
 mod hostile;
 mod in_place;
 mod layout;
+mod observe;
 mod ownership;
 mod rules;
 mod shard;

@@ -7,6 +7,7 @@ mod conditional;
 mod e2e;
 mod fixtures;
 mod git_http;
+mod observe;
 mod rest;
 mod shard;
 mod trust;

@@ -221,6 +221,9 @@ pub struct GitHubOptions {
     /// Conditional GETs (`If-None-Match`) and where their validators are kept. Default
     /// [`ConditionalRequests::Off`]; the CLI keeps them on disk unless `--no-cache`.
     pub conditional: ConditionalRequests,
+    /// Where the token came from, for `diagnose`: the variable's name, `gh auth token`, or
+    /// `given` (passed to [`GitHubOptions::new`]). Never the token.
+    pub token_source: &'static str,
 }
 
 impl fmt::Debug for GitHubOptions {
@@ -234,6 +237,7 @@ impl fmt::Debug for GitHubOptions {
             .field("timeout", &self.timeout)
             .field("user_agent", &self.user_agent)
             .field("conditional", &self.conditional)
+            .field("token_source", &self.token_source)
             .finish_non_exhaustive()
     }
 }
@@ -251,6 +255,7 @@ impl GitHubOptions {
             user_agent: concat!("broadcast/", env!("CARGO_PKG_VERSION")).to_owned(),
             clock: Arc::new(SystemClock),
             conditional: ConditionalRequests::Off,
+            token_source: "given",
         }
     }
 
@@ -331,10 +336,11 @@ impl GitHubOptions {
                 "GH_ENTERPRISE_TOKEN or GITHUB_ENTERPRISE_TOKEN",
             )
         };
-        let token = var(first)
-            .or_else(|| second.and_then(var))
-            .or_else(|| github_token_fits.then(|| var("GITHUB_TOKEN")).flatten())
-            .or_else(|| gh_auth_token(var("PATH").as_deref(), &host))
+        let named = |name: &'static str| var(name).map(|t| (t, name));
+        let (token, source) = named(first)
+            .or_else(|| second.and_then(named))
+            .or_else(|| github_token_fits.then(|| named("GITHUB_TOKEN")).flatten())
+            .or_else(|| gh_auth_token(var("PATH").as_deref(), &host).map(|t| (t, "gh auth token")))
             .ok_or(GitHubError::MissingToken {
                 host,
                 vars: vars_text,
@@ -342,6 +348,7 @@ impl GitHubOptions {
         let mut o = GitHubOptions::new(Token::new(token));
         o.api_url = api_url;
         o.web_url = web_url;
+        o.token_source = source;
         Ok(o)
     }
 }

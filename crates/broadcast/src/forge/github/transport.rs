@@ -341,7 +341,11 @@ impl Transport {
         if let Ok(wait) = slot.duration_since(now)
             && !wait.is_zero()
         {
-            tracing::debug!(wait_ms = wait.as_millis() as u64, "pacing github write");
+            tracing::debug!(
+                target: crate::observe::RUN_TARGET,
+                wait_ms = wait.as_millis() as u64,
+                "pacing"
+            );
             self.clock.sleep(wait);
         }
     }
@@ -421,12 +425,22 @@ impl Transport {
                 self.writes.fetch_add(1, Ordering::Relaxed);
             }
             self.requests.fetch_add(1, Ordering::Relaxed);
+            let sent = std::time::Instant::now();
             let inm = kept.as_ref().map(|v| v.etag.as_str());
             let mut resp = match self.send_once(method, url, body, inm) {
                 Ok(r) => r,
                 Err(e) => {
                     let message = self.scrub(&e.to_string());
-                    tracing::debug!(method = method.as_str(), %path, attempt, error = %message, "github request failed");
+                    tracing::debug!(
+                        target: crate::observe::REST_TARGET,
+                        method = method.as_str(),
+                        endpoint = super::endpoint::endpoint_template(&path),
+                        %path,
+                        attempt,
+                        duration_ms = sent.elapsed().as_millis() as u64,
+                        error = %message,
+                        "github request failed"
+                    );
                     if attempt < self.retry.max_attempts {
                         self.retries.fetch_add(1, Ordering::Relaxed);
                         self.clock.sleep(self.backoff(attempt));
@@ -449,10 +463,13 @@ impl Transport {
                 .map(|s| self.scrub(&s))
                 .unwrap_or_default();
             tracing::debug!(
+                target: crate::observe::REST_TARGET,
                 method = method.as_str(),
+                endpoint = super::endpoint::endpoint_template(&path),
                 %path,
                 status,
                 remaining = header_str(&headers, "x-ratelimit-remaining").unwrap_or("-"),
+                duration_ms = sent.elapsed().as_millis() as u64,
                 "github request"
             );
             if status == 304
