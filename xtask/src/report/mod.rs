@@ -126,6 +126,10 @@ pub(crate) fn parse_go(text: &str) -> anyhow::Result<GoBaseline> {
         .and_then(Value::as_array)
         .context("go-broadcast.json: `benchmarks` is not a list")?
     {
+        // A benchmark go-broadcast names but publishes no time for cannot be compared.
+        if b.get("ns_per_op").is_some_and(Value::is_null) {
+            continue;
+        }
         benchmarks.push(GoBench {
             name: field(b, "name")?,
             id: field(b, "id")?,
