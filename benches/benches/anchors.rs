@@ -383,6 +383,7 @@ fn bench_helpers(c: &mut Criterion) {
             new_bytes: None,
             mode: None,
             diff: None,
+            diff_note: None,
         })
         .collect();
     bench(
