@@ -15,7 +15,8 @@
 //!   e.g. `/repos/:owner/:repo/pulls`; no braces, which simple parsers cut label values at; `status` is `error` for a network failure),
 //!   `rest_request_duration_seconds` histogram, `rate_limit_remaining` gauge (last
 //!   `x-ratelimit-remaining` seen);
-//! - `writes_total{kind}` counter (`rest`: POST/PATCH; `push`: `git push`),
+//! - `writes_total{kind}` counter (`rest`: POST/PATCH; `push`: `git push`; `update-ref`: an
+//!   in-place ref move of a local target),
 //!   `bytes_written_total` counter (bytes of the files committed to synced targets),
 //!   `pacing_wait_seconds_total` counter;
 //! - `phase_duration_seconds{phase}` histogram (`source`, `read`, `preflight`, `write` per
@@ -120,8 +121,9 @@ impl Metrics {
                 let sub = f.str("subcommand").unwrap_or("-").to_owned();
                 self.with(|s| {
                     bump(&mut s.git, vec![("subcommand", sub.clone())], 1);
-                    if sub == "push" {
-                        bump(&mut s.writes, vec![("kind", "push".to_owned())], 1);
+                    // A push, or an in-place ref move (`update-ref`, with its expected old id).
+                    if sub == "push" || sub == "update-ref" {
+                        bump(&mut s.writes, vec![("kind", sub.clone())], 1);
                     }
                     if m == "git process" {
                         if f.int("exit").unwrap_or(0) != 0 {
@@ -224,7 +226,7 @@ impl Metrics {
             if let Some(r) = s.rate_remaining {
                 sample(&mut out, "broadcast_rate_limit_remaining", &[], r as f64);
             }
-            c(&mut out, "broadcast_writes_total", "Writes: rest (POST/PATCH) and push (git push).", &s.writes);
+            c(&mut out, "broadcast_writes_total", "Writes: rest (POST/PATCH), push (git push) and update-ref (in-place ref moves).", &s.writes);
             family(&mut out, "broadcast_bytes_written_total", "counter", "Bytes of the files committed to synced targets.");
             sample(&mut out, "broadcast_bytes_written_total", &[], s.bytes_written as f64);
             family(&mut out, "broadcast_pacing_wait_seconds_total", "counter", "Time spent waiting for GitHub write pacing slots.");

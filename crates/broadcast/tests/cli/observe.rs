@@ -67,7 +67,10 @@ fn verbosity_flags_log_level_and_rust_log() -> Result {
     assert!(!v.contains("git process"), "{v}");
     // -vv: every git process with its command, duration and exit code.
     let vv = stderr(&run(&sb, &with(&["-vv"]), &[]));
-    assert!(vv.contains("git process command=ls-remote"), "{vv}");
+    assert!(
+        vv.contains("git process command=") && vv.contains("rev-parse"),
+        "{vv}"
+    );
     assert!(vv.contains("duration_ms=") && vv.contains("exit=0"), "{vv}");
     assert!(vv.contains("group{id=g}:target{repo="), "spans: {vv}");
     // -q: nothing, even with RUST_LOG asking for more.
@@ -116,18 +119,29 @@ fn json_log_format_is_one_object_per_line() -> Result {
         .map(serde_json::from_str)
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| format!("{e}: {text}"))?;
+    // A one-shot process (the source's branch resolution) with its duration and exit code.
     let git = lines
         .iter()
-        .find(|l| l["message"] == "git process" && l["subcommand"] == "ls-remote")
+        .find(|l| l["message"] == "git process" && l["subcommand"] == "rev-parse")
         .ok_or_else(|| format!("no git process event: {text}"))?;
     assert!(
         git["command"]
             .as_str()
-            .is_some_and(|c| c.starts_with("ls-remote"))
+            .is_some_and(|c| c.contains("rev-parse"))
     );
     assert!(git["duration_ms"].is_u64() && git["exit"] == 0, "{git}");
     assert_eq!(git["spans"][0]["name"], "group");
-    assert_eq!(git["spans"][1]["name"], "target");
+    // A target's own process (local targets are read through one long-lived cat-file) carries
+    // the target span.
+    let per_target = lines
+        .iter()
+        .find(|l| {
+            l["message"] == "git process started"
+                && l["subcommand"] == "cat-file"
+                && l["spans"][1]["name"] == "target"
+        })
+        .ok_or_else(|| format!("no git process event in a target span: {text}"))?;
+    assert_eq!(per_target["spans"][0]["name"], "group", "{per_target}");
     let done: Vec<_> = lines
         .iter()
         .filter(|l| l["message"] == "target done")
@@ -218,7 +232,8 @@ fn metrics_file_is_written_at_the_end_in_the_exposition_format() -> Result {
         Some(1.0)
     );
     assert_eq!(
-        value(&s, "broadcast_writes_total", &[("kind", "push")]),
+        // Local targets without receive-side hooks are written in place: one update-ref each.
+        value(&s, "broadcast_writes_total", &[("kind", "update-ref")]),
         Some(2.0),
         "{text}"
     );
@@ -231,8 +246,9 @@ fn metrics_file_is_written_at_the_end_in_the_exposition_format() -> Result {
         value(
             &s,
             "broadcast_git_processes_total",
-            &[("subcommand", "ls-remote")]
-        ) >= Some(3.0)
+            &[("subcommand", "cat-file")]
+        ) >= Some(3.0),
+        "one cat-file per target at least: {text}"
     );
     assert!(
         value(
