@@ -138,7 +138,6 @@ pub fn render_table(report: &RunReport) -> String {
             let _ = writeln!(out, "group {} {}: {e}", g.id, g.status.label());
         }
     }
-    let count = |s: TargetStatus| report.targets.iter().filter(|t| t.status == s).count();
     if report.interrupted {
         let not_started = report
             .targets
@@ -150,17 +149,34 @@ pub fn render_table(report: &RunReport) -> String {
             "interrupted: {not_started} target(s) not started (skipped); re-run to finish"
         );
     }
+    let statuses = [
+        TargetStatus::Synced,
+        TargetStatus::UpToDate,
+        TargetStatus::InSync,
+        TargetStatus::WouldSync,
+        TargetStatus::Skipped,
+        TargetStatus::Blocked,
+        TargetStatus::Failed,
+    ];
+    summary_line(&mut out, report, &statuses);
+    out
+}
+
+/// The closing line of a table: `N target(s): <count> <status>, ...; <ms> ms`, one count per
+/// status of `statuses` in that order, and the dry-run remark when nothing was written.
+fn summary_line(out: &mut String, report: &RunReport, statuses: &[TargetStatus]) {
+    let counts: Vec<String> = statuses
+        .iter()
+        .map(|s| {
+            let n = report.targets.iter().filter(|t| t.status == *s).count();
+            format!("{n} {}", s.label())
+        })
+        .collect();
     let _ = writeln!(
         out,
-        "{} target(s): {} synced, {} up to date, {} in sync, {} would sync, {} skipped, {} blocked, {} failed; {} ms{}",
+        "{} target(s): {}; {} ms{}",
         report.targets.len(),
-        count(TargetStatus::Synced),
-        count(TargetStatus::UpToDate),
-        count(TargetStatus::InSync),
-        count(TargetStatus::WouldSync),
-        count(TargetStatus::Skipped),
-        count(TargetStatus::Blocked),
-        count(TargetStatus::Failed),
+        counts.join(", "),
         report.elapsed_ms,
         if report.dry_run {
             " (dry run: nothing was written)"
@@ -168,7 +184,6 @@ pub fn render_table(report: &RunReport) -> String {
             ""
         }
     );
-    out
 }
 
 /// Rows of cells as columns two spaces apart, each as wide as its widest cell (the last
@@ -249,30 +264,21 @@ pub fn render_cancel_table(report: &RunReport) -> String {
             );
         }
     }
-    let count = |s: TargetStatus| report.targets.iter().filter(|t| t.status == s).count();
     if report.interrupted {
         let _ = writeln!(
             out,
             "interrupted: targets not started are skipped; re-run to finish"
         );
     }
-    let _ = writeln!(
-        out,
-        "{} target(s): {} cancelled, {} would cancel, {} nothing to do, {} skipped, {} blocked, {} failed; {} ms{}",
-        report.targets.len(),
-        count(TargetStatus::Cancelled),
-        count(TargetStatus::WouldCancel),
-        count(TargetStatus::NothingToDo),
-        count(TargetStatus::Skipped),
-        count(TargetStatus::Blocked),
-        count(TargetStatus::Failed),
-        report.elapsed_ms,
-        if report.dry_run {
-            " (dry run: nothing was written)"
-        } else {
-            ""
-        }
-    );
+    let statuses = [
+        TargetStatus::Cancelled,
+        TargetStatus::WouldCancel,
+        TargetStatus::NothingToDo,
+        TargetStatus::Skipped,
+        TargetStatus::Blocked,
+        TargetStatus::Failed,
+    ];
+    summary_line(&mut out, report, &statuses);
     out
 }
 
