@@ -147,16 +147,15 @@ fn run_sync(
     if let Some(path) = &args.report {
         check_output_path("--report", path)?;
     }
-    let loaded = config::load(&args.config.config)?;
-    let scope = plan::Scope {
-        groups: args.groups.clone(),
-        skip_groups: args.skip_groups.clone(),
-        targets: args.targets.clone(),
-    };
-    let plan = sharded(
-        plan::build(&loaded.config, &loaded.base_dir, &scope)?,
+    let (loaded, plan) = load_plan(
+        &args.config.config,
+        plan::Scope {
+            groups: args.groups.clone(),
+            skip_groups: args.skip_groups.clone(),
+            targets: args.targets.clone(),
+        },
         args.shard,
-    );
+    )?;
     for w in config::ignored_settings(&loaded.config) {
         output::note(&format!("warning: {w}"));
     }
@@ -239,18 +238,32 @@ fn run_sync(
     })
 }
 
-/// `broadcast cancel`: load, plan (with sync's selection flags), close and delete, report.
-fn run_cancel(args: &cli::CancelArgs) -> anyhow::Result<Outcome> {
-    let loaded = config::load(&args.config.config)?;
-    let scope = plan::Scope {
-        groups: args.groups.clone(),
-        skip_groups: args.skip_groups.clone(),
-        targets: args.targets.clone(),
-    };
+/// Loads the config at `path` and plans `scope` of it, cut down to `shard` (the selection
+/// `sync` and `cancel` share).
+fn load_plan(
+    path: &std::path::Path,
+    scope: plan::Scope,
+    shard: Option<shard::ShardSpec>,
+) -> anyhow::Result<(config::LoadedConfig, plan::Plan)> {
+    let loaded = config::load(path)?;
     let plan = sharded(
         plan::build(&loaded.config, &loaded.base_dir, &scope)?,
-        args.shard,
+        shard,
     );
+    Ok((loaded, plan))
+}
+
+/// `broadcast cancel`: load, plan (with sync's selection flags), close and delete, report.
+fn run_cancel(args: &cli::CancelArgs) -> anyhow::Result<Outcome> {
+    let (loaded, plan) = load_plan(
+        &args.config.config,
+        plan::Scope {
+            groups: args.groups.clone(),
+            skip_groups: args.skip_groups.clone(),
+            targets: args.targets.clone(),
+        },
+        args.shard,
+    )?;
     let mut opts = cancel::CancelOptions {
         dry_run: args.dry_run,
         delete_branch: args.delete_branch,

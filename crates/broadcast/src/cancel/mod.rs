@@ -32,6 +32,7 @@ use crate::report::{
     BranchAction, GroupReport, GroupStatus, INTERRUPTED, PullRequestAction, PullRequestReport,
     RunReport, TargetReport, TargetStatus,
 };
+use crate::sync::target_report;
 use decide::{Decision, Facts};
 
 /// Knobs of one `cancel` run.
@@ -111,7 +112,7 @@ pub fn run(plan: &Plan, opts: &CancelOptions) -> anyhow::Result<RunReport> {
             report.status = GroupStatus::Skipped;
             report.error = Some(INTERRUPTED.to_owned());
             targets.extend(group.targets.iter().map(|t| {
-                let mut r = new_report(group, t, TargetStatus::Skipped);
+                let mut r = target_report(group, t, TargetStatus::Skipped);
                 r.error = Some(INTERRUPTED.to_owned());
                 r
             }));
@@ -131,7 +132,7 @@ pub fn run(plan: &Plan, opts: &CancelOptions) -> anyhow::Result<RunReport> {
                         TaskError::Cancelled => (TargetStatus::Skipped, INTERRUPTED.to_owned()),
                         other => (TargetStatus::Failed, format!("internal error: {other}")),
                     };
-                    let mut r = new_report(group, &group.targets[i], status);
+                    let mut r = target_report(group, &group.targets[i], status);
                     r.error = Some(why);
                     r
                 })
@@ -140,7 +141,7 @@ pub fn run(plan: &Plan, opts: &CancelOptions) -> anyhow::Result<RunReport> {
                 report.status = GroupStatus::Failed;
                 report.error = Some(format!("worker pool: {e}"));
                 targets.extend(group.targets.iter().map(|t| {
-                    let mut r = new_report(group, t, TargetStatus::Skipped);
+                    let mut r = target_report(group, t, TargetStatus::Skipped);
                     r.error = Some(format!("worker pool: {e}"));
                     r
                 }));
@@ -157,15 +158,11 @@ pub fn run(plan: &Plan, opts: &CancelOptions) -> anyhow::Result<RunReport> {
     })
 }
 
-fn new_report(group: &GroupPlan, t: &TargetPlan, status: TargetStatus) -> TargetReport {
-    TargetReport::new(&group.id, &t.display, t.repo.to_string(), status)
-}
-
 /// One target, start to end. Never fails: an error is the report's.
 fn cancel_target(opts: &CancelOptions, group: &GroupPlan, i: usize, dir: &Path) -> TargetReport {
     let started = Instant::now();
     let target = &group.targets[i];
-    let mut r = new_report(group, target, TargetStatus::Failed);
+    let mut r = target_report(group, target, TargetStatus::Failed);
     let mut git = None;
     let result = (|| {
         let forge = opts.forges.for_repo(&target.repo)?;

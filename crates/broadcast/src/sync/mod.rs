@@ -163,7 +163,12 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
     })
 }
 
-fn target_report(group: &GroupPlan, t: &TargetPlan, status: TargetStatus) -> TargetReport {
+/// A report row for target `t` of `group`, with `status` and nothing else filled in yet.
+pub(crate) fn target_report(
+    group: &GroupPlan,
+    t: &TargetPlan,
+    status: TargetStatus,
+) -> TargetReport {
     TargetReport::new(&group.id, &t.display, t.repo.to_string(), status)
 }
 
