@@ -25,6 +25,7 @@ use super::{
 use crate::repo::RepoRef;
 use crate::report::FileChange;
 
+mod budget;
 mod cancel;
 mod conditional;
 mod endpoint;
@@ -41,6 +42,7 @@ pub use limits::*;
 use options::host_name;
 pub use options::*;
 
+pub use budget::{BudgetFit, BudgetRefusal, PrimaryBudget};
 pub use preflight::PreflightPolicy;
 
 pub use transport::TransportError;
@@ -173,6 +175,9 @@ pub struct GitHubForge {
     repos: Cache<String, RepoInfo>,
     login: Mutex<Option<String>>,
     preflight: PreflightPolicy,
+    /// The pacing's window: the length of a primary rate-limit window for the preflight (one
+    /// hour, shorter only when time is compressed against a test double).
+    pacing_window: Duration,
 }
 
 impl fmt::Debug for GitHubForge {
@@ -225,6 +230,7 @@ impl GitHubForge {
                 .expect("a non-zero bound and no durations cannot fail"),
             login: Mutex::new(None),
             preflight: PreflightPolicy::default(),
+            pacing_window: options.write_pacing.window,
         })
     }
 

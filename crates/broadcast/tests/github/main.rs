@@ -8,6 +8,7 @@ mod e2e;
 mod fixtures;
 mod git_http;
 mod observe;
+mod preflight;
 mod rest;
 mod shard;
 mod trust;

@@ -48,7 +48,7 @@ impl PreflightPolicy {
 
     /// The part of `remaining` requests a run may spend: `remaining` less the margin.
     pub fn usable(&self, remaining: u64) -> u64 {
-        remaining - remaining * u64::from(self.margin_percent.min(100)) / 100
+        super::budget::usable(remaining, self.margin_percent)
     }
 }
 
@@ -84,14 +84,16 @@ impl GitHubForge {
         };
         let est = self.plan_write_calls(targets, write_calls);
         let needed = est.write_calls + est.read_calls;
-        let usable = est.remaining.map(|r| self.preflight.usable(r));
-        let fits = usable.is_none_or(|u| needed <= u);
+        let now = self.http.clock.now();
+        let reset_in = |l: &super::RateLimit| {
+            l.reset_at()
+                .duration_since(now)
+                .unwrap_or(std::time::Duration::ZERO)
+        };
         let remaining = match (est.remaining, limit) {
             (Some(r), Some(l)) => format!(
                 "{r} requests remaining, reset in {} s",
-                l.reset_at()
-                    .duration_since(std::time::SystemTime::now())
-                    .map_or(0, |d| d.as_secs())
+                reset_in(&l).as_secs()
             ),
             _ => "no rate limit reported".to_owned(),
         };
@@ -102,13 +104,31 @@ impl GitHubForge {
             est.read_calls,
             est.pacing.as_secs()
         ));
-        if !fits && !self.preflight.ignore_budget {
-            anyhow::bail!(
-                "rate-limit preflight: group {group_id} needs up to {needed} requests but only {} of the {} remaining may be spent (primary_margin_percent {} keeps the rest); wait for the reset or re-run with --ignore-rate-limit",
-                usable.unwrap_or(0),
-                est.remaining.unwrap_or(0),
+        let (Some(remaining), Some(l)) = (est.remaining, limit) else {
+            return Ok(());
+        };
+        let verdict = super::budget::check(&super::budget::PrimaryBudget {
+            needed,
+            remaining,
+            limit: l.limit,
+            reset_in: reset_in(&l),
+            duration: est.pacing,
+            window: self.pacing_window,
+            margin_percent: self.preflight.margin_percent,
+        });
+        match verdict {
+            Ok(super::budget::BudgetFit::Now) => {}
+            Ok(super::budget::BudgetFit::AcrossWindows {
+                windows,
+                per_window,
+            }) => crate::output::note(&format!(
+                "group {group_id}: the paced writes span {windows} rate-limit windows; at most {per_window} of the {needed} requests fall in any one of them"
+            )),
+            Err(why) if !self.preflight.ignore_budget => anyhow::bail!(
+                "rate-limit preflight: group {group_id} {why} (primary_margin_percent {} keeps the rest); wait for the reset or re-run with --ignore-rate-limit",
                 self.preflight.margin_percent
-            );
+            ),
+            Err(_) => {}
         }
         Ok(())
     }
