@@ -175,12 +175,7 @@ fn run_sync(
     }
     on_interrupt(opts.cancel.clone());
     if let Some(gh) = github_forge(&plan, &args.github, &loaded.config, args.shard)? {
-        let policy = forge::github::PreflightPolicy {
-            ignore_budget: args.github.ignore_rate_limit,
-            ..forge::github::PreflightPolicy::from_config(
-                loaded.config.rate_limit_preflight.as_ref(),
-            )
-        };
+        let policy = preflight_policy(&args.github, &loaded.config);
         opts.forges.register(Arc::new(gh.with_preflight(policy)));
     }
     let profile = match &args.profile {
@@ -283,7 +278,8 @@ fn run_cancel(args: &cli::CancelArgs) -> anyhow::Result<Outcome> {
     if github_targets
         && let Some(gh) = github_forge(&plan, &args.github, &loaded.config, args.shard)?
     {
-        opts.forges.register(Arc::new(gh));
+        let policy = preflight_policy(&args.github, &loaded.config);
+        opts.forges.register(Arc::new(gh.with_preflight(policy)));
     }
     let report = cancel::run(&plan, &opts)?;
     if args.json {
@@ -363,6 +359,18 @@ fn on_interrupt(cancel: broadcast_worker::CancelToken) {
 ///
 /// With `--shard K/N` the pacing is for one of N jobs sharing the token
 /// ([`shard::shard_pacing`]).
+/// The rate-limit preflight of `sync` and `cancel`: the config's `rate_limit_preflight` section
+/// and `--ignore-rate-limit`.
+fn preflight_policy(
+    github: &cli::GitHubArgs,
+    config: &config::Config,
+) -> forge::github::PreflightPolicy {
+    forge::github::PreflightPolicy {
+        ignore_budget: github.ignore_rate_limit,
+        ..forge::github::PreflightPolicy::from_config(config.rate_limit_preflight.as_ref())
+    }
+}
+
 fn github_forge(
     plan: &plan::Plan,
     args: &cli::GitHubArgs,

@@ -9,7 +9,10 @@
 //!    commits broadcast did not write blocks the target, which is then left alone and named.
 //! 3. the open pull request of the sync branch (forges with pull requests; one REST read).
 //! 4. [`decide`] (pure) says what to do; a dry run stops here and reports it.
-//! 5. writes, paced by the forge like sync's: comment and close, then delete the branch only if
+//! 5. once every target of the group is read, each forge with writes to make checks its budget
+//!    ([`Forge::preflight_writes`]; GitHub: the rate-limit preflight); a refusal skips the
+//!    group's writes.
+//! 6. writes, paced by the forge like sync's: comment and close, then delete the branch only if
 //!    it still points at the commit checked in step 2.
 //!
 //! A second run finds closed pull requests and deleted branches, so it has nothing to do.
@@ -122,21 +125,16 @@ pub fn run(plan: &Plan, opts: &CancelOptions) -> anyhow::Result<RunReport> {
         let g = Arc::new(group.clone());
         let dir = scratch.path().join(format!("g{gi}"));
         let task_opts = Arc::clone(&shared);
+        let task_group = Arc::clone(&g);
         let results = pool.map(0..group.targets.len(), move |i| {
-            cancel_target(&task_opts, &g, i, &dir.join(format!("t{i}")))
+            read_target(&task_opts, &task_group, i, &dir.join(format!("t{i}")))
         });
-        match results {
-            Ok(rs) => targets.extend(rs.into_iter().enumerate().map(|(i, r)| {
-                r.unwrap_or_else(|e| {
-                    let (status, why) = match e {
-                        TaskError::Cancelled => (TargetStatus::Skipped, INTERRUPTED.to_owned()),
-                        other => (TargetStatus::Failed, format!("internal error: {other}")),
-                    };
-                    let mut r = target_report(group, &group.targets[i], status);
-                    r.error = Some(why);
-                    r
-                })
-            })),
+        let read: Vec<(TargetReport, Option<Pending>)> = match results {
+            Ok(rs) => rs
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| r.unwrap_or_else(|e| (task_failed(group, i, e), None)))
+                .collect(),
             Err(e) => {
                 report.status = GroupStatus::Failed;
                 report.error = Some(format!("worker pool: {e}"));
@@ -145,8 +143,20 @@ pub fn run(plan: &Plan, opts: &CancelOptions) -> anyhow::Result<RunReport> {
                     r.error = Some(format!("worker pool: {e}"));
                     r
                 }));
+                groups.push(report);
+                continue;
             }
+        };
+        let refused = if opts.cancel.is_cancelled() {
+            None
+        } else {
+            preflight(opts, group, &read)
+        };
+        if let Some(why) = &refused {
+            report.status = GroupStatus::Failed;
+            report.error = Some(why.clone());
         }
+        targets.extend(write_phase(&pool, &shared, &g, read, refused));
         groups.push(report);
     }
     Ok(RunReport {
@@ -158,8 +168,121 @@ pub fn run(plan: &Plan, opts: &CancelOptions) -> anyhow::Result<RunReport> {
     })
 }
 
-/// One target, start to end. Never fails: an error is the report's.
-fn cancel_target(opts: &CancelOptions, group: &GroupPlan, i: usize, dir: &Path) -> TargetReport {
+/// The report of a target whose task did not return: skipped when the run was interrupted
+/// first, failed otherwise.
+fn task_failed(group: &GroupPlan, i: usize, e: TaskError) -> TargetReport {
+    let (status, why) = match e {
+        TaskError::Cancelled => (TargetStatus::Skipped, INTERRUPTED.to_owned()),
+        other => (TargetStatus::Failed, format!("internal error: {other}")),
+    };
+    let mut r = target_report(group, &group.targets[i], status);
+    r.error = Some(why);
+    r
+}
+
+/// A target's writes, decided when it was read and made once the group's preflight passed.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    decision: Decision,
+    /// The sync branch's tip checked for foreign commits; deleted only while it is still there.
+    tip: ObjectId,
+}
+
+impl Pending {
+    /// Write calls on a forge with pull requests: the comment and the close, then the delete.
+    fn write_calls(&self) -> u64 {
+        2 * u64::from(self.decision.close.is_some()) + u64::from(self.decision.delete)
+    }
+}
+
+/// Asks every forge with pending writes in the group whether they fit its budget; the first
+/// refusal wins (it refuses the group's writes, as sync's preflight does).
+fn preflight(
+    opts: &CancelOptions,
+    group: &GroupPlan,
+    read: &[(TargetReport, Option<Pending>)],
+) -> Option<String> {
+    for forge in opts.forges.iter() {
+        let (mut targets, mut calls) = (0usize, 0u64);
+        for (i, (_, pending)) in read.iter().enumerate() {
+            let Some(p) = pending else { continue };
+            if opts
+                .forges
+                .for_repo(&group.targets[i].repo)
+                .is_ok_and(|f| f.kind() == forge.kind())
+            {
+                targets += 1;
+                calls += p.write_calls();
+            }
+        }
+        if targets > 0
+            && let Err(e) = forge.preflight_writes(&group.id, targets, calls)
+        {
+            return Some(format!("{e:#}"));
+        }
+    }
+    None
+}
+
+/// The write phase of one group: every pending target's writes in parallel, none when `refused`
+/// or the run was interrupted (those targets are reported skipped, with the reason).
+fn write_phase(
+    pool: &WorkerPool,
+    opts: &Arc<CancelOptions>,
+    group: &Arc<GroupPlan>,
+    read: Vec<(TargetReport, Option<Pending>)>,
+    refused: Option<String>,
+) -> Vec<TargetReport> {
+    let skip = |mut r: TargetReport, why: &str| {
+        r.status = TargetStatus::Skipped;
+        r.error = Some(why.to_owned());
+        r
+    };
+    let why = refused.or_else(|| opts.cancel.is_cancelled().then(|| INTERRUPTED.to_owned()));
+    if let Some(why) = why {
+        return read
+            .into_iter()
+            .map(|(r, p)| if p.is_some() { skip(r, &why) } else { r })
+            .collect();
+    }
+    let kept: Vec<TargetReport> = read.iter().map(|(r, _)| r.clone()).collect();
+    let (task_opts, task_group) = (Arc::clone(opts), Arc::clone(group));
+    let items: Vec<(usize, TargetReport, Option<Pending>)> = read
+        .into_iter()
+        .enumerate()
+        .map(|(i, (r, p))| (i, r, p))
+        .collect();
+    let results = pool.map(items, move |(i, r, p)| match p {
+        Some(p) => write_target(&task_opts, &task_group, i, r, p),
+        None => r,
+    });
+    match results {
+        Ok(rs) => rs
+            .into_iter()
+            .zip(kept)
+            .enumerate()
+            .map(|(i, (r, before))| {
+                r.unwrap_or_else(|e| match e {
+                    TaskError::Cancelled => skip(before, INTERRUPTED),
+                    other => task_failed(group, i, other),
+                })
+            })
+            .collect(),
+        Err(e) => kept
+            .into_iter()
+            .map(|r| skip(r, &format!("worker pool: {e}")))
+            .collect(),
+    }
+}
+
+/// The read half of one target: everything up to the decision. Never fails: an error is the
+/// report's. Returns the writes to make, if any.
+fn read_target(
+    opts: &CancelOptions,
+    group: &GroupPlan,
+    i: usize,
+    dir: &Path,
+) -> (TargetReport, Option<Pending>) {
     let started = Instant::now();
     let target = &group.targets[i];
     let mut r = target_report(group, target, TargetStatus::Failed);
@@ -179,31 +302,55 @@ fn cancel_target(opts: &CancelOptions, group: &GroupPlan, i: usize, dir: &Path) 
             opts,
             group,
             target,
-            forge: &*forge,
             git: g,
+            forge: &*forge,
             url: &remote.url,
             dir,
         };
         cx.run(&mut r)
     })();
-    if let Err(e) = result {
-        r.status = TargetStatus::Failed;
-        let msg = format!("{e:#}");
-        r.error = Some(
-            opts.forges
-                .for_repo(&target.repo)
-                .ok()
-                .and_then(|f| f.explain_failure(&target.repo, &msg))
-                .unwrap_or(msg),
-        );
-    }
-    if let Some(e) = &mut r.error {
-        *e = broadcast_redact::redact(e).into_owned();
-    }
+    let pending = result.unwrap_or_else(|e| {
+        fail(opts, target, &mut r, &e);
+        None
+    });
     r.git_spawns = git.map_or(0, |g| g.spawn_count());
     r.elapsed_ms = started.elapsed().as_millis() as u64;
     let _ = std::fs::remove_dir_all(dir);
+    (r, pending)
+}
+
+/// The write half of one target. Never fails: an error is the report's.
+fn write_target(
+    opts: &CancelOptions,
+    group: &GroupPlan,
+    i: usize,
+    mut r: TargetReport,
+    pending: Pending,
+) -> TargetReport {
+    let started = Instant::now();
+    let target = &group.targets[i];
+    let result = opts
+        .forges
+        .for_repo(&target.repo)
+        .and_then(|forge| write(opts, group, target, &*forge, &mut r, &pending));
+    if let Err(e) = result {
+        fail(opts, target, &mut r, &e);
+    }
+    r.elapsed_ms += started.elapsed().as_millis() as u64;
     r
+}
+
+/// Marks `r` failed with `e`, explained by the forge when it can, redacted.
+fn fail(opts: &CancelOptions, target: &TargetPlan, r: &mut TargetReport, e: &anyhow::Error) {
+    r.status = TargetStatus::Failed;
+    let msg = format!("{e:#}");
+    let msg = opts
+        .forges
+        .for_repo(&target.repo)
+        .ok()
+        .and_then(|f| f.explain_failure(&target.repo, &msg))
+        .unwrap_or(msg);
+    r.error = Some(broadcast_redact::redact(&msg).into_owned());
 }
 
 /// What one target's steps share.
@@ -218,7 +365,7 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
-    fn run(&self, r: &mut TargetReport) -> anyhow::Result<()> {
+    fn run(&self, r: &mut TargetReport) -> anyhow::Result<Option<Pending>> {
         let (target, group) = (self.target, self.group);
         if let RepoRef::Local { path } = &target.repo
             && !path.exists()
@@ -244,7 +391,7 @@ impl Target<'_> {
         r.base = base_branch.clone();
         let Some(tip) = find(&sync_ref) else {
             r.status = TargetStatus::NothingToDo;
-            return Ok(());
+            return Ok(None);
         };
         r.branch = Some(group.sync_branch.clone());
         r.commit = Some(tip.to_string());
@@ -275,58 +422,9 @@ impl Target<'_> {
         });
         if decision.blocked {
             r.error = Some(blocked_message(&group.sync_branch, &r.foreign_commits));
-            return Ok(());
+            return Ok(None);
         }
-        if self.opts.dry_run {
-            return Ok(());
-        }
-        self.write(r, &decision, tip)
-    }
-
-    /// The writes of `decision`: comment and close, then delete the branch if it is still at
-    /// `tip`.
-    fn write(
-        &self,
-        r: &mut TargetReport,
-        decision: &Decision,
-        tip: ObjectId,
-    ) -> anyhow::Result<()> {
-        let (target, group) = (self.target, self.group);
-        if let Some(number) = decision.close {
-            let comment = self
-                .opts
-                .comment
-                .clone()
-                .unwrap_or_else(|| default_comment(group, decision.delete));
-            self.forge
-                .close_pull_request(&target.repo, number, &comment)
-                .with_context(|| format!("cannot close pull request #{number}"))?;
-            if let Some(pr) = &mut r.pull_request {
-                pr.action = PullRequestAction::Closed;
-            }
-        }
-        if decision.delete {
-            match self
-                .forge
-                .delete_branch(&target.repo, &group.sync_branch, tip)
-                .with_context(|| format!("cannot delete branch {}", group.sync_branch))?
-            {
-                BranchDeletion::Deleted | BranchDeletion::AlreadyGone => {
-                    r.branch_action = Some(BranchAction::Deleted);
-                }
-                BranchDeletion::Moved { tip: now } => {
-                    r.status = TargetStatus::Blocked;
-                    r.branch_action = Some(BranchAction::Kept);
-                    r.error = Some(format!(
-                        "sync branch {} moved from {} to {} while this run looked at it (someone pushed); it was left alone: re-run to check the new commits",
-                        group.sync_branch,
-                        &tip.to_string()[..7],
-                        &now[..now.len().min(7)]
-                    ));
-                }
-            }
-        }
-        Ok(())
+        Ok((!self.opts.dry_run && !decision.is_empty()).then_some(Pending { decision, tip }))
     }
 
     /// The commits of `base..tip` broadcast did not write: read in place for a local target,
@@ -379,6 +477,52 @@ impl Target<'_> {
             remote,
         )
     }
+}
+
+/// The writes of `pending`: comment and close, then delete the branch if it is still at
+/// the tip checked when the target was read.
+fn write(
+    opts: &CancelOptions,
+    group: &GroupPlan,
+    target: &TargetPlan,
+    forge: &dyn Forge,
+    r: &mut TargetReport,
+    pending: &Pending,
+) -> anyhow::Result<()> {
+    let (decision, tip) = (&pending.decision, pending.tip);
+    if let Some(number) = decision.close {
+        let comment = opts
+            .comment
+            .clone()
+            .unwrap_or_else(|| default_comment(group, decision.delete));
+        forge
+            .close_pull_request(&target.repo, number, &comment)
+            .with_context(|| format!("cannot close pull request #{number}"))?;
+        if let Some(pr) = &mut r.pull_request {
+            pr.action = PullRequestAction::Closed;
+        }
+    }
+    if decision.delete {
+        match forge
+            .delete_branch(&target.repo, &group.sync_branch, tip)
+            .with_context(|| format!("cannot delete branch {}", group.sync_branch))?
+        {
+            BranchDeletion::Deleted | BranchDeletion::AlreadyGone => {
+                r.branch_action = Some(BranchAction::Deleted);
+            }
+            BranchDeletion::Moved { tip: now } => {
+                r.status = TargetStatus::Blocked;
+                r.branch_action = Some(BranchAction::Kept);
+                r.error = Some(format!(
+                    "sync branch {} moved from {} to {} while this run looked at it (someone pushed); it was left alone: re-run to check the new commits",
+                    group.sync_branch,
+                    &tip.to_string()[..7],
+                    &now[..now.len().min(7)]
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Why a target was left alone: the foreign commits, and what a person can do.

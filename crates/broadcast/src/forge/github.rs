@@ -569,6 +569,15 @@ impl Forge for GitHubForge {
         self.check_budget(group_id, targets.len(), writes)
     }
 
+    fn preflight_writes(
+        &self,
+        group_id: &str,
+        targets: usize,
+        write_calls: u64,
+    ) -> anyhow::Result<()> {
+        self.check_budget(group_id, targets, write_calls)
+    }
+
     fn git_remote(&self, repo: &RepoRef) -> anyhow::Result<GitRemote> {
         let (owner, name) = Self::slug(repo)?;
         Ok(self.remote_for(owner, name))

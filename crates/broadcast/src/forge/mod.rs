@@ -157,6 +157,20 @@ pub trait Forge: Send + Sync {
         self.preflight(group_id, targets.len())
     }
 
+    /// `cancel`'s check before a group's writes: `targets` targets on this forge need
+    /// `write_calls` content-creating requests in all (comment, close, branch delete). Called
+    /// once per group after every target was read; an error refuses the group's writes (its
+    /// targets are reported skipped with the message). GitHub runs the same rate-limit
+    /// preflight as for sync; the default accepts.
+    fn preflight_writes(
+        &self,
+        _group_id: &str,
+        _targets: usize,
+        _write_calls: u64,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Checks the files about to be written to `repo` against the forge's limits (GitHub: 100 MiB
     /// per file, a warning over 50 MiB). Called once per target before its commit is written; an
     /// error refuses that target only. The default accepts everything.

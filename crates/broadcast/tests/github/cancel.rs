@@ -10,7 +10,9 @@ use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
 
 use crate::Result;
-use crate::e2e::{BRANCH, World, any_write, list_pulls, pull, target_report, unexpected};
+use crate::e2e::{
+    BRANCH, World, any_write, list_pulls, pull, rate_limit, target_report, unexpected,
+};
 use crate::fixtures::{FakeClock, TOKEN, flag, forge, is_set, pull_json, set};
 use crate::git_http::git_ok;
 
@@ -269,6 +271,7 @@ fn cancel_closes_deletes_leaves_foreign_branches_and_finds_nothing_the_second_ti
         "acme/alpha",
         json!([pull("acme/alpha", 3, "t", "b", &[])]),
     );
+    let limit = rate_limit(&api);
     let posted = comment(&api, "acme/alpha", 3, "broadcast cancel");
     let closed = close(&api, "acme/alpha", 3);
     let get = get_ref(&api, "acme/alpha", &tip);
@@ -293,6 +296,7 @@ fn cancel_closes_deletes_leaves_foreign_branches_and_finds_nothing_the_second_ti
     get.assert_calls(1);
     del.assert_calls(1);
     beta_calls.assert_calls(0);
+    limit.assert_calls(1);
     other.assert_calls(0);
     assert!(w.refs(&beta)?.contains_key(&format!("refs/heads/{BRANCH}")));
     drop(api);
@@ -362,6 +366,7 @@ fn cancel_without_delete_branch_closes_and_keeps_the_branch() -> Result {
         "acme/gamma",
         json!([pull("acme/gamma", 4, "t", "b", &[])]),
     );
+    let limit = rate_limit(&api);
     let posted = comment(&api, "acme/gamma", 4, "is kept");
     let closed = close(&api, "acme/gamma", 4);
     let other = unexpected(&api);
@@ -374,6 +379,7 @@ fn cancel_without_delete_branch_closes_and_keeps_the_branch() -> Result {
     list.assert_calls(1);
     posted.assert_calls(1);
     closed.assert_calls(1);
+    limit.assert_calls(1);
     other.assert_calls(0);
     assert_eq!(
         w.git(&gamma, &["rev-parse", &format!("refs/heads/{BRANCH}")])?,
@@ -417,5 +423,46 @@ fn a_colleague_commit_under_broadcasts_tip_still_blocks_cancel() -> Result {
     assert_eq!(foreign[0]["commit"], theirs.as_str());
     other.assert_calls(0);
     assert_eq!(w.refs(&delta)?, before, "nothing deleted");
+    Ok(())
+}
+
+#[test]
+fn cancel_checks_the_rate_limit_budget_before_its_writes() -> Result {
+    let w = World::new(&[("README.md", "# template\n")])?;
+    let gamma = w.target("acme", "gamma", &[("README.md", "# gamma\n")])?;
+    let tip = sync_branch(&w, "gamma", false)?;
+    let config = w.config(
+        "      - repo: acme/gamma\n        files:\n          - {src: README.md, dest: README.md}\n",
+    )?;
+    let api = MockServer::start();
+    // One request left until a reset long after the run: the writes cannot fit.
+    let limit = api.mock(|when, then| {
+        when.method(GET).path("/rate_limit");
+        let core = json!({"limit": 5000, "used": 4999, "remaining": 1, "reset": 4_102_444_800_u64});
+        then.status(200)
+            .json_body(json!({"resources": {"core": core}, "rate": core}));
+    });
+    let writes = any_write(&api);
+    let list = list_pulls(
+        &api,
+        "acme/gamma",
+        json!([pull("acme/gamma", 4, "t", "b", &[])]),
+    );
+    let other = unexpected(&api);
+    let (code, report) = cancel(&w, &config, &api, &["--delete-branch"])?;
+    assert_eq!(code, 1, "{report:#}");
+    let g = target_report(&report, "acme/gamma")?;
+    assert_eq!(g["status"], "skipped", "{g:#}");
+    let error = g["error"].as_str().ok_or("error")?;
+    assert!(error.contains("rate-limit preflight"), "{error}");
+    assert!(error.contains("only 1 of the 1 remaining"), "{error}");
+    limit.assert_calls(1);
+    list.assert_calls(1);
+    writes.assert_calls(0);
+    other.assert_calls(0);
+    assert_eq!(
+        w.git(&gamma, &["rev-parse", &format!("refs/heads/{BRANCH}")])?,
+        tip
+    );
     Ok(())
 }

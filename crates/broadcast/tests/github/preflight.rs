@@ -14,7 +14,12 @@ use crate::fixtures::{FakeClock, T0_EPOCH_SECS, options};
 
 /// A forge with GitHub's default pacing (1 s apart, 500 an hour) whose `GET /rate_limit` reports
 /// `remaining` of `limit`, resetting `reset_in` seconds after the fake clock's start.
-fn forge_with_budget(server: &MockServer, remaining: u64, limit: u64, reset_in: u64) -> GitHubForge {
+fn forge_with_budget(
+    server: &MockServer,
+    remaining: u64,
+    limit: u64,
+    reset_in: u64,
+) -> GitHubForge {
     let reset = T0_EPOCH_SECS + reset_in;
     server.mock(|when, then| {
         when.method(GET).path("/rate_limit");

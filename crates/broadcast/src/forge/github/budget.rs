@@ -136,7 +136,7 @@ impl fmt::Display for BudgetRefusal {
     }
 }
 
-/// `n` less `margin_percent` percent of it (rounded so that the margin is never smaller).
+/// `n` less `margin_percent` percent of it (the margin rounded down).
 pub(super) fn usable(n: u64, margin_percent: u8) -> u64 {
     n - n * u64::from(margin_percent.min(100)) / 100
 }
@@ -194,7 +194,13 @@ mod tests {
 
     const HOUR: Duration = Duration::from_secs(3600);
 
-    fn budget(needed: u64, remaining: u64, limit: u64, reset_in: u64, duration: u64) -> PrimaryBudget {
+    fn budget(
+        needed: u64,
+        remaining: u64,
+        limit: u64,
+        reset_in: u64,
+        duration: u64,
+    ) -> PrimaryBudget {
         PrimaryBudget {
             needed,
             remaining,
@@ -214,7 +220,13 @@ mod tests {
             // Fits now: 80 % of 5,000.
             ((4000, 5000, 5000, 3600, 11_299), Ok(Now)),
             // 1,000 new targets (2,000 writes at 500/h: 11,299 s): four windows, 1,275 each.
-            ((4001, 5000, 5000, 3600, 11_299), Ok(AcrossWindows { windows: 4, per_window: 1275 })),
+            (
+                (4001, 5000, 5000, 3600, 11_299),
+                Ok(AcrossWindows {
+                    windows: 4,
+                    per_window: 1275,
+                }),
+            ),
             // Same run, little left now but the reset is near: the current window is charged a
             // whole window's share, so it is refused until the reset.
             ((4001, 100, 5000, 60, 11_299), Err("current")),
