@@ -194,6 +194,9 @@ fn run_sync(
         _ => None,
     };
     let report = sync::run(&plan, &opts);
+    if let Some(metrics) = &observers.metrics {
+        metrics.finish();
+    }
     if let Some(p) = &observers.progress {
         p.clear();
     }

@@ -21,7 +21,8 @@
 //!   `pacing_wait_seconds_total` counter;
 //! - `phase_duration_seconds{phase}` histogram (`source`, `read`, `preflight`, `write` per
 //!   group; `target_read`, `target_write` per target);
-//! - `peak_rss_bytes` gauge (the process's high-water mark, `VmHWM`), `run_elapsed_seconds` gauge.
+//! - `peak_rss_bytes` gauge (the process's high-water mark, `VmHWM`), `run_elapsed_seconds` gauge
+//!   (stops at the run's end), `run_finished` gauge (0, then 1 once the run is over).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -84,6 +85,8 @@ struct State {
 pub struct Metrics {
     state: Mutex<State>,
     started: Instant,
+    /// The run's length once [`Metrics::finish`] was called: the elapsed time stops there.
+    ended: Mutex<Option<f64>>,
 }
 
 impl Default for Metrics {
@@ -91,6 +94,7 @@ impl Default for Metrics {
         Metrics {
             state: Mutex::new(State::default()),
             started: Instant::now(),
+            ended: Mutex::new(None),
         }
     }
 }
@@ -103,6 +107,29 @@ impl Metrics {
     /// Empty metrics; the run's elapsed time counts from now.
     pub fn new() -> Arc<Metrics> {
         Arc::new(Metrics::default())
+    }
+
+    /// Marks the run finished: from now on `broadcast_run_elapsed_seconds` stays at the run's
+    /// length (the server may linger after the run, `--metrics-linger-secs`) and
+    /// `broadcast_run_finished` is 1. A second call changes nothing.
+    pub fn finish(&self) {
+        let mut ended = self
+            .ended
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ended.get_or_insert_with(|| self.started.elapsed().as_secs_f64());
+    }
+
+    /// Seconds from the start to now, or to the end once the run finished; and whether it did.
+    fn elapsed(&self) -> (f64, bool) {
+        let ended = *self
+            .ended
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match ended {
+            Some(secs) => (secs, true),
+            None => (self.started.elapsed().as_secs_f64(), false),
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
@@ -199,7 +226,7 @@ impl Metrics {
     /// their `# HELP` and `# TYPE`, so a scraper sees the full set from the first scrape).
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(4096);
-        let elapsed = self.started.elapsed().as_secs_f64();
+        let (elapsed, finished) = self.elapsed();
         let rss = broadcast_profiling::peak_rss_bytes();
         self.with(|s| {
             let c = |out: &mut String, name, help, map: &BTreeMap<Labels, u64>| {
@@ -246,9 +273,21 @@ impl Metrics {
             &mut out,
             "broadcast_run_elapsed_seconds",
             "gauge",
-            "Seconds since the run started.",
+            "Seconds since the run started; once it finished, the run's length.",
         );
         sample(&mut out, "broadcast_run_elapsed_seconds", &[], elapsed);
+        family(
+            &mut out,
+            "broadcast_run_finished",
+            "gauge",
+            "1 once the run finished (the server may linger after it), else 0.",
+        );
+        sample(
+            &mut out,
+            "broadcast_run_finished",
+            &[],
+            f64::from(u8::from(finished)),
+        );
         out
     }
 }
@@ -425,6 +464,29 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("t_seconds_count{phase=\"x\"} 3\n"), "{out}");
+    }
+
+    #[test]
+    fn elapsed_stops_when_the_run_finishes() {
+        let find = |text: &str, name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+        };
+        let m = Metrics::new();
+        let live = m.render();
+        assert_eq!(find(&live, "broadcast_run_finished"), Some(0.0), "{live}");
+        m.finish();
+        let first = m.render();
+        assert_eq!(find(&first, "broadcast_run_finished"), Some(1.0), "{first}");
+        let at_end = find(&first, "broadcast_run_elapsed_seconds");
+        assert!(
+            at_end.is_some_and(
+                |s| s >= find(&live, "broadcast_run_elapsed_seconds").unwrap_or(f64::MAX)
+            )
+        );
+        // Nanosecond clock: a running value would differ between two renders.
+        m.finish();
+        assert_eq!(find(&m.render(), "broadcast_run_elapsed_seconds"), at_end);
     }
 
     #[test]

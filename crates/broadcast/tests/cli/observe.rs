@@ -341,6 +341,24 @@ fn metrics_are_served_with_a_dashboard_while_the_run_lingers() -> Result {
         Some(2.0),
         "{text}"
     );
+    // The run is over: the elapsed time the page shows stands still while the server lingers
+    // (two scrapes apart would differ by at least the time between them), and the page is told
+    // the run finished.
+    let elapsed = value(&s, "broadcast_run_elapsed_seconds", &[]).ok_or("elapsed")?;
+    assert_eq!(
+        value(&s, "broadcast_run_finished", &[]),
+        Some(1.0),
+        "{text}"
+    );
+    let again = ureq::get(&format!("{base}/metrics"))
+        .call()?
+        .body_mut()
+        .read_to_string()?;
+    assert_eq!(
+        value(&scrape(&again)?, "broadcast_run_elapsed_seconds", &[]),
+        Some(elapsed),
+        "{again}"
+    );
     let page = ureq::get(&format!("{base}/"))
         .call()?
         .body_mut()
