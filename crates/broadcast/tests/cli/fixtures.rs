@@ -12,6 +12,52 @@ pub(crate) struct Sandbox {
 }
 
 impl Sandbox {
+    /// A `git` first on PATH that appends its arguments to `log` and, when one of them is
+    /// `trigger`, first runs `then` (a shell command line) with the real git as `$GIT`.
+    /// Returns the PATH to use.
+    #[cfg(unix)]
+    pub(crate) fn git_wrapper(&self, log: &Path, trigger: &str, then: &str) -> Result<String> {
+        use std::os::unix::fs::PermissionsExt;
+        let real_git = String::from_utf8(
+            std::process::Command::new("sh")
+                .args(["-c", "command -v git"])
+                .output()?
+                .stdout,
+        )?;
+        let bin = self.path().join("bin");
+        std::fs::create_dir_all(&bin)?;
+        let wrapper = bin.join("git");
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\nGIT=\"{git}\"\necho \"$*\" >> \"{log}\"\nfor a in \"$@\"; do\n  if [ \"$a\" = \"{trigger}\" ]; then\n    {then}\n  fi\ndone\nexec \"$GIT\" \"$@\"\n",
+                git = real_git.trim(),
+                log = log.display(),
+            ),
+        )?;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
+        Ok(format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ))
+    }
+
+    /// `broadcast sync --json` with `path` as PATH: (exit code, report).
+    pub(crate) fn sync_with_path(
+        &self,
+        cfg: &Path,
+        path: &str,
+    ) -> Result<(i32, serde_json::Value)> {
+        let out = self
+            .broadcast_command(&["sync", "--config", cfg.to_str().ok_or("utf8")?, "--json"])
+            .env("PATH", path)
+            .output()?;
+        let report = serde_json::from_slice(&out.stdout)
+            .map_err(|e| format!("{e}: stderr={}", String::from_utf8_lossy(&out.stderr)))?;
+        Ok((out.status.code().unwrap_or(-1), report))
+    }
+
     pub(crate) fn new() -> Sandbox {
         let dir = tempfile::Builder::new()
             .prefix("broadcast-test-")

@@ -10,48 +10,6 @@ const BRANCH: &str = "chore/sync-files-g";
 const FILES: &str =
     "        files: [{src: README.md, dest: README.md}, {src: bin/data.bin, dest: bin/data.bin}]\n";
 
-/// A `git` first on PATH that appends its arguments to `log` and, when one of them is
-/// `trigger`, first runs `then` (a shell command line) with the real git as `$GIT`.
-/// Returns the PATH to use.
-#[cfg(unix)]
-fn git_wrapper(sb: &Sandbox, log: &Path, trigger: &str, then: &str) -> Result<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let real_git = String::from_utf8(
-        std::process::Command::new("sh")
-            .args(["-c", "command -v git"])
-            .output()?
-            .stdout,
-    )?;
-    let bin = sb.path().join("bin");
-    std::fs::create_dir_all(&bin)?;
-    let wrapper = bin.join("git");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nGIT=\"{git}\"\necho \"$*\" >> \"{log}\"\nfor a in \"$@\"; do\n  if [ \"$a\" = \"{trigger}\" ]; then\n    {then}\n  fi\ndone\nexec \"$GIT\" \"$@\"\n",
-            git = real_git.trim(),
-            log = log.display(),
-        ),
-    )?;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
-    Ok(format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    ))
-}
-
-/// `broadcast sync --json` with `path` as PATH: (exit code, report).
-fn sync_with_path(sb: &Sandbox, cfg: &Path, path: &str) -> Result<(i32, serde_json::Value)> {
-    let out = sb
-        .broadcast_command(&["sync", "--config", cfg.to_str().ok_or("utf8")?, "--json"])
-        .env("PATH", path)
-        .output()?;
-    let report = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("{e}: stderr={}", String::from_utf8_lossy(&out.stderr)))?;
-    Ok((out.status.code().unwrap_or(-1), report))
-}
-
 fn fixture(sb: &Sandbox) -> (PathBuf, PathBuf, PathBuf) {
     let src = sb.work_repo(
         "template",
@@ -86,9 +44,9 @@ fn local_target_without_hooks_is_written_in_place_byte_exact_and_complete() -> R
     let sb = Sandbox::new();
     let (src, a, cfg) = fixture(&sb);
     let log = sb.path().join("git.log");
-    let path = git_wrapper(&sb, &log, "never", "true")?;
+    let path = sb.git_wrapper(&log, "never", "true")?;
 
-    let (code, report) = sync_with_path(&sb, &cfg, &path)?;
+    let (code, report) = sb.sync_with_path(&cfg, &path)?;
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(target(&report, "a.git")["status"], "synced");
     // An update replaces the branch (new base: not a fast-forward of the old sync commit).
@@ -100,7 +58,7 @@ fn local_target_without_hooks_is_written_in_place_byte_exact_and_complete() -> R
     );
     sb.commit_files(&clone, &[("other.txt", b"o\n")], "base moves");
     sb.git(&clone, &["push", "-q", "origin", "main"]);
-    let (code, report) = sync_with_path(&sb, &cfg, &path)?;
+    let (code, report) = sb.sync_with_path(&cfg, &path)?;
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(target(&report, "a.git")["status"], "synced");
 
@@ -155,8 +113,8 @@ fn local_target_with_a_receive_hook_or_rule_is_pushed_so_the_rule_runs() -> Resu
             }
         }
         let log = sb.path().join("git.log");
-        let path = git_wrapper(&sb, &log, "never", "true")?;
-        let (code, report) = sync_with_path(&sb, &cfg, &path)?;
+        let path = sb.git_wrapper(&log, "never", "true")?;
+        let (code, report) = sb.sync_with_path(&cfg, &path)?;
         assert_eq!(code, 0, "{name}: {report:#}");
         let calls = std::fs::read_to_string(&log)?;
         assert!(calls.contains("push"), "{name}: a push expected:\n{calls}");
@@ -171,7 +129,7 @@ fn local_target_with_a_receive_hook_or_rule_is_pushed_so_the_rule_runs() -> Resu
             sb.commit_files(&clone, &[("other.txt", b"o\n")], "base moves");
             sb.git(&clone, &["push", "-q", "origin", "main"]);
             let before = sb.rev(&a, BRANCH);
-            let (code, report) = sync_with_path(&sb, &cfg, &path)?;
+            let (code, report) = sb.sync_with_path(&cfg, &path)?;
             assert_eq!(code, 1, "{name}: {report:#}");
             assert_eq!(sb.rev(&a, BRANCH), before, "{name}");
         } else {
@@ -201,8 +159,8 @@ fn concurrent_writer_keeps_the_branch_when_the_in_place_lease_is_lost() -> Resul
             "\"$GIT\" --git-dir=\"{}\" update-ref refs/heads/{BRANCH} refs/heads/main",
             a.display()
         );
-        let path = git_wrapper(&sb, &log, "fast-import", &then)?;
-        let (code, report) = sync_with_path(&sb, &cfg, &path)?;
+        let path = sb.git_wrapper(&log, "fast-import", &then)?;
+        let (code, report) = sb.sync_with_path(&cfg, &path)?;
         assert_eq!(code, 1, "existing={existing}: {report:#}");
         let r = target(&report, "a.git");
         assert_eq!(r["status"], "failed");

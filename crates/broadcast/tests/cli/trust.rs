@@ -95,38 +95,14 @@ fn stale_lease_rejection_says_another_run_updated_the_branch() -> Result {
     let first = sb.rev(&a, BRANCH).ok_or("sync branch")?;
     sb.commit_files(&src, &[("README.md", b"# template v2\n")], "v2");
 
-    let real_git = String::from_utf8(
-        std::process::Command::new("sh")
-            .args(["-c", "command -v git"])
-            .output()?
-            .stdout,
-    )?;
-    let bin = sb.path().join("bin");
-    std::fs::create_dir_all(&bin)?;
-    let wrapper = bin.join("git");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nfor a in \"$@\"; do\n  if [ \"$a\" = push ]; then\n    \"{git}\" --git-dir=\"{target}\" update-ref refs/heads/{BRANCH} refs/heads/main\n  fi\ndone\nexec \"{git}\" \"$@\"\n",
-            git = real_git.trim(),
-            target = a.display()
-        ),
-    )?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
-    }
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
+    // Another writer moves the sync branch just before our push.
+    let then = format!(
+        "\"$GIT\" --git-dir=\"{}\" update-ref refs/heads/{BRANCH} refs/heads/main",
+        a.display()
     );
-    let out = sb
-        .broadcast_command(&["sync", "--config", cfg.to_str().ok_or("utf8")?, "--json"])
-        .env("PATH", path)
-        .output()?;
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    let path = sb.git_wrapper(&sb.path().join("git.log"), "push", &then)?;
+    let (code, report) = sb.sync_with_path(&cfg, &path)?;
+    assert_eq!(code, 1, "{report:#}");
     let r = target(&report, "a.git");
     let err = r["error"].as_str().ok_or("error")?;
     assert!(err.contains("stale info"), "{err}");

@@ -13,7 +13,7 @@ use crate::Result;
 use crate::e2e::{
     BRANCH, World, any_write, list_pulls, pull, rate_limit, target_report, unexpected,
 };
-use crate::fixtures::{FakeClock, TOKEN, flag, forge, is_set, pull_json, set};
+use crate::fixtures::{FakeClock, TOKEN, flag, forge, is_set, pull_json, set, untouched};
 use crate::git_http::git_ok;
 
 const TIP: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
@@ -183,11 +183,12 @@ fn sync_branch(w: &World, name: &str, foreign: bool) -> Result<String> {
     git_ok(&w.home, &work, None, &["checkout", "-q", "-b", BRANCH])?;
     std::fs::write(work.join("README.md"), "# template\n")?;
     git_ok(&w.home, &work, None, &["add", "-A"])?;
-    let own = format!(
-        "sync: update README.md from template\n\nBroadcast-Source: template\nBroadcast-Source-Commit: {}\nBroadcast-Group: tmpl\n",
-        "0".repeat(40)
-    );
-    git_ok(&w.home, &work, None, &["commit", "-q", "-m", &own])?;
+    git_ok(
+        &w.home,
+        &work,
+        None,
+        &["commit", "-q", "-m", &World::own_commit_message()],
+    )?;
     if foreign {
         w.commit(&work, &[("fix.txt", "fix\n")], "fix the lint config")?;
     }
@@ -195,6 +196,18 @@ fn sync_branch(w: &World, name: &str, foreign: bool) -> Result<String> {
     git_ok(&w.home, &work, None, &["push", "-q", url, BRANCH])?;
     git_ok(&w.home, &work, None, &["checkout", "-q", "main"])?;
     w.git(&bare, &["rev-parse", &format!("refs/heads/{BRANCH}")])
+}
+
+/// A world with served repository `acme/gamma` holding broadcast's sync branch, and a config
+/// syncing `README.md` to it: (world, gamma's path, the branch tip, the config).
+fn gamma_with_sync_branch() -> Result<(World, std::path::PathBuf, String, std::path::PathBuf)> {
+    let w = World::new(&[("README.md", "# template\n")])?;
+    let gamma = w.target("acme", "gamma", &[("README.md", "# gamma\n")])?;
+    let tip = sync_branch(&w, "gamma", false)?;
+    let config = w.config(
+        "      - repo: acme/gamma\n        files:\n          - {src: README.md, dest: README.md}\n",
+    )?;
+    Ok((w, gamma, tip, config))
 }
 
 fn cancel(
@@ -213,15 +226,6 @@ fn cancel(
         )
     })?;
     Ok((out.status.code().unwrap_or(-1), report))
-}
-
-/// Any request whose path mentions `repo` (registered first, so it wins over later mocks).
-fn untouched<'a>(api: &'a MockServer, repo: &str) -> Mock<'a> {
-    api.mock(|when, then| {
-        when.path_includes(format!("/{repo}/"));
-        then.status(500)
-            .json_body(json!({"message": format!("no request about {repo} expected")}));
-    })
 }
 
 #[test]
@@ -354,12 +358,7 @@ fn cancel_writes_are_paced_like_sync_writes() -> Result {
 
 #[test]
 fn cancel_without_delete_branch_closes_and_keeps_the_branch() -> Result {
-    let w = World::new(&[("README.md", "# template\n")])?;
-    let gamma = w.target("acme", "gamma", &[("README.md", "# gamma\n")])?;
-    let tip = sync_branch(&w, "gamma", false)?;
-    let config = w.config(
-        "      - repo: acme/gamma\n        files:\n          - {src: README.md, dest: README.md}\n",
-    )?;
+    let (w, gamma, tip, config) = gamma_with_sync_branch()?;
     let api = MockServer::start();
     let list = list_pulls(
         &api,
@@ -392,22 +391,7 @@ fn cancel_without_delete_branch_closes_and_keeps_the_branch() -> Result {
 fn a_colleague_commit_under_broadcasts_tip_still_blocks_cancel() -> Result {
     let w = World::new(&[("README.md", "# template\n")])?;
     let delta = w.target("acme", "delta", &[("README.md", "# delta\n")])?;
-    let url = delta.to_str().ok_or("utf-8 path")?;
-    // A colleague's commit, broadcast's on top (so the fetched tip alone looks like
-    // broadcast's), and main moved on since.
-    let work = w.tmp.path().join("work-acme-delta");
-    git_ok(&w.home, &work, None, &["checkout", "-q", "-b", BRANCH])?;
-    let theirs = w.commit(&work, &[("fix.txt", "fix\n")], "fix the lint config")?;
-    std::fs::write(work.join("README.md"), "# template\n")?;
-    git_ok(&w.home, &work, None, &["add", "-A"])?;
-    let own = format!(
-        "sync: update README.md from template\n\nBroadcast-Source: template\nBroadcast-Source-Commit: {}\nBroadcast-Group: tmpl\n",
-        "0".repeat(40)
-    );
-    git_ok(&w.home, &work, None, &["commit", "-q", "-m", &own])?;
-    git_ok(&w.home, &work, None, &["checkout", "-q", "main"])?;
-    w.commit(&work, &[("other.txt", "moved on\n")], "main moves")?;
-    git_ok(&w.home, &work, None, &["push", "-q", url, "main", BRANCH])?;
+    let theirs = w.colleague_under_own_commit("delta", "# template\n")?;
     let config = w.config(
         "      - repo: acme/delta\n        files:\n          - {src: README.md, dest: README.md}\n",
     )?;
@@ -428,12 +412,7 @@ fn a_colleague_commit_under_broadcasts_tip_still_blocks_cancel() -> Result {
 
 #[test]
 fn cancel_checks_the_rate_limit_budget_before_its_writes() -> Result {
-    let w = World::new(&[("README.md", "# template\n")])?;
-    let gamma = w.target("acme", "gamma", &[("README.md", "# gamma\n")])?;
-    let tip = sync_branch(&w, "gamma", false)?;
-    let config = w.config(
-        "      - repo: acme/gamma\n        files:\n          - {src: README.md, dest: README.md}\n",
-    )?;
+    let (w, gamma, tip, config) = gamma_with_sync_branch()?;
     let api = MockServer::start();
     // One request left until a reset long after the run: the writes cannot fit.
     let limit = api.mock(|when, then| {

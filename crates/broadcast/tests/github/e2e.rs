@@ -20,7 +20,7 @@ use httpmock::{HttpMockRequest, Mock, MockServer};
 use serde_json::{Value, json};
 
 use crate::Result;
-use crate::fixtures::{TOKEN, pull_json};
+use crate::fixtures::{TOKEN, pull_json, untouched};
 use crate::git_http::{GitServer, bare_repo, git_ok};
 
 const GROUP: &str = "tmpl";
@@ -135,6 +135,43 @@ impl World {
         env: &[(&str, Option<&str>)],
     ) -> Result<std::process::Output> {
         self.run_command("sync", config, api, extra, env)
+    }
+
+    /// The message of a commit broadcast wrote for group `tmpl` (its trailers), with an all-zero
+    /// source commit.
+    pub(crate) fn own_commit_message() -> String {
+        format!(
+            "sync: update README.md from template\n\nBroadcast-Source: template\nBroadcast-Source-Commit: {}\nBroadcast-Group: {GROUP}\n",
+            "0".repeat(40)
+        )
+    }
+
+    /// On served repository `acme/{name}`: a colleague's commit on an older main, broadcast's
+    /// commit on top of it (`README.md` set to `readme`, so the fetched tip alone looks like
+    /// broadcast's) as the sync branch, and main moved on since. Returns the colleague's commit.
+    pub(crate) fn colleague_under_own_commit(&self, name: &str, readme: &str) -> Result<String> {
+        let bare = self.root.join("acme").join(format!("{name}.git"));
+        let url = bare.to_str().ok_or("utf-8 path")?;
+        let work = self.tmp.path().join(format!("work-acme-{name}"));
+        git_ok(&self.home, &work, None, &["checkout", "-q", "-b", BRANCH])?;
+        let theirs = self.commit(&work, &[("fix.txt", "fix\n")], "fix the lint config")?;
+        std::fs::write(work.join("README.md"), readme)?;
+        git_ok(&self.home, &work, None, &["add", "-A"])?;
+        git_ok(
+            &self.home,
+            &work,
+            None,
+            &["commit", "-q", "-m", &Self::own_commit_message()],
+        )?;
+        git_ok(&self.home, &work, None, &["checkout", "-q", "main"])?;
+        self.commit(&work, &[("other.txt", "moved on\n")], "main moves")?;
+        git_ok(
+            &self.home,
+            &work,
+            None,
+            &["push", "-q", url, "main", BRANCH],
+        )?;
+        Ok(theirs)
     }
 
     /// [`World::run`] with another subcommand (`cancel`, `status`).
@@ -289,15 +326,6 @@ pub(crate) fn last(bodies: &Bodies) -> Result<Value> {
         .last()
         .cloned()
         .ok_or("no request body kept")?)
-}
-
-/// Any request whose path mentions `repo` (registered first, so it wins over later mocks).
-fn untouched<'a>(api: &'a MockServer, repo: &str) -> Mock<'a> {
-    api.mock(|when, then| {
-        when.path_includes(format!("/{repo}"));
-        then.status(500)
-            .json_body(json!({"message": format!("no request about {repo} expected")}));
-    })
 }
 
 /// Any write method (registered first, so it wins over later mocks).
@@ -668,22 +696,7 @@ fn secondary_rate_limit_on_create_is_waited_out() -> Result {
 fn colleague_commit_on_a_remote_sync_branch_blocks_without_a_request() -> Result {
     let w = World::new(&[("README.md", "# template v2\n")])?;
     let delta = w.target("acme", "delta", &[("README.md", "# delta\n")])?;
-    let url = delta.to_str().ok_or("utf-8 path")?;
-    // On the served repository: a colleague's commit on an older main, broadcast's commit on
-    // top of it (so the fetched tip alone looks like broadcast's), and main moved on since.
-    let work = w.tmp.path().join("work-acme-delta");
-    git_ok(&w.home, &work, None, &["checkout", "-q", "-b", BRANCH])?;
-    let theirs = w.commit(&work, &[("fix.txt", "fix\n")], "fix the lint config")?;
-    std::fs::write(work.join("README.md"), "# template v1\n")?;
-    git_ok(&w.home, &work, None, &["add", "-A"])?;
-    let own = format!(
-        "sync: update README.md from template\n\nBroadcast-Source: template\nBroadcast-Source-Commit: {}\nBroadcast-Group: {GROUP}\n",
-        "0".repeat(40)
-    );
-    git_ok(&w.home, &work, None, &["commit", "-q", "-m", &own])?;
-    git_ok(&w.home, &work, None, &["checkout", "-q", "main"])?;
-    w.commit(&work, &[("other.txt", "moved on\n")], "main moves")?;
-    git_ok(&w.home, &work, None, &["push", "-q", url, "main", BRANCH])?;
+    let theirs = w.colleague_under_own_commit("delta", "# template v1\n")?;
     let config = w.config(
         "      - repo: acme/delta\n        branch: main\n        files:\n          - {src: README.md, dest: README.md}\n",
     )?;

@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use broadcast::forge::github::{Clock, GitHubForge, GitHubOptions, Pacing, RetryPolicy, Token};
+use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
 
 /// Looks like a classic personal access token so any leak is easy to spot.
@@ -111,5 +112,14 @@ pub(crate) fn pull_json(
         "base": {"label": "acme:main", "ref": "main", "sha": "6dcb09b5b57875f334f61aebed695e2e4193db5e"},
         "created_at": "2011-01-26T19:01:12Z",
         "updated_at": "2011-01-26T19:01:12Z"
+    })
+}
+
+/// Any request whose path mentions `repo` (registered first, so it wins over later mocks).
+pub(crate) fn untouched<'a>(api: &'a MockServer, repo: &str) -> Mock<'a> {
+    api.mock(|when, then| {
+        when.path_includes(format!("/{repo}"));
+        then.status(500)
+            .json_body(json!({"message": format!("no request about {repo} expected")}));
     })
 }

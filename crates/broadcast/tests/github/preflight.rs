@@ -33,26 +33,22 @@ fn forge_with_budget(
     GitHubForge::new(o).expect("valid test urls")
 }
 
-/// 1,000 new targets with labels: 2 writes each (create, labels), 2,001 reads.
-fn thousand_new_targets() -> Vec<PrMetadata> {
-    vec![
-        PrMetadata {
-            labels: vec!["sync".into()],
-            ..PrMetadata::default()
-        };
-        1000
-    ]
+/// The preflight of 1,000 new targets with labels: 2 writes each (create, labels), 2,001 reads.
+fn preflight_thousand_new_targets(f: &GitHubForge) -> anyhow::Result<()> {
+    let pr = PrMetadata {
+        labels: vec!["sync".into()],
+        ..PrMetadata::default()
+    };
+    f.preflight_targets("g", &vec![&pr; 1000])
 }
 
 #[test]
 fn a_paced_run_over_several_windows_is_allowed() -> Result {
     let server = MockServer::start();
     let f = forge_with_budget(&server, 5000, 5000, 3600);
-    let prs = thousand_new_targets();
-    let refs: Vec<&PrMetadata> = prs.iter().collect();
     // 4,001 requests > 80 % of 5,000, but 2,000 writes at 500 an hour take over three hours:
     // the primary budget resets three times on the way.
-    f.preflight_targets("g", &refs)?;
+    preflight_thousand_new_targets(&f)?;
     Ok(())
 }
 
@@ -60,9 +56,7 @@ fn a_paced_run_over_several_windows_is_allowed() -> Result {
 fn a_run_whose_current_window_share_does_not_fit_is_refused() -> Result {
     let server = MockServer::start();
     let f = forge_with_budget(&server, 100, 5000, 3500);
-    let prs = thousand_new_targets();
-    let refs: Vec<&PrMetadata> = prs.iter().collect();
-    let e = f.preflight_targets("g", &refs).expect_err("refused");
+    let e = preflight_thousand_new_targets(&f).expect_err("refused");
     let msg = format!("{e:#}");
     for number in ["4001", "80", "100", "3500"] {
         assert!(msg.contains(number), "{number} missing in: {msg}");
@@ -75,9 +69,7 @@ fn a_run_that_fits_no_window_is_refused() -> Result {
     let server = MockServer::start();
     // A 1,000-request limit cannot hold an hour of this run (1,000 writes and their reads).
     let f = forge_with_budget(&server, 1000, 1000, 3600);
-    let prs = thousand_new_targets();
-    let refs: Vec<&PrMetadata> = prs.iter().collect();
-    let e = f.preflight_targets("g", &refs).expect_err("refused");
+    let e = preflight_thousand_new_targets(&f).expect_err("refused");
     assert!(format!("{e:#}").contains("1000"), "{e:#}");
     Ok(())
 }
