@@ -1,5 +1,6 @@
 //! Unit tests of the GitHub forge's pure parts.
 
+use super::pulls::missing;
 use super::*;
 
 #[test]

@@ -1,10 +1,9 @@
 //! The REST transport: one blocking `ureq` agent, GitHub's headers, retries with exponential
 //! backoff, rate-limit bookkeeping and waits, write pacing, and `Link` pagination.
 
-use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 use ureq::http::HeaderMap;
@@ -55,48 +54,7 @@ pub(super) struct Response {
     pub(super) next: Option<String>,
 }
 
-/// Minimum spacing plus an hourly sliding window for writes (GitHub "Best practices for using the
-/// REST API": at most 80 content-generating requests per minute and 500 per hour).
-#[derive(Debug, Clone)]
-pub(super) struct Pacer {
-    pacing: Pacing,
-    last: Option<SystemTime>,
-    hour: VecDeque<SystemTime>,
-}
-
-impl Pacer {
-    pub(super) fn new(pacing: Pacing) -> Pacer {
-        Pacer {
-            pacing,
-            last: None,
-            hour: VecDeque::new(),
-        }
-    }
-
-    /// Reserves the earliest slot at or after `now` and returns it.
-    pub(super) fn reserve(&mut self, now: SystemTime) -> SystemTime {
-        let mut t = now;
-        if let (Some(last), Some(interval)) = (self.last, self.pacing.min_interval()) {
-            t = t.max(last + interval);
-        }
-        if self.pacing.per_hour > 0 {
-            let hour = self.pacing.window;
-            loop {
-                while self.hour.front().is_some_and(|&f| f + hour <= t) {
-                    self.hour.pop_front();
-                }
-                if self.hour.len() < self.pacing.per_hour as usize {
-                    break;
-                }
-                let front = *self.hour.front().expect("len >= per_hour > 0");
-                t = t.max(front + hour);
-            }
-            self.hour.push_back(t);
-        }
-        self.last = Some(t);
-        t
-    }
-}
+pub(super) use super::pacer::Pacer;
 
 /// The shared HTTP state of one forge.
 pub(super) struct Transport {

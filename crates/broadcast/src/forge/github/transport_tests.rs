@@ -1,6 +1,7 @@
 //! Tests of the REST transport: Link pagination and write pacing.
 
 use super::*;
+use std::time::SystemTime;
 
 #[test]
 fn next_link_finds_rel_next() {
