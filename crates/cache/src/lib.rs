@@ -19,11 +19,15 @@ use std::fmt;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 mod conditional;
+mod counters;
+mod flight;
 pub use conditional::{ConditionalCache, Validated};
+use counters::{Counter, STRIPES, StripedCounters, stripe};
+use flight::{Flight, LeaderGuard, Role};
 
 use crossbeam::utils::CachePadded;
 use dashmap::DashMap;
@@ -162,8 +166,6 @@ where
         inner.remove_expired();
     }
 }
-
-const STRIPES: usize = 8;
 
 /// A bounded TTL cache; see the crate docs. Cloning shares the same cache.
 pub struct Cache<K, V> {
@@ -432,83 +434,6 @@ where
     }
 }
 
-enum Role<V, E> {
-    Leader(Arc<Flight<V, E>>),
-    Follower(Arc<Flight<V, E>>),
-    Alone,
-}
-
-enum FlightState<V, E> {
-    Running,
-    Done(Result<V, Arc<E>>),
-    Abandoned,
-}
-
-struct Flight<V, E> {
-    state: Mutex<FlightState<V, E>>,
-    changed: Condvar,
-}
-
-impl<V: Clone, E> Flight<V, E> {
-    fn new() -> Self {
-        Self {
-            state: Mutex::new(FlightState::Running),
-            changed: Condvar::new(),
-        }
-    }
-
-    /// Blocks until the leader finishes; `None` when it panicked.
-    fn wait(&self) -> Option<Result<V, Arc<E>>> {
-        let mut state = lock(&self.state);
-        loop {
-            match &*state {
-                FlightState::Running => {
-                    state = self
-                        .changed
-                        .wait(state)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                }
-                FlightState::Done(result) => return Some(result.clone()),
-                FlightState::Abandoned => return None,
-            }
-        }
-    }
-
-    fn set(&self, state: FlightState<V, E>) {
-        *lock(&self.state) = state;
-        self.changed.notify_all();
-    }
-}
-
-/// Unregisters the flight and wakes its waiters, also when the loader panics.
-struct LeaderGuard<'a, K, V, E>
-where
-    K: Hash + Eq,
-{
-    inner: &'a Inner<K, V>,
-    key: &'a K,
-    flight: &'a Arc<Flight<V, E>>,
-    done: bool,
-}
-
-impl<K: Hash + Eq, V: Clone, E> LeaderGuard<'_, K, V, E> {
-    fn finish(&mut self, result: Result<V, Arc<E>>) {
-        self.done = true;
-        lock(&self.inner.inflight).remove(self.key);
-        self.flight.set(FlightState::Done(result));
-    }
-}
-
-impl<K: Hash + Eq, V, E> Drop for LeaderGuard<'_, K, V, E> {
-    fn drop(&mut self) {
-        if !self.done {
-            lock(&self.inner.inflight).remove(self.key);
-            *lock(&self.flight.state) = FlightState::Abandoned;
-            self.flight.changed.notify_all();
-        }
-    }
-}
-
 impl<K, V> Inner<K, V>
 where
     K: Hash + Eq + Clone,
@@ -617,57 +542,6 @@ fn next_generation() -> u64 {
             v = THREADS.fetch_add(1, Ordering::Relaxed) << 40;
         }
         n.set(v + 1);
-        v
-    })
-}
-
-#[derive(Clone, Copy)]
-enum Counter {
-    Hits = 0,
-    Misses = 1,
-    Evictions = 2,
-    Expirations = 3,
-    Loads = 4,
-}
-
-/// Counters split over cache-padded stripes picked per thread, so concurrent `get`s do not
-/// bounce one cache line.
-struct StripedCounters {
-    stripes: Box<[CachePadded<[AtomicU64; 5]>]>,
-}
-
-impl StripedCounters {
-    fn new() -> Self {
-        Self {
-            stripes: (0..STRIPES)
-                .map(|_| CachePadded::new(std::array::from_fn(|_| AtomicU64::new(0))))
-                .collect(),
-        }
-    }
-
-    fn add(&self, counter: Counter) {
-        self.stripes[stripe()][counter as usize].fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn sum(&self, counter: Counter) -> u64 {
-        self.stripes
-            .iter()
-            .map(|s| s[counter as usize].load(Ordering::Relaxed))
-            .sum()
-    }
-}
-
-fn stripe() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    STRIPE.with(|s| {
-        let mut v = s.get();
-        if v == usize::MAX {
-            v = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
-            s.set(v);
-        }
         v
     })
 }
