@@ -212,11 +212,14 @@ mod tests {
         }
     }
 
+    /// One row: (needed, remaining, limit, reset in s, paced duration s) and the verdict.
+    type Case = ((u64, u64, u64, u64, u64), Result<BudgetFit, &'static str>);
+
     #[test]
     fn table() {
         use BudgetFit::*;
         // (needed, remaining, limit, reset in s, paced duration s) -> verdict
-        let cases: [((u64, u64, u64, u64, u64), Result<BudgetFit, &str>); 10] = [
+        let cases: [Case; 10] = [
             // Fits now: 80 % of 5,000.
             ((4000, 5000, 5000, 3600, 11_299), Ok(Now)),
             // 1,000 new targets (2,000 writes at 500/h: 11,299 s): four windows, 1,275 each.
