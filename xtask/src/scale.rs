@@ -137,10 +137,10 @@ fn broadcast_flags(opts: &ScaleOptions) -> (Duration, Vec<String>) {
         format!("500/{window_secs}"),
         "--jobs".to_owned(),
         opts.jobs.to_string(),
-        // 1,000 new targets need 2,000 writes and 2,001 reads: one more than the 80 % of a
-        // 5,000-request hour the preflight lets a run spend, though the paced run spans many
-        // primary windows (the double still enforces the primary limit).
-        "--ignore-rate-limit".to_owned(),
+        // No --ignore-rate-limit: 1,000 new targets need 2,000 writes and 2,001 reads, more than
+        // 80 % of one 5,000-request window, and the preflight allows them because the paced run
+        // spans several of the double's primary windows (the --write-budget window is the same
+        // compressed hour).
     ];
     (interval, flags)
 }
