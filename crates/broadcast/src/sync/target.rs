@@ -463,7 +463,11 @@ fn known_blobs(
     tip: Option<&broadcast_git_batch::Commit>,
 ) -> HashSet<ObjectId> {
     let is_blob = |e: &TreeEntry| e.entry_mode().is_some_and(|m| m.is_blob());
-    let mut known: HashSet<ObjectId> = base.values().filter(|e| is_blob(e)).map(|e| e.oid).collect();
+    let mut known: HashSet<ObjectId> = base
+        .values()
+        .filter(|e| is_blob(e))
+        .map(|e| e.oid)
+        .collect();
     if let Some(commit) = tip {
         let cat = match cat {
             Some(c) => Some(c),
