@@ -20,7 +20,7 @@
 //!   What it wrote is then an unreferenced pack that `git gc` prunes, as after a push whose ref
 //!   update fails once its objects are in.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::Context;
@@ -140,6 +140,36 @@ pub(crate) fn own_every_blob(changes: &mut [TreeChange], blobs: &HashMap<ObjectI
     }
 }
 
+/// The blobs an in-place write of `changes` must carry as data: every blob a changed entry names
+/// by id (`BlobContent::Existing`, a blob mode) that is not in `present`. Gitlinks, deletions
+/// and entries already carrying their bytes are not listed.
+///
+/// `present` holds ids the target is known to hold: the blobs of trees its refs reach (its base
+/// branch's tree and its sync branch's tree, read in the read phase). An id in `present` stays a
+/// reference in the stream; should the target lack it after all (a concurrent writer moved the
+/// sync branch and pruned), fast-import refuses the tree and no ref moves, so the rule of the
+/// module holds: no ref points at a missing object.
+pub(crate) fn blobs_to_carry(
+    changes: &[TreeChange],
+    present: &HashSet<ObjectId>,
+) -> HashSet<ObjectId> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            TreeChange::Upsert {
+                mode,
+                content: BlobContent::Existing(oid),
+                ..
+            } if EntryMode::from_bits(*mode).is_some_and(|m| m.is_blob())
+                && !present.contains(oid) =>
+            {
+                Some(*oid)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Writes `req` into the target at `target_git_dir` and moves `req.ref_name` from `expected`
 /// (`None`: must not exist) to the new commit. `scratch_dir` is an empty or missing directory
 /// for fast-import's refs. Two spawns: `fast-import`, `update-ref`.
@@ -239,6 +269,136 @@ mod tests {
             let want = want.map_or(Route::InPlace, |w| Route::Push(w.to_owned()));
             assert_eq!(got, want, "{name}");
         }
+    }
+
+    #[test]
+    fn only_blobs_the_target_may_lack_are_carried() {
+        let [held, missing, gitlink] =
+            [b"held".as_slice(), b"missing", b"sub"].map(broadcast_git_batch::blob_oid);
+        let upsert = |mode, oid| TreeChange::Upsert {
+            path: "p".into(),
+            mode,
+            content: BlobContent::Existing(oid),
+        };
+        let data = TreeChange::Upsert {
+            path: "t".into(),
+            mode: 0o100644,
+            content: BlobContent::Data(Bytes::from_static(b"transformed")),
+        };
+        let present: HashSet<ObjectId> = [held].into();
+        let none = HashSet::new();
+        let rows: Vec<(&str, Vec<TreeChange>, &HashSet<ObjectId>, Vec<ObjectId>)> = vec![
+            (
+                "nothing known: every blob",
+                vec![upsert(0o100644, held), upsert(0o100755, missing)],
+                &none,
+                vec![held, missing],
+            ),
+            (
+                "held blob stays a reference",
+                vec![upsert(0o100644, held), upsert(0o100644, missing)],
+                &present,
+                vec![missing],
+            ),
+            (
+                "symlink is a blob too",
+                vec![upsert(0o120000, missing)],
+                &present,
+                vec![missing],
+            ),
+            (
+                "gitlink is never carried",
+                vec![upsert(0o160000, gitlink)],
+                &none,
+                vec![],
+            ),
+            (
+                "data and deletions carry nothing more",
+                vec![data, TreeChange::Delete { path: "d".into() }],
+                &none,
+                vec![],
+            ),
+            (
+                "all held: nothing",
+                vec![upsert(0o100644, held), upsert(0o100755, held)],
+                &present,
+                vec![],
+            ),
+        ];
+        for (name, changes, known, want) in rows {
+            let want: HashSet<ObjectId> = want.into_iter().collect();
+            assert_eq!(blobs_to_carry(&changes, known), want, "{name}");
+        }
+    }
+
+    /// `git` with `args` in `dir`, stdin `input`; stdout, trimmed.
+    fn git_in(dir: &Path, args: &[&str], input: &[u8]) -> String {
+        use std::io::Write;
+        let mut child = std::process::Command::new("git")
+            .arg(format!("--git-dir={}", dir.display()))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("git runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("git ends");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    #[test]
+    fn a_blob_named_by_id_but_missing_fails_the_write_and_moves_no_ref() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = dir.path().join("t.git");
+        git_in(
+            dir.path(),
+            &["init", "-q", "--bare", target.to_str().expect("utf8")],
+            b"",
+        );
+        // A blob the target held once, unreferenced, then pruned: a stale "known present" id.
+        let gone = git_in(&target, &["hash-object", "-w", "--stdin"], b"gone\n");
+        git_in(&target, &["gc", "-q", "--prune=now"], b"");
+        let gone = ObjectId::from_hex(&gone).expect("blob id");
+        let sig = broadcast_git_batch::Signature {
+            name: "t".into(),
+            email: "t@example.com".into(),
+            time_secs: 0,
+            offset_minutes: 0,
+        };
+        let req = CommitRequest {
+            ref_name: "refs/heads/sync".into(),
+            parent: None,
+            author: sig.clone(),
+            committer: sig,
+            message: "m\n".into(),
+            changes: vec![TreeChange::Upsert {
+                path: "f".into(),
+                mode: 0o100644,
+                content: BlobContent::Existing(gone),
+            }],
+        };
+        // The selection, told the blob is present, leaves it a reference ...
+        assert!(blobs_to_carry(&req.changes, &[gone].into()).is_empty());
+        // ... and fast-import refuses the tree: no commit, no ref.
+        let err = commit_in_place(
+            &Git::new(),
+            &target,
+            &dir.path().join("scratch"),
+            &req,
+            None,
+        )
+        .expect_err("a missing blob fails the write");
+        assert!(
+            format!("{err:#}").contains("cannot write the sync commit"),
+            "{err:#}"
+        );
+        assert_eq!(git_in(&target, &["for-each-ref"], b""), "");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! One target: the read phase (refs, base tree, desired state, comparison; writes nothing) and
 //! the report built from its results and the write phase's.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -388,7 +388,9 @@ fn read_target(
     if opts.dry_run {
         fill_old_sizes_and_diffs(ctx, &mut f.changes, &reader, &base, &desired);
     }
-    let pending = |changes: Vec<TreeChange>, up_to_date: Option<ObjectId>| Pending {
+    let pending = |changes: Vec<TreeChange>,
+                   up_to_date: Option<ObjectId>,
+                   present: HashSet<ObjectId>| Pending {
         forge: Arc::clone(&forge),
         url: url.to_owned(),
         reader: reader.clone(),
@@ -398,6 +400,7 @@ fn read_target(
         sync_oid: refs.sync_oid,
         changes,
         up_to_date,
+        present,
     };
     // Is the sync branch already exactly this (same base, same tree)?
     let tip = match refs.sync_oid {
@@ -410,7 +413,6 @@ fn read_target(
         }
         None => None,
     };
-    drop(cat);
     if let (Some(sync), Some(commit)) = (refs.sync_oid, &tip)
         && commit.parents.first().copied() == refs.base_oid
         && commit.tree == result_tree(&desired, &base)?
@@ -419,7 +421,7 @@ fn read_target(
         f.commit = Some(sync.to_string());
         if !opts.dry_run && forge.has_pull_requests() {
             // The pull request may still need opening or updating.
-            return Ok(Some(pending(Vec::new(), Some(sync))));
+            return Ok(Some(pending(Vec::new(), Some(sync), HashSet::new())));
         }
         return Ok(None);
     }
@@ -442,7 +444,40 @@ fn read_target(
     if opts.dry_run {
         return Ok(None);
     }
-    Ok(Some(pending(comparison.tree_changes, None)))
+    // What an in-place write need not carry: blobs the target's refs already reach.
+    let present = match (&ctx.target.repo, &tip) {
+        (RepoRef::Local { .. }, tip) => known_blobs(&mut cat, &reader, &base, tip.as_ref()),
+        _ => HashSet::new(),
+    };
+    Ok(Some(pending(comparison.tree_changes, None, present)))
+}
+
+/// Blob ids a local target holds for sure: the blob entries of its base tree (`base`) and of
+/// its sync branch's tree (`tip`, listed through the read phase's `cat-file` when it is still
+/// open). A tree that cannot be listed adds nothing: carrying a blob the target holds costs
+/// bytes, never correctness.
+fn known_blobs(
+    cat: &mut Option<broadcast_git_batch::CatFile>,
+    reader: &Repo,
+    base: &BTreeMap<String, TreeEntry>,
+    tip: Option<&broadcast_git_batch::Commit>,
+) -> HashSet<ObjectId> {
+    let is_blob = |e: &TreeEntry| e.entry_mode().is_some_and(|m| m.is_blob());
+    let mut known: HashSet<ObjectId> = base
+        .values()
+        .filter(|e| is_blob(e))
+        .map(|e| e.oid)
+        .collect();
+    if let Some(commit) = tip {
+        let cat = match cat {
+            Some(c) => Some(c),
+            None => reader.cat_file().ok().map(|c| cat.insert(c)),
+        };
+        if let Some(entries) = cat.and_then(|c| c.ls_tree_recursive(commit.tree).ok()) {
+            known.extend(entries.iter().filter(|e| is_blob(e)).map(|e| e.oid));
+        }
+    }
+    known
 }
 
 /// Reads who wrote the commits on the sync branch (tip `sync`) into `f.foreign_commits`.

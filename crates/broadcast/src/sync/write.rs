@@ -2,6 +2,7 @@
 //! lease straight in a local target ([`super::in_place`]) or, in a scratch repository, a push of
 //! the sync branch with a lease; then the pull request.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -31,6 +32,9 @@ pub(crate) struct Pending {
     pub changes: Vec<TreeChange>,
     /// The sync branch already holds the changes (only the pull request is checked).
     pub up_to_date: Option<ObjectId>,
+    /// Blob ids a local target is known to hold (its base and sync branch trees): an in-place
+    /// write names them instead of carrying their bytes ([`in_place::blobs_to_carry`]).
+    pub present: HashSet<ObjectId>,
 }
 
 /// What the write phase did.
@@ -107,7 +111,13 @@ fn commit_and_push(
         let git_dir = p.reader.git_dir();
         match in_place::route(&in_place::read_facts(git, git_dir, &req.ref_name)?) {
             Route::InPlace => {
-                in_place::own_every_blob(&mut req.changes, &source.tree.blobs);
+                let carry = in_place::blobs_to_carry(&req.changes, &p.present);
+                let blobs: HashMap<ObjectId, bytes::Bytes> = carry
+                    .iter()
+                    .filter_map(|oid| source.tree.blobs.get_key_value(oid))
+                    .map(|(oid, b)| (*oid, b.clone()))
+                    .collect();
+                in_place::own_every_blob(&mut req.changes, &blobs);
                 return in_place::commit_in_place(
                     git,
                     git_dir,
