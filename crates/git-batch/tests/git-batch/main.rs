@@ -864,3 +864,6 @@ fn config_get_regexp_reads_what_git_resolves() -> TestResult {
     assert!(repo.config_get_regexp("-x").is_err());
     Ok(())
 }
+
+#[path = "streamed.rs"]
+mod streamed;
