@@ -24,7 +24,7 @@ pub use cmd::{DEFAULT_TIMEOUT, Git, PROCESS_LOG_TARGET, STDERR_CAP_BYTES, redact
 pub use commit::{Commit, Signature};
 pub use fast_import::{BlobContent, BlobSource, CommitRequest, StreamedBlob, TreeChange};
 pub use log::CommitSummary;
-pub use oid::{ObjectId, ObjectKind, blob_oid};
+pub use oid::{ObjectId, ObjectKind, blob_oid, blob_oid_from_reader};
 pub use repo::{FetchOptions, PushOptions, PushRefspec, PushStatus, PushedRef, RemoteRef, Repo};
 pub use tree::{EntryMode, TreeEntry, tree_oid};
 
