@@ -107,7 +107,9 @@ fn commit_and_push(
         let git_dir = p.reader.git_dir();
         match in_place::route(&in_place::read_facts(git, git_dir, &req.ref_name)?) {
             Route::InPlace => {
-                in_place::own_every_blob(&mut req.changes, &source.tree.blobs);
+                in_place::own_every_blob(&mut req.changes, |oid| {
+                    super::blob_stream::source_blob_content(&source.tree, oid)
+                });
                 return in_place::commit_in_place(
                     git,
                     git_dir,

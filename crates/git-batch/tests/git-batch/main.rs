@@ -149,8 +149,8 @@ fn blob_oid_matches_hash_object() {
     for data in cases {
         let want = text(fx.sh_in(fx.dir.path(), &["hash-object", "--stdin"], Some(data)));
         assert_eq!(blob_oid(data).to_string(), want.trim());
-        let streamed = broadcast_git_batch::blob_oid_from_reader(data.len() as u64, data)
-            .expect("reads");
+        let streamed =
+            broadcast_git_batch::blob_oid_from_reader(data.len() as u64, data).expect("reads");
         assert_eq!(streamed.to_string(), want.trim());
     }
     assert!(broadcast_git_batch::blob_oid_from_reader(3, &b"ab"[..]).is_err());
