@@ -61,6 +61,9 @@ pub(crate) fn stream_threshold() -> u64 {
 pub(crate) struct SourceObjects {
     cat: Mutex<CatFile>,
     spool_dir: PathBuf,
+    /// The first [`SNIFF_BYTES`] of each blob streamed so far: binary detection for another
+    /// target needs no second pass over a large binary file.
+    heads: Mutex<HashMap<ObjectId, Vec<u8>>>,
 }
 
 impl std::fmt::Debug for SourceObjects {
@@ -96,7 +99,14 @@ impl SourceObjects {
         SourceObjects {
             cat: Mutex::new(cat),
             spool_dir,
+            heads: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn heads(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, Vec<u8>>> {
+        self.heads
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn cat(&self) -> std::sync::MutexGuard<'_, CatFile> {
@@ -136,6 +146,15 @@ impl SourceObjects {
         if !t.is_line_local() {
             return Ok(Streamed::NotStreamable);
         }
+        let known_head = self.heads().get(&oid).cloned();
+        if let Some(head) = &known_head {
+            if is_binary(dest, head) {
+                return Ok(Streamed::Unchanged);
+            }
+            if looks_like_utf16(head) {
+                return Ok(Streamed::NotStreamable);
+            }
+        }
         std::fs::create_dir_all(&self.spool_dir)
             .context("cannot create the directory for temporary files")?;
         let spool = tempfile::NamedTempFile::new_in(&self.spool_dir)
@@ -151,6 +170,9 @@ impl SourceObjects {
         let outcome = self.cat().stream(oid, |_, _, r| {
             let mut head = Vec::with_capacity(SNIFF_BYTES);
             r.take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
+            if known_head.is_none() {
+                self.heads().insert(oid, head.clone());
+            }
             if is_binary(dest, &head) {
                 return Ok(Some(Streamed::Unchanged));
             }

@@ -104,11 +104,16 @@ pub(crate) fn read_source(
     };
     let wanted = wanted_blobs(group, &tree);
     if !wanted.is_empty() {
-        // `core.bigFileThreshold` (git-config(1)): cat-file streams a packed blob above it
-        // instead of inflating it whole (git's default, 512 MiB, holds a 150 MiB blob).
+        // git-config(1): with `core.bigFileThreshold` cat-file streams a packed blob above it
+        // instead of inflating it whole (git's default, 512 MiB, holds a 150 MiB blob); the
+        // `core.packedGit*` limits bound how much of a pack it maps at once (defaults: 1 GiB
+        // windows, 8 GiB in all on 64-bit systems). A loose object is mapped whole whatever
+        // the settings.
         let mut cat = git
             .clone()
             .with_config("core.bigFileThreshold", BIG_FILE_THRESHOLD)
+            .with_config("core.packedGitWindowSize", "16m")
+            .with_config("core.packedGitLimit", "64m")
             .open(repo.git_dir())
             .cat_file()?;
         let oids: Vec<ObjectId> = wanted.keys().copied().collect();
