@@ -201,6 +201,136 @@ impl CatFile {
         })
     }
 
+    /// The kind and size in bytes of each object, in order, without reading contents (`info
+    /// <oid>` commands, git-cat-file(1) "BATCH OUTPUT"; one round trip per 700 ids).
+    ///
+    /// # Errors
+    /// As [`CatFile::read_many`].
+    pub fn info_many(&mut self, oids: &[ObjectId]) -> Result<Vec<(ObjectKind, u64)>> {
+        if oids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.arm();
+        let result = self.info_many_inner(oids);
+        let timed_out = self.disarm();
+        self.map_failure(result, timed_out)
+    }
+
+    fn info_many_inner(&mut self, oids: &[ObjectId]) -> Result<Vec<(ObjectKind, u64)>> {
+        let mut out = Vec::with_capacity(oids.len());
+        let mut missing = None;
+        for chunk in oids.chunks(CHUNK_REQUESTS) {
+            self.send(chunk.iter().map(|oid| ("info", *oid)))?;
+            for &oid in chunk {
+                match read_header(&mut self.stdout, &mut self.header, oid, |e| {
+                    pipe_error(&self.args, e)
+                })? {
+                    Some(kind_size) => out.push(kind_size),
+                    None => {
+                        missing.get_or_insert(oid);
+                    }
+                }
+            }
+        }
+        match missing {
+            Some(oid) => Err(Error::MissingObject { oid }),
+            None => Ok(out),
+        }
+    }
+
+    /// Streams one object: `consume` gets its kind, its size in bytes and a reader of exactly
+    /// that many bytes, and may read any part of it (the rest is skipped). Memory: the reader's
+    /// 64 KiB buffer, whatever the object's size.
+    ///
+    /// # Errors
+    /// [`Error::MissingObject`], [`Error::Timeout`], [`Error::Pipe`] as [`CatFile::read`];
+    /// [`Error::Consumer`] when `consume` fails (the reader stays usable).
+    pub fn stream<T>(
+        &mut self,
+        oid: ObjectId,
+        consume: impl FnOnce(ObjectKind, u64, &mut dyn Read) -> std::io::Result<T>,
+    ) -> Result<T> {
+        self.arm();
+        let result = self.stream_inner(oid, consume);
+        let timed_out = self.disarm();
+        self.map_failure(result, timed_out)
+    }
+
+    fn stream_inner<T>(
+        &mut self,
+        oid: ObjectId,
+        consume: impl FnOnce(ObjectKind, u64, &mut dyn Read) -> std::io::Result<T>,
+    ) -> Result<T> {
+        self.send(std::iter::once(("contents", oid)))?;
+        let args = self.args.clone();
+        let pipe = |e| pipe_error(&args, e);
+        let Some((kind, size)) = read_header(&mut self.stdout, &mut self.header, oid, pipe)? else {
+            return Err(Error::MissingObject { oid });
+        };
+        let mut body = (&mut self.stdout).take(size);
+        let consumed = consume(kind, size, &mut body);
+        // Skip what the consumer left, so the next answer starts where it should.
+        std::io::copy(&mut body, &mut std::io::sink()).map_err(pipe)?;
+        if body.limit() != 0 {
+            return Err(pipe(std::io::Error::from(
+                std::io::ErrorKind::UnexpectedEof,
+            )));
+        }
+        let mut lf = [0u8; 1];
+        self.stdout.read_exact(&mut lf).map_err(pipe)?;
+        if lf[0] != b'\n' {
+            return Err(Error::parse("cat-file object terminator", &lf));
+        }
+        consumed.map_err(|source| Error::Consumer { oid, source })
+    }
+
+    /// Writes one `<command> <oid>` line per request plus `flush`.
+    fn send(&mut self, requests: impl Iterator<Item = (&'static str, ObjectId)>) -> Result<()> {
+        self.request.clear();
+        let mut hex = [0u8; 40];
+        for (command, oid) in requests {
+            oid.write_hex(&mut hex);
+            self.request.extend_from_slice(command.as_bytes());
+            self.request.push(b' ');
+            self.request.extend_from_slice(&hex);
+            self.request.push(b'\n');
+        }
+        self.request.extend_from_slice(b"flush\n");
+        let stdin = self.stdin.as_mut().ok_or_else(|| Error::Pipe {
+            args: self.args.clone(),
+            stderr: String::new(),
+            source: std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+        })?;
+        let pipe = |source| Error::Pipe {
+            args: self.args.clone(),
+            stderr: String::new(),
+            source,
+        };
+        stdin.write_all(&self.request).map_err(pipe)?;
+        stdin.flush().map_err(pipe)
+    }
+
+    /// A timed-out call becomes [`Error::Timeout`]; a dead git names its stderr.
+    fn map_failure<T>(&mut self, result: Result<T>, timed_out: bool) -> Result<T> {
+        match result {
+            Err(Error::Pipe { .. }) | Err(Error::Parse { .. }) if timed_out => {
+                Err(Error::Timeout {
+                    args: self.args.clone(),
+                    timeout: self.git.timeout(),
+                })
+            }
+            Err(Error::Pipe { args, source, .. }) => {
+                let stderr = self.finish_stderr();
+                Err(Error::Pipe {
+                    args,
+                    stderr,
+                    source,
+                })
+            }
+            other => other,
+        }
+    }
+
     fn arm(&self) {
         let mut st = self.watch.lock();
         st.deadline = Some(Instant::now() + self.git.timeout());
@@ -290,6 +420,59 @@ pub(crate) fn read_answer_from<R: BufRead>(
         return Err(Error::parse("cat-file object terminator", &lf));
     }
     Ok(Some(Object { oid, kind, data }))
+}
+
+fn pipe_error(args: &[String], source: std::io::Error) -> Error {
+    Error::Pipe {
+        args: args.to_vec(),
+        stderr: String::new(),
+        source,
+    }
+}
+
+/// Reads one answer header for `want`: `<oid> SP <type> SP <size> LF` gives the kind and size,
+/// `<oid> SP missing LF` gives `None` (git-cat-file(1) "BATCH OUTPUT").
+///
+/// # Errors
+/// As [`read_answer_from`].
+pub(crate) fn read_header<R: BufRead>(
+    r: &mut R,
+    header: &mut Vec<u8>,
+    want: ObjectId,
+    pipe: impl Fn(std::io::Error) -> Error,
+) -> Result<Option<(ObjectKind, u64)>> {
+    header.clear();
+    let n = r.read_until(b'\n', header).map_err(&pipe)?;
+    if n == 0 {
+        return Err(pipe(std::io::Error::from(
+            std::io::ErrorKind::UnexpectedEof,
+        )));
+    }
+    let line = header.strip_suffix(b"\n").unwrap_or(header);
+    let bad = || Error::parse("cat-file header", line);
+    let mut fields = line.split(|&b| b == b' ');
+    let oid = fields
+        .next()
+        .and_then(|h| std::str::from_utf8(h).ok())
+        .and_then(|h| ObjectId::from_hex(h).ok())
+        .ok_or_else(bad)?;
+    let kind = fields.next().ok_or_else(bad)?;
+    if oid != want {
+        return Err(bad());
+    }
+    if kind == b"missing" {
+        return Ok(None);
+    }
+    let kind = ObjectKind::parse(kind)?;
+    let size: u64 = fields
+        .next()
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    if fields.next().is_some() {
+        return Err(bad());
+    }
+    Ok(Some((kind, size)))
 }
 
 /// Most bytes reserved up front for one object whatever its header says (8 MiB); larger objects

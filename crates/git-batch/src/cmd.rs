@@ -254,6 +254,21 @@ impl Git {
         args: &[OsString],
         input: Vec<Bytes>,
     ) -> Result<Output> {
+        self.run_parts(
+            git_dir,
+            args,
+            input.into_iter().map(StdinPart::Bytes).collect(),
+        )
+    }
+
+    /// [`Git::run`] with stdin given as parts, some of which stream from a
+    /// [`crate::BlobSource`] while being written (see [`StdinPart`]).
+    pub(crate) fn run_parts(
+        &self,
+        git_dir: Option<&Path>,
+        args: &[OsString],
+        input: Vec<StdinPart>,
+    ) -> Result<Output> {
         let started = std::time::Instant::now();
         let result = self.run_inner(git_dir, args, input);
         let (exit, timed_out) = match &result {
@@ -280,7 +295,7 @@ impl Git {
         &self,
         git_dir: Option<&Path>,
         args: &[OsString],
-        input: Vec<Bytes>,
+        input: Vec<StdinPart>,
     ) -> Result<Output> {
         let mut child = self.spawn_quiet(git_dir, args)?;
         let stdin = child.stdin.take().expect("stdin is piped");
@@ -292,8 +307,8 @@ impl Git {
         } else {
             Some(thread::spawn(move || {
                 let mut stdin = stdin;
-                for chunk in &input {
-                    stdin.write_all(chunk)?;
+                for part in &input {
+                    part.write_to(&mut stdin)?;
                 }
                 stdin.flush()
             }))
@@ -359,7 +374,21 @@ impl Git {
         args: &[OsString],
         input: Vec<Bytes>,
     ) -> Result<Vec<u8>> {
-        let out = self.run(git_dir, args, input)?;
+        self.run_ok_parts(
+            git_dir,
+            args,
+            input.into_iter().map(StdinPart::Bytes).collect(),
+        )
+    }
+
+    /// Like [`Git::run_parts`], but a non-zero exit is [`Error::Command`]. Returns stdout.
+    pub(crate) fn run_ok_parts(
+        &self,
+        git_dir: Option<&Path>,
+        args: &[OsString],
+        input: Vec<StdinPart>,
+    ) -> Result<Vec<u8>> {
+        let out = self.run_parts(git_dir, args, input)?;
         if out.status.success() {
             Ok(out.stdout)
         } else {
@@ -378,6 +407,24 @@ impl Git {
             args: self.display_args(git_dir, args),
             status,
             stderr: self.stderr_for_error(stderr),
+        }
+    }
+}
+
+/// One piece of a process's stdin: bytes at hand, or a blob whose bytes are produced while
+/// they are written (so a large blob never sits whole in memory).
+pub(crate) enum StdinPart {
+    /// Written as is.
+    Bytes(Bytes),
+    /// Its source writes exactly `len` bytes (checked: see [`crate::StreamedBlob::write_exact`]).
+    Blob(crate::StreamedBlob),
+}
+
+impl StdinPart {
+    fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        match self {
+            StdinPart::Bytes(b) => out.write_all(b),
+            StdinPart::Blob(blob) => blob.write_exact(out),
         }
     }
 }

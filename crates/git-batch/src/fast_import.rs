@@ -1,8 +1,11 @@
 //! One commit written by one `git fast-import` process.
 
+use std::io::Write;
+use std::sync::Arc;
+
 use bytes::Bytes;
 
-use crate::cmd::argv;
+use crate::cmd::{StdinPart, argv};
 use crate::{Error, ObjectId, Repo, Result, Signature};
 
 /// A commit to write with [`Repo::fast_import`].
@@ -54,6 +57,107 @@ pub enum BlobContent {
     /// blob or tree exists, so in a partial clone a filtered-out blob cannot be referenced
     /// this way (fails with "Blob not found" rather than fetching it).
     Existing(ObjectId),
+    /// Bytes produced while fast-import reads them (a spooled file, another repository's
+    /// object), so a large blob is never held whole by this process. Written as a blob like
+    /// [`BlobContent::Data`].
+    Stream(StreamedBlob),
+}
+
+/// Where the bytes of a [`BlobContent::Stream`] come from.
+///
+/// `write_to` is called once per [`Repo::fast_import`] that names the blob, on the thread that
+/// feeds fast-import's stdin, while fast-import runs; it must write exactly the announced
+/// length (fast-import reads `data <len>` and then that many bytes, git-fast-import(1)
+/// "data"). Implementations should copy in bounded pieces (e.g. `std::io::copy`).
+pub trait BlobSource: Send + Sync + std::fmt::Debug {
+    /// Writes the blob's bytes to `out`.
+    ///
+    /// # Errors
+    /// Any I/O error; the import then fails (see [`StreamedBlob`]).
+    fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()>;
+}
+
+/// A blob of known length whose bytes a [`BlobSource`] writes on demand. Cheap to clone
+/// (shares the source). Two values are equal when they share the source and the length.
+#[derive(Clone, Debug)]
+pub struct StreamedBlob {
+    len: u64,
+    source: Arc<dyn BlobSource>,
+}
+
+impl StreamedBlob {
+    /// A blob of `len` bytes written by `source`.
+    pub fn new(len: u64, source: Arc<dyn BlobSource>) -> Self {
+        StreamedBlob { len, source }
+    }
+
+    /// The announced length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the blob is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Writes the source's bytes to `out`, failing when the source writes more or fewer than
+    /// [`len`](Self::len) bytes. On failure the caller must stop writing the stream: a
+    /// fast-import stream started with `feature done` then ends without `done`, so git rejects
+    /// the whole import instead of reading the next command as blob data.
+    ///
+    /// # Errors
+    /// The source's error, or `InvalidData` for a length mismatch.
+    pub fn write_exact(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let mut exact = ExactWriter {
+            out,
+            left: self.len,
+        };
+        self.source.write_to(&mut exact)?;
+        if exact.left != 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "blob source wrote {} of {} announced bytes",
+                    self.len - exact.left,
+                    self.len
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl PartialEq for StreamedBlob {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && Arc::ptr_eq(&self.source, &other.source)
+    }
+}
+
+impl Eq for StreamedBlob {}
+
+/// Passes at most `left` bytes through; more is an error.
+struct ExactWriter<'a> {
+    out: &'a mut dyn Write,
+    left: u64,
+}
+
+impl Write for ExactWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() as u64 > self.left {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "blob source wrote more bytes than announced",
+            ));
+        }
+        let n = self.out.write(buf)?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 fn check_path(path: &str) -> Result<()> {
@@ -102,8 +206,8 @@ fn push_path(out: &mut Vec<u8>, path: &str) {
 
 impl CommitRequest {
     /// Builds the fast-import stream as chunks (headers plus the `Data` buffers themselves,
-    /// shared, not copied).
-    fn stream(&self) -> Result<Vec<Bytes>> {
+    /// shared, not copied; `Stream` blobs as their sources).
+    fn stream(&self) -> Result<Vec<StdinPart>> {
         if !self.ref_name.starts_with("refs/") || self.ref_name.contains([' ', '\n', '\0']) {
             return Err(Error::invalid(
                 "ref name",
@@ -133,27 +237,31 @@ impl CommitRequest {
                             "is not a git tree mode",
                         ));
                     };
-                    match content {
+                    let (len, part) = match content {
                         BlobContent::Data(data) => {
-                            if !entry_mode.is_blob() {
-                                return Err(Error::invalid(
-                                    "mode",
-                                    &format!("{mode:o}"),
-                                    "needs BlobContent::Existing",
-                                ));
-                            }
-                            head.extend_from_slice(
-                                format!("blob\nmark :{next_mark}\ndata {}\n", data.len())
-                                    .as_bytes(),
-                            );
-                            chunks.push(Bytes::from(std::mem::take(&mut head)));
-                            chunks.push(data.clone());
-                            head.push(b'\n');
-                            next_mark += 1;
-                            Some(next_mark - 1)
+                            (data.len() as u64, StdinPart::Bytes(data.clone()))
                         }
-                        BlobContent::Existing(_) => None,
+                        BlobContent::Stream(blob) => (blob.len(), StdinPart::Blob(blob.clone())),
+                        BlobContent::Existing(_) => {
+                            marks.push(None);
+                            continue;
+                        }
+                    };
+                    if !entry_mode.is_blob() {
+                        return Err(Error::invalid(
+                            "mode",
+                            &format!("{mode:o}"),
+                            "needs BlobContent::Existing",
+                        ));
                     }
+                    head.extend_from_slice(
+                        format!("blob\nmark :{next_mark}\ndata {len}\n").as_bytes(),
+                    );
+                    chunks.push(StdinPart::Bytes(Bytes::from(std::mem::take(&mut head))));
+                    chunks.push(part);
+                    head.push(b'\n');
+                    next_mark += 1;
+                    Some(next_mark - 1)
                 }
                 TreeChange::Delete { path } => {
                     check_path(path)?;
@@ -188,7 +296,9 @@ impl CommitRequest {
                     let dataref = match (mark, content) {
                         (Some(m), _) => format!(":{m}"),
                         (None, BlobContent::Existing(oid)) => oid.to_hex(),
-                        (None, BlobContent::Data(_)) => unreachable!("data always gets a mark"),
+                        (None, BlobContent::Data(_) | BlobContent::Stream(_)) => {
+                            unreachable!("data always gets a mark")
+                        }
                     };
                     head.extend_from_slice(format!("M {mode:06o} {dataref} ").as_bytes());
                     push_path(&mut head, path);
@@ -202,7 +312,7 @@ impl CommitRequest {
             }
         }
         head.extend_from_slice(format!("\nget-mark :{commit_mark}\ndone\n").as_bytes());
-        chunks.push(Bytes::from(head));
+        chunks.push(StdinPart::Bytes(Bytes::from(head)));
         Ok(chunks)
     }
 }
@@ -218,7 +328,8 @@ impl Repo {
     /// is never rewound. Works in a shallow, blob-less repository (trees only are read) and in
     /// one whose objects live in an alternate.
     ///
-    /// Cost: one spawn; the stream is built in memory without copying `Data` contents.
+    /// Cost: one spawn; the stream is built in memory without copying `Data` contents;
+    /// `Stream` contents are copied from their sources while git reads them.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for a bad ref, path, mode or signature (checked before
@@ -227,7 +338,9 @@ impl Repo {
     pub fn fast_import(&self, req: &CommitRequest) -> Result<ObjectId> {
         let stream = req.stream()?;
         let args = argv(["fast-import", "--quiet"]);
-        let out = self.run_ok(&args, stream)?;
+        let out = self
+            .git()
+            .run_ok_parts(Some(self.git_dir()), &args, stream)?;
         let text =
             std::str::from_utf8(&out).map_err(|_| Error::parse("fast-import get-mark", &out))?;
         ObjectId::from_hex(text.trim())
@@ -301,7 +414,15 @@ mod tests {
                 TreeChange::Delete { path: "b".into() },
             ],
         };
-        let s: Vec<u8> = req.stream().unwrap().concat();
+        let s: Vec<u8> = req
+            .stream()
+            .unwrap()
+            .iter()
+            .flat_map(|p| match p {
+                StdinPart::Bytes(b) => b.to_vec(),
+                StdinPart::Blob(_) => unreachable!("no streamed blob here"),
+            })
+            .collect();
         let s = String::from_utf8(s).unwrap();
         let want = format!(
             "feature done\nblob\nmark :1\ndata 2\nhi\ncommit refs/heads/x\nmark :2\n\

@@ -22,9 +22,9 @@ use std::time::Duration;
 pub use catfile::{CatFile, Object};
 pub use cmd::{DEFAULT_TIMEOUT, Git, PROCESS_LOG_TARGET, STDERR_CAP_BYTES, redact_url_credentials};
 pub use commit::{Commit, Signature};
-pub use fast_import::{BlobContent, CommitRequest, TreeChange};
+pub use fast_import::{BlobContent, BlobSource, CommitRequest, StreamedBlob, TreeChange};
 pub use log::CommitSummary;
-pub use oid::{ObjectId, ObjectKind, blob_oid};
+pub use oid::{ObjectId, ObjectKind, blob_oid, blob_oid_from_reader};
 pub use repo::{FetchOptions, PushOptions, PushRefspec, PushStatus, PushedRef, RemoteRef, Repo};
 pub use tree::{EntryMode, TreeEntry, tree_oid};
 
@@ -91,6 +91,16 @@ pub enum Error {
     MissingObject {
         /// The missing object.
         oid: ObjectId,
+    },
+    /// The consumer given to [`CatFile::stream`] failed while reading object `oid` (for
+    /// example, writing a spool file); the reader stays usable.
+    #[error("processing object {oid} failed")]
+    Consumer {
+        /// The object being read.
+        oid: ObjectId,
+        /// The consumer's error.
+        #[source]
+        source: std::io::Error,
     },
     /// A tree path is not valid UTF-8 (a documented limitation of [`TreeEntry::path`]).
     #[error("tree path {path:?} is not valid utf-8")]

@@ -114,6 +114,37 @@ pub fn blob_oid(data: &[u8]) -> ObjectId {
     ObjectId(hasher.finalize().into())
 }
 
+/// [`blob_oid`] of the `len` bytes `reader` yields, read in 64 KiB pieces (so a large blob is
+/// never held whole).
+///
+/// # Errors
+/// The reader's error, or `UnexpectedEof` / `InvalidData` when it yields fewer or more than
+/// `len` bytes.
+pub fn blob_oid_from_reader(len: u64, mut reader: impl std::io::Read) -> std::io::Result<ObjectId> {
+    let mut hasher = Sha1::new();
+    hasher.update(format!("blob {len}\0").as_bytes());
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    match total.cmp(&len) {
+        std::cmp::Ordering::Equal => Ok(ObjectId(hasher.finalize().into())),
+        std::cmp::Ordering::Less => Err(std::io::ErrorKind::UnexpectedEof.into()),
+        std::cmp::Ordering::Greater => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "more bytes than announced",
+        )),
+    }
+}
+
 /// SHA-1 of `"<kind> <len>\0"` followed by `body`: the id of any loose object.
 pub(crate) fn object_oid(kind: &str, body: &[u8]) -> ObjectId {
     let mut hasher = Sha1::new();

@@ -206,6 +206,11 @@ pub(crate) struct Rewriter {
 }
 
 impl Rewriter {
+    /// The needles of every rule.
+    pub(crate) fn needles(&self) -> impl Iterator<Item = &[u8]> {
+        self.rules.iter().map(|r| r.needle.as_slice())
+    }
+
     /// Compiles `rules` (earlier rules win when several accept at one position).
     ///
     /// Returns `Ok(None)` when there is nothing to rewrite (no rules, or every rule would write

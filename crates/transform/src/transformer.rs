@@ -264,11 +264,53 @@ impl Transformer {
         })
     }
 
+    /// Whether transforming a text line by line gives the same bytes as transforming it whole:
+    /// no needle (variable placeholder, email, repository name) contains a line feed. Every
+    /// boundary rule treats the start and the end of its input like an adjacent `\n` (neither
+    /// can extend a name, an address or a `key: value` prefix), the `go.mod` rule works on
+    /// single lines, and placeholders never span lines, so a file can then be streamed in
+    /// pieces that end right after a `\n` ([`apply_text_segment`](Self::apply_text_segment)).
+    /// O(rules).
+    pub fn is_line_local(&self) -> bool {
+        [
+            &self.variables,
+            &self.emails_text,
+            &self.emails_yaml,
+            &self.emails_json,
+            &self.repo_go,
+            &self.repo_text,
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(Rewriter::needles)
+        .all(|n| !n.contains(&b'\n'))
+    }
+
+    /// The rules of [`apply`](Self::apply) without looking at the content's kind, for one piece
+    /// of a file the caller already found to be text and not UTF-16 (with [`is_binary`] and
+    /// [`looks_like_utf16`](crate::looks_like_utf16) on the file's first [`SNIFF_BYTES`]
+    /// bytes, as `apply` does). When [`is_line_local`](Self::is_line_local) holds, applying
+    /// this to consecutive pieces that each end right after a `\n` (the last may end anywhere)
+    /// and concatenating the results equals `apply` on the whole file.
+    ///
+    /// [`SNIFF_BYTES`]: crate::SNIFF_BYTES
+    pub fn apply_text_segment<'c>(&self, dest_path: &str, segment: &'c [u8]) -> Cow<'c, [u8]> {
+        if self.is_identity() {
+            return Cow::Borrowed(segment);
+        }
+        self.apply_rules(dest_path, segment)
+    }
+
     /// The rules of [`apply`](Self::apply) on bytes that are not UTF-16.
     fn apply_bytes<'c>(&self, dest_path: &str, content: &'c [u8]) -> Cow<'c, [u8]> {
         if self.is_identity() || is_binary(dest_path, content) {
             return Cow::Borrowed(content);
         }
+        self.apply_rules(dest_path, content)
+    }
+
+    /// The rewrite steps, in order, on text.
+    fn apply_rules<'c>(&self, dest_path: &str, content: &'c [u8]) -> Cow<'c, [u8]> {
         let kind = FileKind::of(dest_path);
         let emails = match kind {
             FileKind::Yaml => &self.emails_yaml,

@@ -3,10 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use broadcast_git_batch::{BlobContent, ObjectId, TreeChange, TreeEntry, tree_oid};
-use bytes::Bytes;
+use broadcast_git_batch::{BlobContent, ObjectId, StreamedBlob, TreeChange, TreeEntry, tree_oid};
 
-use super::desired::DesiredState;
+use super::desired::{DesiredState, NewContent};
 use crate::report::{ChangeKind, FileChange};
 
 /// The difference between a target's base tree and its desired state.
@@ -26,12 +25,12 @@ impl Comparison {
     }
 }
 
-/// Compares blob ids and modes of `desired` with `base`. `source_blobs` gives the sizes of
-/// files copied unchanged from the source.
+/// Compares blob ids and modes of `desired` with `base`. `source_sizes` gives the sizes in
+/// bytes of files copied unchanged from the source.
 pub(crate) fn compare(
     desired: &DesiredState,
     base: &BTreeMap<String, TreeEntry>,
-    source_blobs: &HashMap<ObjectId, Bytes>,
+    source_sizes: &HashMap<ObjectId, u64>,
 ) -> Comparison {
     let mut out = Comparison::default();
     for path in &desired.deletes {
@@ -54,7 +53,11 @@ pub(crate) fn compare(
             Some(_) => continue,
         };
         let content = match &d.data {
-            Some(bytes) => BlobContent::Data(bytes.clone()),
+            Some(NewContent::Memory(bytes)) => BlobContent::Data(bytes.clone()),
+            Some(NewContent::Spooled(file)) => BlobContent::Stream(StreamedBlob::new(
+                file.len(),
+                std::sync::Arc::clone(file) as _,
+            )),
             None => BlobContent::Existing(d.oid),
         };
         out.tree_changes.push(TreeChange::Upsert {
@@ -65,13 +68,13 @@ pub(crate) fn compare(
         let new_len = d
             .data
             .as_ref()
-            .map(Bytes::len)
-            .or_else(|| source_blobs.get(&d.src_oid).map(Bytes::len));
+            .map(NewContent::len)
+            .or_else(|| source_sizes.get(&d.src_oid).copied());
         out.file_changes.push(FileChange {
             path: path.clone(),
             kind,
             old_bytes: None,
-            new_bytes: new_len.map(|n| n as u64),
+            new_bytes: new_len,
             mode: Some(format!("{:o}", d.mode)),
             diff: None,
             diff_note: None,
@@ -156,9 +159,9 @@ mod tests {
             deletes: ["gone".to_owned()].into_iter().collect(),
             warnings: Vec::new(),
         };
-        let blobs: HashMap<ObjectId, Bytes> = [b"new!".as_slice(), b"a", b"m"]
+        let blobs: HashMap<ObjectId, u64> = [b"new!".as_slice(), b"a", b"m"]
             .into_iter()
-            .map(|c| (blob_oid(c), Bytes::from(c.to_vec())))
+            .map(|c| (blob_oid(c), c.len() as u64))
             .collect();
         let c = compare(&desired, &base, &blobs);
         let listed: Vec<(&str, ChangeKind, Option<u64>)> = c

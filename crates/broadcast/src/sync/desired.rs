@@ -1,18 +1,21 @@
 //! The desired state of one target: a pure function of the target's mappings, the source tree
 //! (with the contents of its mapped blobs) and the target's base tree.
 //!
-//! No I/O happens here: git is read before ([`super::source`], [`super::target`]) and written
-//! after ([`super::write`]). Everything this module decides is covered by the table tests below:
+//! No I/O happens here except for transformed blobs above the streaming threshold, which
+//! stream through [`SourceObjects`] ([`super::blob_stream`]): git is read before
+//! ([`super::source`], [`super::target`]) and written after ([`super::write`]). Everything this module decides is covered by the table tests below:
 //! ownership and orphan deletion, file/directory conflicts, `delete` with filters, case-only
 //! clashes, transforms and their warnings.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use broadcast_git_batch::{EntryMode, ObjectId, TreeEntry, blob_oid};
 use broadcast_transform::{PathFilter, RepoSlug, TransformSpec, Transformer};
 use bytes::Bytes;
 
+use super::blob_stream::{SourceObjects, SpooledBlob, Streamed};
 use crate::plan::MappingPlan;
 
 /// git tree mode of a subdirectory (git-ls-tree(1)).
@@ -30,8 +33,14 @@ pub(crate) struct SourceTree {
     pub display: String,
     /// Every entry of the source commit's tree (`ls-tree -r`), by path.
     pub entries: BTreeMap<String, TreeEntry>,
-    /// Contents of every blob a mapping selects.
+    /// Contents of the blobs a transform may read that are at most the streaming threshold
+    /// ([`super::blob_stream::STREAM_THRESHOLD_BYTES`]); blobs copied as is are not read.
     pub blobs: HashMap<ObjectId, Bytes>,
+    /// Size in bytes of every blob a mapping selects (`cat-file` `info`).
+    pub sizes: HashMap<ObjectId, u64>,
+    /// The source's objects, for blobs that are not in `blobs` (streamed transforms, copies
+    /// into a target); `None` in tests that hold every blob in `blobs`.
+    pub objects: Option<Arc<SourceObjects>>,
     /// `owner/name` of the source, for `repo_name` transforms.
     pub slug: RepoSlug,
 }
@@ -70,10 +79,41 @@ pub(crate) struct Desired {
     /// Blob id of the content the target should have.
     pub oid: ObjectId,
     /// Content when a transform produced new bytes (else the source blob is used as is).
-    pub data: Option<Bytes>,
+    pub data: Option<NewContent>,
     /// The source blob, for sizes and diffs.
     pub src_oid: ObjectId,
 }
+
+/// Bytes a transform produced.
+#[derive(Debug, Clone)]
+pub(crate) enum NewContent {
+    /// In memory (a source blob at most the streaming threshold).
+    Memory(Bytes),
+    /// In a temporary file (a larger, streamed blob).
+    Spooled(Arc<SpooledBlob>),
+}
+
+impl NewContent {
+    /// Length in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        match self {
+            NewContent::Memory(b) => b.len() as u64,
+            NewContent::Spooled(s) => s.len(),
+        }
+    }
+}
+
+impl PartialEq for NewContent {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (NewContent::Memory(a), NewContent::Memory(b)) => a == b,
+            (NewContent::Spooled(a), NewContent::Spooled(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for NewContent {}
 
 /// What a target should look like relative to its base tree.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -430,19 +470,46 @@ fn desired_entry(
         data: None,
         src_oid: e.oid,
     };
-    if e.mode == MODE_SYMLINK {
+    if e.mode == MODE_SYMLINK || t.is_identity() {
         return Ok(as_is);
     }
-    let content = source.blobs.get(&e.oid).ok_or_else(|| {
-        anyhow!(
+    let whole;
+    let content: &[u8] = match (source.blobs.get(&e.oid), &source.objects) {
+        (Some(content), _) => content,
+        (None, Some(objects)) => {
+            // Larger than the threshold: stream it, or read it whole when it cannot stream.
+            let streamed = objects
+                .transform(e.oid, dest, t, !spec.variables.is_empty())
+                .with_context(|| format!("transform of '{}' -> '{dest}'", e.path))?;
+            match streamed {
+                Streamed::Unchanged => return Ok(as_is),
+                Streamed::Changed {
+                    oid,
+                    blob,
+                    unreplaced,
+                } => {
+                    for v in unreplaced {
+                        warnings.push(format!("{dest}: placeholder '{v}' has no value"));
+                    }
+                    return Ok(Desired {
+                        mode: e.mode,
+                        oid,
+                        data: Some(NewContent::Spooled(blob)),
+                        src_oid: e.oid,
+                    });
+                }
+                Streamed::NotStreamable => {
+                    whole = objects.read_whole(e.oid)?;
+                    &whole
+                }
+            }
+        }
+        (None, None) => bail!(
             "internal error: blob {} of '{}' was not read",
             e.oid,
             e.path
-        )
-    })?;
-    if t.is_identity() {
-        return Ok(as_is);
-    }
+        ),
+    };
     let applied = t
         .apply_reporting(dest, content)
         .with_context(|| format!("transform of '{}' -> '{dest}'", e.path))?;
@@ -460,7 +527,7 @@ fn desired_entry(
         std::borrow::Cow::Owned(v) => Desired {
             mode: e.mode,
             oid: blob_oid(&v),
-            data: Some(Bytes::from(v)),
+            data: Some(NewContent::Memory(Bytes::from(v))),
             src_oid: e.oid,
         },
     })

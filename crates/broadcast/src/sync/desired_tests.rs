@@ -47,7 +47,9 @@ fn source(files: &[(&str, &str)]) -> SourceTree {
         commit: blob_oid(b"commit"),
         display: "acme/template".to_owned(),
         entries,
+        sizes: blobs.iter().map(|(k, v)| (*k, v.len() as u64)).collect(),
         blobs,
+        objects: None,
         slug: RepoSlug::new("acme", "template"),
     }
 }
@@ -489,7 +491,10 @@ fn variables_rewrite_content_and_blob_id() {
     )
     .unwrap();
     let d = &state.entries["t/a.txt"];
-    assert_eq!(d.data.as_deref(), Some(&b"name=svc\n"[..]));
+    assert_eq!(
+        d.data,
+        Some(NewContent::Memory(Bytes::from_static(b"name=svc\n")))
+    );
     assert_eq!(d.oid, blob_oid(b"name=svc\n"));
     assert_eq!(d.src_oid, blob_oid(b"name={{NAME}}\n"));
 }

@@ -20,12 +20,11 @@
 //!   What it wrote is then an unreferenced pack that `git gc` prunes, as after a push whose ref
 //!   update fails once its objects are in.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::Context;
 use broadcast_git_batch::{BlobContent, CommitRequest, EntryMode, Git, ObjectId, TreeChange};
-use bytes::Bytes;
 
 /// `core.bigFileThreshold` for the `fast-import` processes of a write (git-config(1)): a blob
 /// larger than this is streamed to the pack in 64 KiB pieces instead of being held whole (and
@@ -124,18 +123,22 @@ pub(crate) fn read_facts(git: &Git, git_dir: &Path, sync_ref: &str) -> anyhow::R
     Ok(f)
 }
 
-/// Every blob the commit names by id becomes data when its bytes are at hand, so the target
-/// holds it afterwards (fast-import skips the ones it already has). Gitlinks and trees stay
+/// Every blob the commit names by id becomes content when `provide` can give its bytes (in
+/// memory or streamed, see [`super::blob_stream::source_blob_content`]), so the target holds
+/// it afterwards (fast-import skips the ones it already has). Gitlinks and trees stay
 /// references; a blob without bytes stays one too and fast-import refuses it if the target
 /// lacks it.
-pub(crate) fn own_every_blob(changes: &mut [TreeChange], blobs: &HashMap<ObjectId, Bytes>) {
+pub(crate) fn own_every_blob(
+    changes: &mut [TreeChange],
+    provide: impl Fn(ObjectId) -> Option<BlobContent>,
+) {
     for c in changes {
         if let TreeChange::Upsert { mode, content, .. } = c
             && EntryMode::from_bits(*mode).is_some_and(|m| m.is_blob())
             && let BlobContent::Existing(oid) = content
-            && let Some(bytes) = blobs.get(oid)
+            && let Some(provided) = provide(*oid)
         {
-            *content = BlobContent::Data(bytes.clone());
+            *content = provided;
         }
     }
 }
@@ -216,6 +219,10 @@ pub(crate) fn commit_in_place(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use bytes::Bytes;
+
     use super::*;
 
     #[test]
@@ -417,7 +424,9 @@ mod tests {
             upsert(0o160000, known),
             TreeChange::Delete { path: "d".into() },
         ];
-        own_every_blob(&mut changes, &blobs);
+        own_every_blob(&mut changes, |oid| {
+            blobs.get(&oid).map(|b| BlobContent::Data(b.clone()))
+        });
         let kinds: Vec<&str> = changes
             .iter()
             .map(|c| match c {

@@ -11,6 +11,7 @@
 //! Between the phases every forge's [`preflight`](crate::forge::Forge::preflight) may refuse the
 //! group's writes. Each target's [`TargetReport`] is built once, from both phases' results.
 
+mod blob_stream;
 mod compare;
 pub(crate) mod desired;
 mod in_place;

@@ -1,15 +1,20 @@
-//! Reading a group's source once: the tree of the source branch's commit (`ls-tree -r`) and the
-//! content of every blob any target's mappings select (one `cat-file --batch` process).
+//! Reading a group's source once: the tree of the source branch's commit (`ls-tree -r`), the
+//! size of every blob any target's mappings select, and the content of the ones a transform may
+//! read that are small enough to hold ([`stream_threshold`]); one `cat-file --batch-command`
+//! process, kept for the group to stream larger blobs ([`SourceObjects`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use broadcast_git_batch::{FetchOptions, ObjectId, Repo, TreeEntry};
-use broadcast_transform::RepoSlug;
+use broadcast_transform::{RepoSlug, TransformSpec};
 use bytes::Bytes;
 
+use super::blob_stream::{SourceObjects, stream_threshold};
 use super::desired::SourceTree;
+use super::in_place::BIG_FILE_THRESHOLD;
 use super::{Engine, local_git_dir};
 use crate::plan::{GroupPlan, MappingPlan};
 use crate::repo::RepoRef;
@@ -90,6 +95,8 @@ pub(crate) fn read_source(
         display: group.source_display.clone(),
         entries,
         blobs: HashMap::new(),
+        sizes: HashMap::new(),
+        objects: None,
         slug: {
             let (owner, name) = group.source.slug();
             RepoSlug { owner, name }
@@ -97,12 +104,36 @@ pub(crate) fn read_source(
     };
     let wanted = wanted_blobs(group, &tree);
     if !wanted.is_empty() {
-        let mut cat = repo.cat_file()?;
+        // git-config(1): with `core.bigFileThreshold` cat-file streams a packed blob above it
+        // instead of inflating it whole (git's default, 512 MiB, holds a 150 MiB blob); the
+        // `core.packedGit*` limits bound how much of a pack it maps at once (defaults: 1 GiB
+        // windows, 8 GiB in all on 64-bit systems). A loose object is mapped whole whatever
+        // the settings.
+        let mut cat = git
+            .clone()
+            .with_config("core.bigFileThreshold", BIG_FILE_THRESHOLD)
+            .with_config("core.packedGitWindowSize", "16m")
+            .with_config("core.packedGitLimit", "64m")
+            .open(repo.git_dir())
+            .cat_file()?;
+        let oids: Vec<ObjectId> = wanted.keys().copied().collect();
+        tree.sizes = oids
+            .iter()
+            .zip(cat.info_many(&oids)?)
+            .map(|(oid, (_, size))| (*oid, size))
+            .collect();
+        let threshold = stream_threshold();
+        let small: Vec<ObjectId> = wanted
+            .iter()
+            .filter(|(oid, transformed)| **transformed && tree.sizes[*oid] <= threshold)
+            .map(|(oid, _)| *oid)
+            .collect();
         tree.blobs = cat
-            .read_many(&wanted)?
+            .read_many(&small)?
             .into_iter()
             .map(|obj| (obj.oid, Bytes::from(obj.data)))
             .collect();
+        tree.objects = Some(Arc::new(SourceObjects::new(cat, dir.to_owned())));
     }
     let objects_dir = std::path::absolute(repo.git_dir().join("objects"))
         .unwrap_or_else(|_| repo.git_dir().join("objects"));
@@ -113,27 +144,29 @@ pub(crate) fn read_source(
     })
 }
 
-/// Every blob a mapping of any target selects. Submodules (gitlinks) and trees are never read:
+/// Every blob a mapping of any target selects, with whether a mapping with a transform selects
+/// it (only those may need their bytes here). Submodules (gitlinks) and trees are never read:
 /// their ids name no blob, and the mapping that names one fails on its own target.
-fn wanted_blobs(group: &GroupPlan, tree: &SourceTree) -> Vec<ObjectId> {
+fn wanted_blobs(group: &GroupPlan, tree: &SourceTree) -> BTreeMap<ObjectId, bool> {
     let is_blob = |e: &TreeEntry| e.entry_mode().is_some_and(|m| m.is_blob());
-    let mut wanted: BTreeSet<ObjectId> = BTreeSet::new();
+    let mut wanted: BTreeMap<ObjectId, bool> = BTreeMap::new();
+    let mut add = |oid: ObjectId, spec: &TransformSpec| {
+        *wanted.entry(oid).or_default() |= *spec != TransformSpec::default();
+    };
     for m in group.targets.iter().flat_map(|t| &t.mappings) {
         match m {
-            MappingPlan::File { src, .. } => {
+            MappingPlan::File { src, transform, .. } => {
                 if let Some(e) = tree.entries.get(src).filter(|e| is_blob(e)) {
-                    wanted.insert(e.oid);
+                    add(e.oid, transform);
                 }
             }
-            MappingPlan::Directory { src, .. } => {
-                wanted.extend(
-                    tree.entries_under(src)
-                        .filter(|e| is_blob(e))
-                        .map(|e| e.oid),
-                );
+            MappingPlan::Directory { src, transform, .. } => {
+                for e in tree.entries_under(src).filter(|e| is_blob(e)) {
+                    add(e.oid, transform);
+                }
             }
             MappingPlan::DeleteFile { .. } | MappingPlan::DeleteDirectory { .. } => {}
         }
     }
-    wanted.into_iter().collect()
+    wanted
 }

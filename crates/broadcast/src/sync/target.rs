@@ -1,7 +1,7 @@
 //! One target: the read phase (refs, base tree, desired state, comparison; writes nothing) and
 //! the report built from its results and the write phase's.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -378,7 +378,7 @@ fn read_target(
     )?;
     f.warnings = std::mem::take(&mut desired.warnings);
     f.warnings.extend(target.warnings.iter().cloned());
-    let comparison = compare(&desired, &base, &ctx.source.tree.blobs);
+    let comparison = compare(&desired, &base, &ctx.source.tree.sizes);
     if comparison.is_empty() {
         f.status = TargetStatus::InSync;
         return Ok(None);
@@ -539,31 +539,32 @@ fn fill_old_sizes_and_diffs(
         .filter(|c| c.kind != ChangeKind::Added)
         .filter_map(|c| base.get(&c.path).map(|e| e.oid))
         .collect();
-    let mut old_data: HashMap<ObjectId, Vec<u8>> = HashMap::new();
-    if !olds.is_empty()
-        && let Ok(mut cat) = reader.cat_file()
-        && let Ok(objs) = cat.read_many(&olds)
-    {
-        old_data = objs.into_iter().map(|o| (o.oid, o.data)).collect();
-    }
-    let blobs = &ctx.source.tree.blobs;
+    // Sizes from `info`; contents only when a diff within its budget needs them.
+    let budget = &ctx.engine.opts.diff_budget;
+    let (old_sizes, old_data) = super::blob_stream::read_within(
+        reader,
+        &olds,
+        ctx.engine.opts.diff.then_some(budget.max_bytes),
+    );
     for c in changes {
-        let old = base.get(&c.path).and_then(|e| old_data.get(&e.oid));
-        c.old_bytes = old.map(|d| d.len() as u64);
+        let old_oid = base.get(&c.path).map(|e| e.oid);
+        c.old_bytes = old_oid.and_then(|o| old_sizes.get(&o).copied());
         if !ctx.engine.opts.diff {
             continue;
         }
-        let new: Option<&[u8]> = desired.entries.get(&c.path).and_then(|d| {
-            d.data
-                .as_deref()
-                .or_else(|| blobs.get(&d.src_oid).map(|b| &b[..]))
+        let old = old_oid.and_then(|o| old_data.get(&o));
+        let new = desired.entries.get(&c.path).and_then(|d| {
+            super::blob_stream::new_bytes_within(&ctx.source.tree, d, budget.max_bytes)
         });
-        match crate::diff::file_diff(
-            &c.path,
-            old.map(|v| &v[..]),
-            new,
-            &ctx.engine.opts.diff_budget,
-        ) {
+        let largest = c.old_bytes.unwrap_or(0).max(c.new_bytes.unwrap_or(0));
+        if largest > budget.max_bytes {
+            c.diff_note = Some(format!(
+                "diff not shown: {largest} B is over the {} B budget (--diff-max-bytes)",
+                budget.max_bytes
+            ));
+            continue;
+        }
+        match crate::diff::file_diff(&c.path, old.map(|v| &v[..]), new.as_deref(), budget) {
             crate::diff::FileDiff::Text(t) => c.diff = Some(t),
             crate::diff::FileDiff::Note(n) => c.diff_note = Some(n),
         }

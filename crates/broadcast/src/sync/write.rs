@@ -2,7 +2,7 @@
 //! lease straight in a local target ([`super::in_place`]) or, in a scratch repository, a push of
 //! the sync branch with a lease; then the pull request.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -112,12 +112,12 @@ fn commit_and_push(
         match in_place::route(&in_place::read_facts(git, git_dir, &req.ref_name)?) {
             Route::InPlace => {
                 let carry = in_place::blobs_to_carry(&req.changes, &p.present);
-                let blobs: HashMap<ObjectId, bytes::Bytes> = carry
-                    .iter()
-                    .filter_map(|oid| source.tree.blobs.get_key_value(oid))
-                    .map(|(oid, b)| (*oid, b.clone()))
-                    .collect();
-                in_place::own_every_blob(&mut req.changes, &blobs);
+                in_place::own_every_blob(&mut req.changes, |oid| {
+                    carry
+                        .contains(&oid)
+                        .then(|| super::blob_stream::source_blob_content(&source.tree, oid))
+                        .flatten()
+                });
                 return in_place::commit_in_place(
                     git,
                     git_dir,

@@ -11,6 +11,7 @@ mod observe;
 mod ownership;
 mod rules;
 mod shard;
+mod streaming;
 mod sync;
 mod trust;
 

@@ -149,7 +149,12 @@ fn blob_oid_matches_hash_object() {
     for data in cases {
         let want = text(fx.sh_in(fx.dir.path(), &["hash-object", "--stdin"], Some(data)));
         assert_eq!(blob_oid(data).to_string(), want.trim());
+        let streamed =
+            broadcast_git_batch::blob_oid_from_reader(data.len() as u64, data).expect("reads");
+        assert_eq!(streamed.to_string(), want.trim());
     }
+    assert!(broadcast_git_batch::blob_oid_from_reader(3, &b"ab"[..]).is_err());
+    assert!(broadcast_git_batch::blob_oid_from_reader(1, &b"ab"[..]).is_err());
 }
 
 const TRICKY: &[&str] = &[
@@ -864,3 +869,6 @@ fn config_get_regexp_reads_what_git_resolves() -> TestResult {
     assert!(repo.config_get_regexp("-x").is_err());
     Ok(())
 }
+
+#[path = "streamed.rs"]
+mod streamed;

@@ -80,6 +80,22 @@ proptest! {
     }
 
     #[test]
+    fn line_by_line_equals_whole(input in text(), group in 1usize..4, path in prop::sample::select(&["a.md", "go.mod", "c.yml", "d.json", "Makefile"][..])) {
+        let t = transformer().map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(t.is_line_local());
+        let whole = t.apply(path, input.as_bytes()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        // Pieces of `group` lines each, every piece but the last ending right after a `\n`.
+        let lines: Vec<&[u8]> = input.as_bytes().split_inclusive(|&b| b == b'\n').collect();
+        let mut pieces = Vec::new();
+        for piece in lines.chunks(group) {
+            pieces.extend_from_slice(&t.apply_text_segment(path, &piece.concat()));
+        }
+        if !broadcast_transform::is_binary(path, input.as_bytes()) {
+            prop_assert_eq!(String::from_utf8_lossy(&pieces), String::from_utf8_lossy(&whole));
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(content in prop::collection::vec(any::<u8>(), 0..512), path in "[a-z./]{0,12}") {
         let t = transformer().map_err(|e| TestCaseError::fail(e.to_string()))?;
         let _ = t.apply(&path, &content);
@@ -102,6 +118,22 @@ fn a_realistic_template_file_round() -> Result {
                     Report to [security](mailto:sec@x.com.au). Service: {{NAME}}-api.\r\n\
                     go get github.com/acme/api-gateway@latest; see also acme/api-client and api.v2\r\n";
     assert_eq!(String::from_utf8_lossy(&out), expected);
+    Ok(())
+}
+
+#[test]
+fn a_needle_with_a_line_feed_is_not_line_local() -> Result {
+    let spec = TransformSpec {
+        variables: [("A".to_owned(), "x".to_owned())].into_iter().collect(),
+        emails: vec![EmailRewrite {
+            from: "a@b.c\nd".into(),
+            to: "e@f.g".into(),
+        }],
+        ..TransformSpec::default()
+    };
+    let slug: RepoSlug = "acme/api".parse()?;
+    assert!(!Transformer::new(&spec, &slug, &slug)?.is_line_local());
+    assert!(transformer()?.is_line_local());
     Ok(())
 }
 
