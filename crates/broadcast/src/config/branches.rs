@@ -66,13 +66,13 @@ fn target_key(repo: &str, base_dir: &Path) -> Option<String> {
 /// and for every pair of groups whose sync branches clash in a target they share.
 pub(super) fn check_sync_branches(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>) {
     let usable = |g: &Group| !g.id.trim().is_empty();
+    let sync: Vec<String> = config.groups.iter().map(Group::sync_branch).collect();
     for (gi, g) in config.groups.iter().enumerate().filter(|(_, g)| usable(g)) {
-        let sync = g.sync_branch();
         for (ti, t) in g.targets.iter().enumerate() {
             let Some(base) = t.branch.as_deref().filter(|b| !b.is_empty()) else {
                 continue;
             };
-            let why = match ref_clash(base, &sync) {
+            let why = match ref_clash(base, &sync[gi]) {
                 None => continue,
                 Some(RefClash::Same) => format!(
                     "base branch '{base}' is this group's sync branch {}: sync commits would stack on the base itself; use another base, or change defaults.branch_prefix or the group id",
@@ -89,30 +89,27 @@ pub(super) fn check_sync_branches(config: &Config, base_dir: &Path, issues: &mut
             });
         }
     }
-    let targets: Vec<BTreeSet<String>> = config
-        .groups
-        .iter()
-        .map(|g| {
-            g.targets
-                .iter()
-                .filter_map(|t| target_key(&t.repo, base_dir))
-                .collect()
-        })
-        .collect();
+    // Target identities per group, computed only for groups whose sync branches clash (rare).
+    let mut targets: Vec<Option<BTreeSet<String>>> = vec![None; config.groups.len()];
     for (j, gj) in config.groups.iter().enumerate().filter(|(_, g)| usable(g)) {
         for (i, gi) in config.groups[..j]
             .iter()
             .enumerate()
             .filter(|(_, g)| usable(g))
         {
-            let (bi, bj) = (gi.sync_branch(), gj.sync_branch());
-            let Some(clash) = ref_clash(&bi, &bj) else {
+            let Some(clash) = ref_clash(&sync[i], &sync[j]) else {
                 continue;
             };
+            let keys = targets[i].get_or_insert_with(|| {
+                gi.targets
+                    .iter()
+                    .filter_map(|t| target_key(&t.repo, base_dir))
+                    .collect()
+            });
             let shared: Vec<&str> = gj
                 .targets
                 .iter()
-                .filter(|t| target_key(&t.repo, base_dir).is_some_and(|k| targets[i].contains(&k)))
+                .filter(|t| target_key(&t.repo, base_dir).is_some_and(|k| keys.contains(&k)))
                 .map(|t| t.repo.as_str())
                 .collect();
             if shared.is_empty() {

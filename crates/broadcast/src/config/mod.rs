@@ -4,17 +4,21 @@
 //! either a line and column (YAML syntax and type errors, from the parser) or a field path such as
 //! `groups[1].targets[0].files[2].dest` (semantic errors), and say what is expected.
 
+mod at;
 mod branches;
+mod fields;
 mod ignored;
+mod mappings;
 mod model;
+mod resolve;
 mod validate;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use fields::{normalize_path, validate_branch};
 pub use ignored::ignored_settings;
 pub use model::*;
-pub use validate::{normalize_path, validate_branch};
 
 /// One semantic problem: where it is and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +198,7 @@ pub fn parse_yaml(text: &str) -> Result<Config, ParseError> {
 /// Errors: [`ParseError::Invalid`] with every problem found.
 pub fn check(config: &mut Config, base_dir: &Path) -> Result<(), ParseError> {
     let mut issues = Vec::new();
-    validate::resolve_lists(config, &mut issues);
+    resolve::resolve_lists(config, &mut issues);
     validate::validate(config, base_dir, &mut issues);
     if issues.is_empty() {
         Ok(())

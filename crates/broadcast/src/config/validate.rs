@@ -1,317 +1,32 @@
-//! List resolution and semantic validation, collecting every problem with its field path.
+//! Semantic validation of a list-resolved configuration, collecting every problem with its
+//! field path. Field paths are written out only for the problems found (see [`At`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::path::Path;
 
 use super::Issue;
+use super::at::At;
+use super::fields::{validate_branch, validate_email};
+use super::mappings::{Dest, check_dir_mapping, check_file_mapping, check_target_mappings};
 use super::model::*;
 use crate::repo::RepoRef;
 
-fn issue(issues: &mut Vec<Issue>, path: impl Into<String>, message: impl Into<String>) {
+/// Appends the issue `path: message`; `path` is written out here, once a problem is found.
+pub(super) fn issue(issues: &mut Vec<Issue>, path: impl fmt::Display, message: impl Into<String>) {
     issues.push(Issue {
-        path: path.into(),
+        path: path.to_string(),
         message: message.into(),
     });
 }
 
-/// A mapping that can come from a list: keyed by its destination.
-trait Keyed: Clone {
-    fn dest(&self) -> &str;
-}
-impl Keyed for FileMapping {
-    fn dest(&self) -> &str {
-        &self.dest
-    }
-}
-impl Keyed for DirectoryMapping {
-    fn dest(&self) -> &str {
-        &self.dest
-    }
-}
-
-/// One kind of list (`file_lists` or `directory_lists`) as seen by the resolver.
-struct Lists<'c, T> {
-    /// `file` or `directory`.
-    kind: &'static str,
-    by_id: BTreeMap<&'c str, &'c [T]>,
-}
-
-impl<'c, T: Keyed> Lists<'c, T> {
-    /// `refs` merged by dest in order, then `inline` (which wins); sorted by dest.
-    fn merge(
-        &self,
-        other: &Lists<'c, impl Keyed>,
-        refs: &[String],
-        inline: &[T],
-        at: &str,
-        issues: &mut Vec<Issue>,
-    ) -> Vec<T> {
-        let mut by_dest = BTreeMap::new();
-        for (ri, r) in refs.iter().enumerate() {
-            match self.by_id.get(r.as_str()) {
-                Some(entries) => {
-                    for e in *entries {
-                        by_dest.insert(e.dest().to_owned(), e.clone());
-                    }
-                }
-                None => {
-                    let hint = if other.by_id.contains_key(r.as_str()) {
-                        format!(
-                            " ('{r}' is a {}_list: use {}_list_refs)",
-                            other.kind, other.kind
-                        )
-                    } else {
-                        String::new()
-                    };
-                    let defined: Vec<&str> = self.by_id.keys().copied().collect();
-                    issue(
-                        issues,
-                        format!("{at}.{}_list_refs[{ri}]", self.kind),
-                        format!(
-                            "unknown {} list '{r}'{hint}; defined {}_lists: [{}]",
-                            self.kind,
-                            self.kind,
-                            defined.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-        for e in inline {
-            by_dest.insert(e.dest().to_owned(), e.clone());
-        }
-        by_dest.into_values().collect()
-    }
-}
-
-/// Merges `file_list_refs` / `directory_list_refs` into each target's mappings, as go-broadcast
-/// does: keyed by `dest`, lists in ref order (later overrides earlier), inline entries win, result
-/// sorted by `dest`. Unknown references are reported with their field path.
-pub(super) fn resolve_lists(config: &mut Config, issues: &mut Vec<Issue>) {
-    let file_lists = config.file_lists.clone();
-    let dir_lists = config.directory_lists.clone();
-    let files = Lists {
-        kind: "file",
-        by_id: file_lists
-            .iter()
-            .map(|l| (l.id.as_str(), l.files.as_slice()))
-            .collect(),
-    };
-    let dirs = Lists {
-        kind: "directory",
-        by_id: dir_lists
-            .iter()
-            .map(|l| (l.id.as_str(), l.directories.as_slice()))
-            .collect(),
-    };
-    for (gi, group) in config.groups.iter_mut().enumerate() {
-        for (ti, target) in group.targets.iter_mut().enumerate() {
-            let at = format!("groups[{gi}].targets[{ti}]");
-            if !target.file_list_refs.is_empty() {
-                target.files =
-                    files.merge(&dirs, &target.file_list_refs, &target.files, &at, issues);
-            }
-            if !target.directory_list_refs.is_empty() {
-                target.directories = dirs.merge(
-                    &files,
-                    &target.directory_list_refs,
-                    &target.directories,
-                    &at,
-                    issues,
-                );
-            }
-        }
-    }
-}
-
-/// Normalizes a repository-relative path: `\` is not a separator, `./` segments and repeated or
-/// trailing `/` are dropped. Errors (as the message) on empty, absolute, `..`, `.git` segments and
-/// control characters.
-pub fn normalize_path(p: &str, allow_root: bool) -> Result<String, String> {
-    if p.len() > 4096 {
-        return Err("path is longer than 4096 bytes".to_owned());
-    }
-    if p.chars().any(|c| c.is_control()) {
-        return Err(format!("path {p:?} contains a control character"));
-    }
-    if p.starts_with('/') {
-        return Err(format!(
-            "path {p:?} is absolute; expected a path relative to the repository root"
-        ));
-    }
-    let mut parts = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                return Err(format!(
-                    "path {p:?} contains '..'; expected a path inside the repository"
-                ));
-            }
-            s if s.eq_ignore_ascii_case(".git") => {
-                return Err(format!(
-                    "path {p:?} has a '.git' segment; git's own directory cannot be synced"
-                ));
-            }
-            s => parts.push(s),
-        }
-    }
-    if parts.is_empty() && !allow_root {
-        return Err(if p.is_empty() {
-            "must not be empty".to_owned()
-        } else {
-            format!("path {p:?} names the repository root; expected a file path")
-        });
-    }
-    Ok(parts.join("/"))
-}
-
-/// Checks a branch name (or prefix) with go-broadcast's rules, which are a safe subset of
-/// `git check-ref-format`: at most 255 characters, `^[A-Za-z0-9][\w./-]*$`, no `..`, `//`,
-/// `@{`, trailing `/` or `.lock`.
-pub fn validate_branch(b: &str) -> Result<(), String> {
-    if b.len() > 255 {
-        return Err(format!("branch name {b:?} is longer than 255 characters"));
-    }
-    let first_ok = b.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = b
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'));
-    if !first_ok || !rest_ok {
-        return Err(format!(
-            "invalid branch name {b:?}: expected a letter or digit first, then letters, digits, '_', '.', '/', '-'"
-        ));
-    }
-    for bad in ["..", "//"] {
-        if b.contains(bad) {
-            return Err(format!("invalid branch name {b:?}: contains '{bad}'"));
-        }
-    }
-    if b.ends_with('/') || b.ends_with(".lock") || b.ends_with('.') {
-        return Err(format!(
-            "invalid branch name {b:?}: must not end with '/', '.' or '.lock'"
-        ));
-    }
-    Ok(())
-}
-
-fn validate_email(e: &str) -> Result<(), String> {
-    let ok = e.len() <= 254 && !e.contains("..") && {
-        match e.split_once('@') {
-            Some((local, domain)) => {
-                !local.is_empty()
-                    && local
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
-                    && !local.starts_with('.')
-                    && !local.ends_with('.')
-                    && domain.contains('.')
-                    && domain
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
-                    && !domain.starts_with(['.', '-'])
-                    && domain.rsplit('.').next().is_some_and(|tld| {
-                        tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic())
-                    })
-            }
-            None => false,
-        }
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("invalid email address {e:?}"))
-    }
-}
-
-fn check_nonblank(issues: &mut Vec<Issue>, at: &str, field: &str, values: &[String]) {
+fn check_nonblank(issues: &mut Vec<Issue>, at: &At<'_>, field: &str, values: &[String]) {
     for (i, v) in values.iter().enumerate() {
         if v.trim().is_empty() {
-            issue(issues, format!("{at}.{field}[{i}]"), "must not be blank");
+            issue(issues, at.item(field, i), "must not be blank");
         }
     }
-}
-
-fn check_globs(issues: &mut Vec<Issue>, at: &str, field: &str, patterns: &[String]) {
-    for (i, p) in patterns.iter().enumerate() {
-        if let Err(e) = broadcast_transform::validate_glob(p) {
-            issue(
-                issues,
-                format!("{at}.{field}[{i}]"),
-                format!("invalid glob {p:?}: {e}"),
-            );
-        }
-    }
-}
-
-fn check_file_mapping(issues: &mut Vec<Issue>, at: &str, f: &FileMapping) {
-    if !(f.delete && f.src.is_empty()) {
-        if f.src.is_empty() && !f.delete {
-            issue(
-                issues,
-                format!("{at}.src"),
-                "must not be empty (only `delete: true` entries may omit src)",
-            );
-        } else if let Err(e) = normalize_path(&f.src, false) {
-            // A delete entry's src is never read (go-broadcast examples write `src: dummy`).
-            if !f.delete {
-                issue(issues, format!("{at}.src"), e);
-            }
-        }
-    }
-    if let Err(e) = normalize_path(&f.dest, false) {
-        issue(issues, format!("{at}.dest"), e);
-    }
-}
-
-/// `src` and `dest` of a directory mapping must be written out: `.` names the repository root.
-/// (An empty or missing `src` used to mean the root, so `directories: [{dest: out}]` copied the
-/// whole template into `out/`.) A delete entry needs no `src`.
-fn check_dir_required(issues: &mut Vec<Issue>, at: &str, d: &DirectoryMapping) {
-    const ROOT_HINT: &str = "required; use \".\" for the repository root";
-    if !d.delete && d.src.trim().is_empty() {
-        issue(issues, format!("{at}.src"), ROOT_HINT);
-    }
-    if d.dest.trim().is_empty() {
-        let message = if d.delete { "required" } else { ROOT_HINT };
-        issue(issues, format!("{at}.dest"), message);
-    }
-}
-
-/// `delete_orphaned` deletes what a copying mapping owns; beside `delete: true`, which copies
-/// nothing, it means nothing, so the contradiction is refused. (`exclude` and `include_only`
-/// beside `delete: true` are fine: excluded paths are kept.)
-fn check_delete_filters(issues: &mut Vec<Issue>, at: &str, d: &DirectoryMapping) {
-    if d.delete && d.delete_orphaned {
-        issue(
-            issues,
-            format!("{at}.delete_orphaned"),
-            "has no effect with delete: true (which removes the files under dest); remove one of them".to_owned(),
-        );
-    }
-}
-
-fn check_dir_mapping(issues: &mut Vec<Issue>, at: &str, d: &DirectoryMapping) {
-    check_dir_required(issues, at, d);
-    check_delete_filters(issues, at, d);
-    if !d.delete
-        && let Err(e) = normalize_path(&d.src, true)
-    {
-        issue(issues, format!("{at}.src"), e);
-    }
-    match normalize_path(&d.dest, true) {
-        Err(e) => issue(issues, format!("{at}.dest"), e),
-        Ok(n) if n.is_empty() && d.delete && !d.dest.trim().is_empty() => issue(
-            issues,
-            format!("{at}.dest"),
-            "deleting the repository root is not allowed",
-        ),
-        Ok(_) => {}
-    }
-    if let Some(ex) = &d.exclude {
-        check_globs(issues, at, "exclude", ex);
-    }
-    check_globs(issues, at, "include_only", &d.include_only);
 }
 
 /// Validates a list-resolved configuration, appending every problem found.
@@ -350,9 +65,11 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
         issue(issues, "groups", "at least one group is required");
     }
     let mut group_ids: BTreeMap<&str, usize> = BTreeMap::new();
+    let groups = At::Root("groups");
     for (gi, g) in config.groups.iter().enumerate() {
-        validate_group(issues, gi, g, &mut group_ids, base_dir);
-        validate_group_targets(issues, gi, g, base_dir);
+        let at = groups.index(gi);
+        validate_group(issues, &at, gi, g, &mut group_ids, base_dir);
+        validate_group_targets(issues, &at, g, base_dir);
     }
     validate_dependencies(config, &group_ids, issues);
     super::branches::check_sync_branches(config, base_dir, issues);
@@ -360,52 +77,45 @@ pub(super) fn validate(config: &Config, base_dir: &Path, issues: &mut Vec<Issue>
 
 /// `file_lists` and `directory_lists`: ids, names, and their mappings.
 fn validate_lists(config: &Config, issues: &mut Vec<Issue>) {
-    for (kind, ids) in [
-        (
-            "file_lists",
-            config
-                .file_lists
-                .iter()
-                .map(|l| (&l.id, &l.name))
-                .collect::<Vec<_>>(),
-        ),
-        (
-            "directory_lists",
-            config
-                .directory_lists
-                .iter()
-                .map(|l| (&l.id, &l.name))
-                .collect(),
-        ),
-    ] {
-        let mut seen = BTreeSet::new();
-        for (i, (id, name)) in ids.into_iter().enumerate() {
-            if id.trim().is_empty() {
-                issue(issues, format!("{kind}[{i}].id"), "must not be empty");
-            } else if !seen.insert(id.as_str()) {
-                issue(
-                    issues,
-                    format!("{kind}[{i}].id"),
-                    format!("duplicate list id '{id}'"),
-                );
-            }
-            if name.trim().is_empty() {
-                issue(issues, format!("{kind}[{i}].name"), "must not be empty");
-            }
-        }
-    }
+    let file_ids = config.file_lists.iter().map(|l| (&l.id, &l.name));
+    let dir_ids = config.directory_lists.iter().map(|l| (&l.id, &l.name));
+    check_list_ids(issues, "file_lists", file_ids);
+    check_list_ids(issues, "directory_lists", dir_ids);
+    let root = At::Root("file_lists");
     for (li, l) in config.file_lists.iter().enumerate() {
+        let list = root.index(li);
+        let files_at = list.field("files");
         for (fi, f) in l.files.iter().enumerate() {
-            check_file_mapping(issues, &format!("file_lists[{li}].files[{fi}]"), f);
+            check_file_mapping(issues, &files_at.index(fi), f);
         }
     }
+    let root = At::Root("directory_lists");
     for (li, l) in config.directory_lists.iter().enumerate() {
+        let list = root.index(li);
+        let dirs_at = list.field("directories");
         for (di, d) in l.directories.iter().enumerate() {
-            check_dir_mapping(
-                issues,
-                &format!("directory_lists[{li}].directories[{di}]"),
-                d,
-            );
+            check_dir_mapping(issues, &dirs_at.index(di), d);
+        }
+    }
+}
+
+/// Ids (present, unique) and names (present) of the lists of one kind.
+fn check_list_ids<'c>(
+    issues: &mut Vec<Issue>,
+    kind: &str,
+    lists: impl Iterator<Item = (&'c String, &'c String)>,
+) {
+    let root = At::Root(kind);
+    let mut seen = BTreeSet::new();
+    for (i, (id, name)) in lists.enumerate() {
+        let at = root.index(i);
+        if id.trim().is_empty() {
+            issue(issues, at.field("id"), "must not be empty");
+        } else if !seen.insert(id.as_str()) {
+            issue(issues, at.field("id"), format!("duplicate list id '{id}'"));
+        }
+        if name.trim().is_empty() {
+            issue(issues, at.field("name"), "must not be empty");
         }
     }
 }
@@ -413,39 +123,40 @@ fn validate_lists(config: &Config, issues: &mut Vec<Issue>) {
 /// One group's own fields (name, id, source, PR metadata, branch prefix); records its id.
 fn validate_group<'a>(
     issues: &mut Vec<Issue>,
+    at: &At<'_>,
     gi: usize,
     g: &'a Group,
     group_ids: &mut BTreeMap<&'a str, usize>,
     base_dir: &Path,
 ) {
-    let at = format!("groups[{gi}]");
     if g.name.trim().is_empty() {
-        issue(issues, format!("{at}.name"), "must not be empty");
+        issue(issues, at.field("name"), "must not be empty");
     }
     if g.id.trim().is_empty() {
-        issue(issues, format!("{at}.id"), "must not be empty");
+        issue(issues, at.field("id"), "must not be empty");
     } else if let Some(prev) = group_ids.insert(&g.id, gi) {
         issue(
             issues,
-            format!("{at}.id"),
+            at.field("id"),
             format!("duplicate group id '{}' (also groups[{prev}])", g.id),
         );
     } else if let Err(e) = validate_branch(&g.id) {
         issue(
             issues,
-            format!("{at}.id"),
+            at.field("id"),
             format!("group ids name sync branches: {e}"),
         );
     }
+    let source = at.field("source");
     if g.source.repo.trim().is_empty() {
-        issue(issues, format!("{at}.source.repo"), "must not be empty");
+        issue(issues, source.field("repo"), "must not be empty");
     } else if let Err(e) = RepoRef::parse(&g.source.repo, base_dir) {
-        issue(issues, format!("{at}.source.repo"), e);
+        issue(issues, source.field("repo"), e);
     }
     if let Some(b) = &g.source.branch
         && let Err(e) = validate_branch(b)
     {
-        issue(issues, format!("{at}.source.branch"), e);
+        issue(issues, source.field("branch"), e);
     }
     for (field, v) in [
         ("security_email", &g.source.security_email),
@@ -454,39 +165,21 @@ fn validate_group<'a>(
         if let Some(e) = v.as_deref().filter(|e| !e.is_empty())
             && let Err(m) = validate_email(e)
         {
-            issue(issues, format!("{at}.source.{field}"), m);
+            issue(issues, source.field(field), m);
         }
     }
+    let global = at.field("global");
+    check_nonblank(issues, &global, "pr_labels", &g.global.pr_labels);
+    check_nonblank(issues, &global, "pr_assignees", &g.global.pr_assignees);
+    check_nonblank(issues, &global, "pr_reviewers", &g.global.pr_reviewers);
     check_nonblank(
         issues,
-        &format!("{at}.global"),
-        "pr_labels",
-        &g.global.pr_labels,
-    );
-    check_nonblank(
-        issues,
-        &format!("{at}.global"),
-        "pr_assignees",
-        &g.global.pr_assignees,
-    );
-    check_nonblank(
-        issues,
-        &format!("{at}.global"),
-        "pr_reviewers",
-        &g.global.pr_reviewers,
-    );
-    check_nonblank(
-        issues,
-        &format!("{at}.global"),
+        &global,
         "pr_team_reviewers",
         &g.global.pr_team_reviewers,
     );
-    check_nonblank(
-        issues,
-        &format!("{at}.defaults"),
-        "pr_labels",
-        &g.defaults.pr_labels,
-    );
+    let defaults = at.field("defaults");
+    check_nonblank(issues, &defaults, "pr_labels", &g.defaults.pr_labels);
     if let Some(p) = g
         .defaults
         .branch_prefix
@@ -494,42 +187,53 @@ fn validate_group<'a>(
         .filter(|p| !p.is_empty())
         && let Err(e) = validate_branch(p)
     {
-        issue(issues, format!("{at}.defaults.branch_prefix"), e);
+        issue(issues, defaults.field("branch_prefix"), e);
     }
     if g.targets.is_empty() {
         issue(
             issues,
-            format!("{at}.targets"),
+            at.field("targets"),
             "at least one target is required",
         );
     }
 }
 
 /// A group's targets, each on its own, and duplicates among them.
-fn validate_group_targets(issues: &mut Vec<Issue>, gi: usize, g: &Group, base_dir: &Path) {
-    let at = format!("groups[{gi}]");
-    let mut seen_targets: BTreeMap<String, usize> = BTreeMap::new();
+fn validate_group_targets(issues: &mut Vec<Issue>, at: &At<'_>, g: &Group, base_dir: &Path) {
+    let targets = at.field("targets");
+    let mut seen_targets: BTreeMap<Cow<'_, str>, usize> = BTreeMap::new();
+    let mut dests: Vec<Dest<'_>> = Vec::new();
     for (ti, t) in g.targets.iter().enumerate() {
-        let at = format!("{at}.targets[{ti}]");
-        validate_target(issues, &at, t, base_dir);
-        if let Ok(r) = RepoRef::parse(&t.repo, base_dir) {
-            let key = match &r {
-                RepoRef::GitHub { .. } => r.to_string().to_lowercase(),
-                RepoRef::Local { path } => std::path::absolute(path)
-                    .unwrap_or(path.clone())
+        let at = targets.index(ti);
+        let Some(repo) = validate_target(issues, &at, t, base_dir, &mut dests) else {
+            continue;
+        };
+        let key = match repo {
+            // `owner/name` as written (trimmed), compared case-insensitively as GitHub does.
+            RepoRef::GitHub { .. } => {
+                let slug = t.repo.trim();
+                if slug.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(slug.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(slug)
+                }
+            }
+            RepoRef::Local { path } => Cow::Owned(
+                std::path::absolute(&path)
+                    .unwrap_or(path)
                     .display()
                     .to_string(),
-            };
-            if let Some(prev) = seen_targets.insert(key, ti) {
-                issue(
-                    issues,
-                    format!("{at}.repo"),
-                    format!(
-                        "duplicate target '{}' in this group (also targets[{prev}])",
-                        t.repo
-                    ),
-                );
-            }
+            ),
+        };
+        if let Some(prev) = seen_targets.insert(key, ti) {
+            issue(
+                issues,
+                at.field("repo"),
+                format!(
+                    "duplicate target '{}' in this group (also targets[{prev}])",
+                    t.repo
+                ),
+            );
         }
     }
 }
@@ -567,21 +271,31 @@ fn validate_dependencies(
     }
 }
 
-fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Path) {
-    if t.repo.trim().is_empty() {
-        issue(issues, format!("{at}.repo"), "must not be empty");
-    } else if let Err(e) = RepoRef::parse(&t.repo, base_dir) {
-        issue(issues, format!("{at}.repo"), e);
-    }
+/// One target's own fields and mappings; returns its repository when that parses.
+fn validate_target<'c>(
+    issues: &mut Vec<Issue>,
+    at: &At<'_>,
+    t: &'c Target,
+    base_dir: &Path,
+    dests: &mut Vec<Dest<'c>>,
+) -> Option<RepoRef> {
+    let repo = if t.repo.trim().is_empty() {
+        issue(issues, at.field("repo"), "must not be empty");
+        None
+    } else {
+        RepoRef::parse(&t.repo, base_dir)
+            .map_err(|e| issue(issues, at.field("repo"), e))
+            .ok()
+    };
     if let Some(b) = &t.branch
         && let Err(e) = validate_branch(b)
     {
-        issue(issues, format!("{at}.branch"), e);
+        issue(issues, at.field("branch"), e);
     }
     if t.files.is_empty() && t.directories.is_empty() {
         issue(
             issues,
-            at.to_owned(),
+            at,
             "at least one entry in files or directories (or a list ref) is required",
         );
     }
@@ -592,76 +306,15 @@ fn validate_target(issues: &mut Vec<Issue>, at: &str, t: &Target, base_dir: &Pat
         if let Some(e) = v.as_deref().filter(|e| !e.is_empty())
             && let Err(m) = validate_email(e)
         {
-            issue(issues, format!("{at}.{field}"), m);
+            issue(issues, at.field(field), m);
         }
     }
     check_nonblank(issues, at, "pr_labels", &t.pr_labels);
     check_nonblank(issues, at, "pr_assignees", &t.pr_assignees);
     check_nonblank(issues, at, "pr_reviewers", &t.pr_reviewers);
     check_nonblank(issues, at, "pr_team_reviewers", &t.pr_team_reviewers);
-    let mut dests: BTreeMap<String, String> = BTreeMap::new();
-    for (fi, f) in t.files.iter().enumerate() {
-        let fat = format!("{at}.files[{fi}]");
-        check_file_mapping(issues, &fat, f);
-        if let Ok(d) = normalize_path(&f.dest, false)
-            && let Some(prev) = dests.insert(d.clone(), fat.clone())
-        {
-            issue(
-                issues,
-                format!("{fat}.dest"),
-                format!("destination {d:?} is already used by {prev}"),
-            );
-        }
-    }
-    for (di, d) in t.directories.iter().enumerate() {
-        let dat = format!("{at}.directories[{di}]");
-        check_dir_mapping(issues, &dat, d);
-        if let Ok(n) = normalize_path(&d.dest, true)
-            && let Some(prev) = dests.insert(n.clone(), dat.clone())
-        {
-            issue(
-                issues,
-                format!("{dat}.dest"),
-                format!("destination {n:?} is already used by {prev}"),
-            );
-        }
-    }
-    check_file_dir_overlap(issues, at, t);
-}
-
-/// Rejects a file destination that another mapping of the same target needs as a directory
-/// (`conf` written by a `files` entry and `conf/sub` by another mapping): git cannot hold both.
-/// Delete entries are left out: deleting `conf` and writing `conf/sub/x` is a valid change.
-fn check_file_dir_overlap(issues: &mut Vec<Issue>, at: &str, t: &Target) {
-    let files = t.files.iter().enumerate().filter(|(_, f)| !f.delete);
-    let file_dests: Vec<(String, String)> = files
-        .filter_map(|(fi, f)| {
-            let dest = normalize_path(&f.dest, false).ok()?;
-            Some((dest, format!("{at}.files[{fi}]")))
-        })
-        .collect();
-    let dir_dests = t.directories.iter().enumerate().filter(|(_, d)| !d.delete);
-    let dir_dests = dir_dests.filter_map(|(di, d)| {
-        let dest = normalize_path(&d.dest, true).ok()?;
-        Some((dest, format!("{at}.directories[{di}]")))
-    });
-    let all: Vec<(String, String)> = file_dests.iter().cloned().chain(dir_dests).collect();
-    for (dest, field) in &all {
-        for (file, file_field) in &file_dests {
-            if dest.len() > file.len()
-                && dest.starts_with(file.as_str())
-                && dest.as_bytes()[file.len()] == b'/'
-            {
-                issue(
-                    issues,
-                    format!("{field}.dest"),
-                    format!(
-                        "destination {dest:?} needs {file:?} to be a directory, but {file_field} writes {file:?} as a file"
-                    ),
-                );
-            }
-        }
-    }
+    check_target_mappings(issues, at, t, dests);
+    repo
 }
 
 fn find_cycle(config: &Config) -> Option<Vec<String>> {

@@ -1,6 +1,7 @@
 //! Table tests of the config checks.
 
 use super::*;
+use crate::config::normalize_path;
 
 #[test]
 fn normalize_path_rules() {
