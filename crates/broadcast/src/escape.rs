@@ -16,6 +16,10 @@ pub fn escape_control(text: &str) -> Cow<'_, str> {
 /// [`escape_control`], leaving the characters of `keep` raw (for example `\n` and `\t` in
 /// multi-line text whose layout they are).
 pub fn escape_control_keeping<'a>(text: &'a str, keep: &[char]) -> Cow<'a, str> {
+    // Printable ASCII (the common case) holds no control character: one byte scan.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Cow::Borrowed(text);
+    }
     let is_control =
         |c: char| (c.is_control() || ('\u{80}'..='\u{9f}').contains(&c)) && !keep.contains(&c);
     if !text.chars().any(is_control) {

@@ -96,17 +96,99 @@ pub fn parse_metadata(body: &str) -> Option<SyncMetadata> {
     (!earlier_disagrees).then_some(ours)
 }
 
-/// Parses the block that `text` starts with (`text` begins with [`METADATA_START`]).
+/// Parses the block that `text` starts with (`text` begins with [`METADATA_START`]): the
+/// block as we render it without a YAML parser, anything else (edited, or written by
+/// go-broadcast) with one.
 fn parse_block(text: &str) -> Option<SyncMetadata> {
+    let rest = text.strip_prefix(METADATA_START)?;
+    let end = rest.find(METADATA_END)?;
+    let block = &rest[..end];
+    parse_rendered(block).or_else(|| parse_yaml_block(block))
+}
+
+/// The text between the markers read as YAML (`sync_metadata:` holding the five fields).
+fn parse_yaml_block(block: &str) -> Option<SyncMetadata> {
     #[derive(Deserialize)]
     struct Wrapper {
         sync_metadata: SyncMetadata,
     }
-    let rest = text.strip_prefix(METADATA_START)?;
-    let end = rest.find(METADATA_END)?;
-    serde_saphyr::from_str::<Wrapper>(&rest[..end])
+    serde_saphyr::from_str::<Wrapper>(block)
         .ok()
         .map(|w| w.sync_metadata)
+}
+
+/// The block exactly as [`render_metadata`] writes it (the text between the markers), read
+/// without a YAML parser; `None` for anything else, which the YAML parser then reads.
+///
+/// Accepts only what reads the same in YAML: the five keys in order, two spaces of indent,
+/// and values as JSON strings of printable ASCII with the escapes `serde_json` writes (`\"`,
+/// `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, and `\uXXXX` below U+0080), whose YAML
+/// double-quoted reading is the same string. Cost: one pass over the block, five allocations.
+fn parse_rendered(block: &str) -> Option<SyncMetadata> {
+    let mut rest = block.strip_prefix("\nsync_metadata:\n")?;
+    let mut field = |key: &str| {
+        let line = rest.strip_prefix("  ")?.strip_prefix(key)?.strip_prefix(": ")?;
+        let (value, after) = json_ascii_string(line)?;
+        rest = after.strip_prefix('\n')?;
+        Some(value)
+    };
+    let meta = SyncMetadata {
+        group_id: field("group_id")?,
+        source_repo: field("source_repo")?,
+        source_commit: field("source_commit")?,
+        target_repo: field("target_repo")?,
+        sync_commit: field("sync_commit")?,
+    };
+    rest.is_empty().then_some(meta)
+}
+
+/// Decodes the JSON string `text` starts with: (the string, the text after its closing quote).
+/// `None` outside the subset [`parse_rendered`] accepts.
+fn json_ascii_string(text: &str) -> Option<(String, &str)> {
+    let bytes = text.as_bytes();
+    if bytes.first() != Some(&b'"') {
+        return None;
+    }
+    let mut out = String::new();
+    let mut i = 1;
+    loop {
+        // Plain bytes up to the next quote or backslash are copied as one run.
+        let run = bytes[i..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || !(0x20..0x7f).contains(&b))?;
+        out.push_str(&text[i..i + run]);
+        i += run;
+        match bytes[i] {
+            b'"' => return Some((out, &text[i + 1..])),
+            b'\\' => {
+                let decoded = match *bytes.get(i + 1)? {
+                    b'"' => '"',
+                    b'\\' => '\\',
+                    b'n' => '\n',
+                    b'r' => '\r',
+                    b't' => '\t',
+                    b'b' => '\u{8}',
+                    b'f' => '\u{c}',
+                    b'u' => {
+                        let hex = text.get(i + 2..i + 6)?;
+                        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                            return None;
+                        }
+                        let code = u8::try_from(u32::from_str_radix(hex, 16).ok()?).ok()?;
+                        if !code.is_ascii() {
+                            return None;
+                        }
+                        i += 4;
+                        char::from(code)
+                    }
+                    _ => return None,
+                };
+                out.push(decoded);
+                i += 2;
+            }
+            _ => return None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +208,50 @@ mod tests {
         assert_eq!(text.matches("-->").count(), 1, "{text}");
         assert_eq!(parse_metadata(&text), Some(m));
         assert_eq!(parse_metadata("no block"), None);
+    }
+
+    #[test]
+    fn rendered_blocks_are_read_without_yaml_and_agree_with_it() {
+        let block = |values: [&str; 5]| {
+            format!(
+                "\nsync_metadata:\n  group_id: {}\n  source_repo: {}\n  source_commit: {}\n  target_repo: {}\n  sync_commit: {}\n",
+                values[0], values[1], values[2], values[3], values[4]
+            )
+        };
+        let plain = ["\"g\"", "\"o/s\"", "\"abc\"", "\"o/t\"", "\"def\""];
+        let escaped = [
+            r#""a\"b\\c""#,
+            r#""-\u002d>\n\t\r\b\f""#,
+            "\"\"",
+            r#""\u0041\u007f""#,
+            "\"x y: #z\"",
+        ];
+        // (block, read by the fast path)
+        let table: Vec<(String, bool)> = vec![
+            (block(plain), true),
+            (block(escaped), true),
+            // Outside the subset: the YAML parser decides.
+            (block([r#""\u00e9""#, "\"s\"", "\"c\"", "\"t\"", "\"d\""]), false),
+            (block(["\"\\/\"", "\"s\"", "\"c\"", "\"t\"", "\"d\""]), false),
+            (block(["\"\u{e9}\"", "\"s\"", "\"c\"", "\"t\"", "\"d\""]), false),
+            (block(["g", "s", "c", "t", "d"]), false),
+            (block(plain).replace("  group_id", "   group_id"), false),
+            (block(plain).replace("\n  sync_commit: \"def\"", ""), false),
+            (format!("{}  extra: \"x\"\n", block(plain)), false),
+            (block(plain).replace('\n', "\r\n"), false),
+            (block(plain).replacen("\"g\"", "\"g\"  # note", 1), false),
+        ];
+        for (text, fast) in &table {
+            let got = parse_rendered(text);
+            assert_eq!(got.is_some(), *fast, "{text:?}");
+            if let Some(got) = got {
+                assert_eq!(Some(got), parse_yaml_block(text), "{text:?}");
+            }
+        }
+        let read = parse_rendered(&block(escaped)).expect("in the subset");
+        assert_eq!(read.group_id, "a\"b\\c");
+        assert_eq!(read.source_repo, "-->\n\t\r\u{8}\u{c}");
+        assert_eq!(read.target_repo, "A\u{7f}");
     }
 
     /// Found by the `metadata` fuzz target: the first marker used to win, so a changed file

@@ -12,7 +12,9 @@
 
 use proptest::prelude::*;
 
-use super::{METADATA_START, SyncMetadata, parse_metadata, render_metadata};
+use super::{
+    METADATA_START, SyncMetadata, parse_metadata, parse_rendered, parse_yaml_block, render_metadata,
+};
 
 fn cases(default: u32) -> ProptestConfig {
     let cases = std::env::var("BROADCAST_FUZZ_CASES")
@@ -195,6 +197,40 @@ proptest! {
         }
         if let Some(got) = parse_metadata(&edited) {
             prop_assert_eq!(&got, &m, "another group's metadata from {:?}", edited);
+        }
+    }
+
+    /// The block read without YAML is the block read with it, for our rendering (always read
+    /// without YAML when every value is ASCII) and for damaged copies of it.
+    #[test]
+    fn fuzz_metadata_fast_path_equals_yaml(
+        m in metadata(),
+        edits in prop::collection::vec((any::<prop::sample::Index>(), 0usize..4, hostile_text(2)), 0..3),
+    ) {
+        let rendered = render_metadata(&m);
+        let block = &rendered[METADATA_START.len()..rendered.rfind("-->").expect("closed")];
+        let ascii = [&m.group_id, &m.source_repo, &m.target_repo]
+            .iter()
+            .all(|v| v.bytes().all(|b| b < 0x7f));
+        let fast = parse_rendered(block);
+        prop_assert_eq!(fast.is_some(), ascii, "{:?}", block);
+        if let Some(fast) = fast {
+            prop_assert_eq!(Some(fast), parse_yaml_block(block));
+        }
+        let mut damaged = block.to_owned();
+        for (i, del, ins) in &edits {
+            let mut s = i.index(damaged.len() + 1);
+            while !damaged.is_char_boundary(s) {
+                s -= 1;
+            }
+            let mut e = (s + del).min(damaged.len());
+            while !damaged.is_char_boundary(e) {
+                e += 1;
+            }
+            damaged.replace_range(s..e, ins);
+        }
+        if let Some(fast) = parse_rendered(&damaged) {
+            prop_assert_eq!(Some(fast), parse_yaml_block(&damaged), "{:?}", damaged);
         }
     }
 

@@ -145,17 +145,20 @@ pub fn blob_oid_from_reader(len: u64, mut reader: impl std::io::Read) -> std::io
     }
 }
 
-/// SHA-1 of `"<kind> <len>\0"` followed by `body`: the id of any loose object.
-pub(crate) fn object_oid(kind: &str, body: &[u8]) -> ObjectId {
-    let mut hasher = Sha1::new();
-    hasher.update(format!("{kind} {}\0", body.len()).as_bytes());
-    hasher.update(body);
+fn write_header(buf: &mut [u8; 32], len: usize) -> usize {
+    write_object_header(buf, "blob", len)
+}
+
+/// The id of a finished SHA-1 (the hasher fed with an object's header and body).
+pub(crate) fn finish(hasher: Sha1) -> ObjectId {
     ObjectId(hasher.finalize().into())
 }
 
-fn write_header(buf: &mut [u8; 32], len: usize) -> usize {
-    let prefix = b"blob ";
-    buf[..prefix.len()].copy_from_slice(prefix);
+/// Writes `"<kind> <len>\0"` (a loose object's header) into `buf`; returns its length.
+/// `kind` is one of git's object kinds (at most 6 bytes), so the header fits in 32 bytes.
+pub(crate) fn write_object_header(buf: &mut [u8; 32], kind: &str, len: usize) -> usize {
+    buf[..kind.len()].copy_from_slice(kind.as_bytes());
+    buf[kind.len()] = b' ';
     let mut digits = [0u8; 20];
     let mut n = len;
     let mut count = 0;
@@ -167,7 +170,7 @@ fn write_header(buf: &mut [u8; 32], len: usize) -> usize {
             break;
         }
     }
-    let mut at = prefix.len();
+    let mut at = kind.len() + 1;
     for d in digits[..count].iter().rev() {
         buf[at] = *d;
         at += 1;

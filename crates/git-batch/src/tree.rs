@@ -96,25 +96,41 @@ pub fn tree_oid<'a>(
         dirs: BTreeMap<&'a str, Dir<'a>>,
     }
     fn hash(dir: &Dir<'_>) -> ObjectId {
-        // (sort key, mode, name, id): trees sort as if their name ended in '/'.
-        let mut items: Vec<(Vec<u8>, u32, &str, ObjectId)> = Vec::new();
+        use sha1::{Digest, Sha1};
+        // (name, is a tree, mode, id): trees sort as if their name ended in '/'. Names are
+        // distinct (a name that is both a leaf and a tree is rejected before).
+        let mut items: Vec<(&str, bool, u32, ObjectId)> =
+            Vec::with_capacity(dir.leaves.len() + dir.dirs.len());
         for (name, (mode, oid)) in &dir.leaves {
-            items.push((name.as_bytes().to_vec(), *mode, name, *oid));
+            items.push((name, false, *mode, *oid));
         }
         for (name, sub) in &dir.dirs {
-            let mut key = name.as_bytes().to_vec();
-            key.push(b'/');
-            items.push((key, EntryMode::Tree.bits(), name, hash(sub)));
+            items.push((name, true, EntryMode::Tree.bits(), hash(sub)));
         }
-        items.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut body = Vec::with_capacity(items.len() * 40);
-        for (_, mode, name, oid) in items {
-            body.extend_from_slice(format!("{mode:o} ").as_bytes());
-            body.extend_from_slice(name.as_bytes());
-            body.push(0);
-            body.extend_from_slice(oid.as_bytes());
+        if !dir.dirs.is_empty() {
+            fn key(name: &str, tree: bool) -> impl Iterator<Item = u8> + '_ {
+                name.bytes().chain(tree.then_some(b'/'))
+            }
+            items.sort_unstable_by(|a, b| key(a.0, a.1).cmp(key(b.0, b.1)));
         }
-        crate::oid::object_oid("tree", &body)
+        // The object is hashed as it is written, without building it: header, then entries.
+        let len: usize = items
+            .iter()
+            .map(|(name, _, mode, _)| octal(*mode).1 + 1 + name.len() + 1 + 20)
+            .sum();
+        let mut hasher = Sha1::new();
+        let mut header = [0u8; 32];
+        let header_len = crate::oid::write_object_header(&mut header, "tree", len);
+        hasher.update(&header[..header_len]);
+        for (name, _, mode, oid) in &items {
+            let (digits, n) = octal(*mode);
+            hasher.update(&digits[digits.len() - n..]);
+            hasher.update(b" ");
+            hasher.update(name.as_bytes());
+            hasher.update(b"\0");
+            hasher.update(oid.as_bytes());
+        }
+        crate::oid::finish(hasher)
     }
     let bad = |path: &str, reason: &'static str| Error::InvalidArgument {
         what: "tree entry path",
@@ -143,6 +159,21 @@ pub fn tree_oid<'a>(
         }
     }
     Ok(hash(&root))
+}
+
+/// `mode` in octal without leading zeros, right-aligned in the buffer: (buffer, digit count).
+fn octal(mode: u32) -> ([u8; 11], usize) {
+    let mut digits = [0u8; 11];
+    let mut n = mode;
+    let mut count = 0;
+    loop {
+        digits[digits.len() - 1 - count] = b'0' + (n % 8) as u8;
+        count += 1;
+        n /= 8;
+        if n == 0 {
+            return (digits, count);
+        }
+    }
 }
 
 /// Parses NUL-terminated `ls-tree -z` records: `<mode> SP <type> SP <oid> TAB <path> NUL`
@@ -242,6 +273,28 @@ mod tests {
 #[cfg(test)]
 mod mode_tests {
     use super::EntryMode;
+
+    #[test]
+    fn octal_and_object_header_are_written_without_allocating() {
+        for (mode, text) in [
+            (0o100644, "100644"),
+            (0o040000, "40000"),
+            (0o160000, "160000"),
+            (0, "0"),
+            (u32::MAX, "37777777777"),
+        ] {
+            let (digits, n) = super::octal(mode);
+            assert_eq!(&digits[digits.len() - n..], text.as_bytes());
+        }
+        let mut buf = [0u8; 32];
+        for (kind, len, text) in [
+            ("tree", 0, &b"tree 0\0"[..]),
+            ("commit", usize::MAX, b"commit 18446744073709551615\0"),
+        ] {
+            let n = crate::oid::write_object_header(&mut buf, kind, len);
+            assert_eq!(&buf[..n], text);
+        }
+    }
 
     #[test]
     fn bits_round_trip_and_reject_others() {

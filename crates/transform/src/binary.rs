@@ -59,16 +59,110 @@ fn is_control(b: u8) -> bool {
 
 /// Returns the extension of the last path component as written, without the dot; compare it
 /// with `eq_ignore_ascii_case`. A leading dot counts (`.gitignore` gives `gitignore`); a name
-/// without a dot, or ending in one, gives `None`. No allocation.
+/// without a dot, or ending in one, gives `None`. No allocation; a backward scan that stops at
+/// the first `.` or `/` (a few bytes: the extension is short, so this beats `memrchr2`'s setup).
 pub(crate) fn extension(path: &str) -> Option<&str> {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    let (_, ext) = base.rsplit_once('.')?;
-    (!ext.is_empty()).then_some(ext)
+    // The last `/` or `.`: a `.` is the last dot of the last component; a `/` (or neither)
+    // means the last component has no dot.
+    let at = path.bytes().rposition(|b| b == b'/' || b == b'.')?;
+    let ext = &path[at + 1..];
+    (path.as_bytes()[at] == b'.' && !ext.is_empty()).then_some(ext)
 }
 
-/// Whether `ext` is in `list` (lower-case entries), ignoring ASCII case.
-fn listed(list: &[&str], ext: &str) -> bool {
-    list.iter().any(|e| e.eq_ignore_ascii_case(ext))
+/// Bit of an [`ExtensionTable`] slot set for binary extensions (free in every key: keys are
+/// ASCII, so the top bit of each byte is clear).
+const BINARY_BIT: u64 = 1 << 63;
+
+/// log2 of the number of slots of [`EXTENSIONS`].
+const TABLE_BITS: u32 = 9;
+
+/// The extension lists as a perfect hash table, built at compile time: slot
+/// `(key * multiplier) >> (64 - TABLE_BITS)` holds the packed key ([`pack`]) of the one
+/// extension that hashes there, with [`BINARY_BIT`] set for binary ones; empty slots are 0.
+/// Extensions longer than 8 bytes (`gitignore`, `gitattributes`) are not in it.
+struct ExtensionTable {
+    multiplier: u64,
+    slots: [u64; 1 << TABLE_BITS],
+}
+
+/// The key of a lower-case ASCII extension of at most 8 bytes: its bytes, little-endian.
+const fn pack(ext: &[u8]) -> u64 {
+    let mut key = 0u64;
+    let mut i = 0;
+    while i < ext.len() {
+        key |= (ext[i] as u64) << (8 * i);
+        i += 1;
+    }
+    key
+}
+
+const fn slot(key: u64, multiplier: u64) -> usize {
+    (key.wrapping_mul(multiplier) >> (64 - TABLE_BITS)) as usize
+}
+
+/// Places every short extension of both lists; `None` when two share a slot.
+const fn try_table(multiplier: u64) -> Option<ExtensionTable> {
+    let mut slots = [0u64; 1 << TABLE_BITS];
+    let lists: [(&[&str], u64); 2] = [(TEXT_EXTENSIONS, 0), (BINARY_EXTENSIONS, BINARY_BIT)];
+    let mut l = 0;
+    while l < lists.len() {
+        let (list, bit) = lists[l];
+        let mut i = 0;
+        while i < list.len() {
+            let ext = list[i].as_bytes();
+            if ext.len() <= 8 {
+                let key = pack(ext);
+                let at = slot(key, multiplier);
+                if slots[at] != 0 {
+                    return None;
+                }
+                slots[at] = key | bit;
+            }
+            i += 1;
+        }
+        l += 1;
+    }
+    Some(ExtensionTable { multiplier, slots })
+}
+
+/// The first odd multiplier of a fixed sequence that hashes both lists without a collision.
+const fn build_table() -> ExtensionTable {
+    let mut seed = 1u64;
+    while seed < 100_000 {
+        let multiplier = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        if let Some(table) = try_table(multiplier) {
+            return table;
+        }
+        seed += 1;
+    }
+    panic!("no collision-free multiplier for the extension lists")
+}
+
+/// Both extension lists, looked up in O(1) by [`listed_extension`].
+static EXTENSIONS: ExtensionTable = build_table();
+
+/// `Some(false)` for an extension in [`TEXT_EXTENSIONS`], `Some(true)` for one in
+/// [`BINARY_EXTENSIONS`], `None` otherwise; ASCII case is ignored.
+///
+/// Cost: no allocation; at most 8 bytes packed into a word, one multiply and one table load
+/// (the two longer text extensions are compared directly).
+fn listed_extension(ext: &str) -> Option<bool> {
+    let bytes = ext.as_bytes();
+    if bytes.len() > 8 {
+        let long = ["gitignore", "gitattributes"];
+        return long.iter().any(|e| e.eq_ignore_ascii_case(ext)).then_some(false);
+    }
+    let mut key = 0u64;
+    for (i, &b) in bytes.iter().enumerate() {
+        // Every listed extension is ASCII letters and digits; anything else is unlisted, so
+        // no other byte (NUL, `.`) can pack to a listed key.
+        if !b.is_ascii_alphanumeric() {
+            return None;
+        }
+        key |= u64::from(b.to_ascii_lowercase()) << (8 * i);
+    }
+    let entry = EXTENSIONS.slots[slot(key, EXTENSIONS.multiplier)];
+    (key != 0 && entry & !BINARY_BIT == key).then_some(entry & BINARY_BIT != 0)
 }
 
 /// Whether a file must be copied byte for byte instead of transformed.
@@ -88,16 +182,12 @@ fn listed(list: &[&str], ext: &str) -> bool {
 /// UTF-16 content has NUL bytes, so it is binary here unless its extension is in the text
 /// list; see [`looks_like_utf16`].
 ///
-/// Cost: no allocation; a scan of two short extension lists, one `memchr` pass and one
-/// counting pass over at most 8000 bytes.
+/// Cost: no allocation; one hash table probe for the extension (about as cheap as reading the
+/// extension), then, for unlisted extensions only, one `memchr` pass and one counting pass
+/// over at most 8000 bytes.
 pub fn is_binary(path: &str, content: &[u8]) -> bool {
-    if let Some(ext) = extension(path) {
-        if listed(TEXT_EXTENSIONS, ext) {
-            return false;
-        }
-        if listed(BINARY_EXTENSIONS, ext) {
-            return true;
-        }
+    if let Some(binary) = extension(path).and_then(listed_extension) {
+        return binary;
     }
     sniff_is_binary(content)
 }
@@ -333,6 +423,92 @@ mod tests {
         let mut invalid = b"\x01\x02\x03\xff".repeat(2000);
         invalid.extend_from_slice("é".as_bytes());
         check("doc.unknown", &invalid, true);
+    }
+
+    /// The lists as a linear, case-insensitive scan: what the hash table must agree with.
+    fn reference_listed(ext: &str) -> Option<bool> {
+        let listed = |list: &[&str]| list.iter().any(|e| e.eq_ignore_ascii_case(ext));
+        if listed(TEXT_EXTENSIONS) {
+            Some(false)
+        } else if listed(BINARY_EXTENSIONS) {
+            Some(true)
+        } else {
+            None
+        }
+    }
+
+    /// The extension of the last component the way `str` splitting finds it.
+    fn reference_extension(path: &str) -> Option<&str> {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        let (_, ext) = base.rsplit_once('.')?;
+        (!ext.is_empty()).then_some(ext)
+    }
+
+    #[test]
+    fn extension_table_holds_both_lists_exactly() {
+        for list in [TEXT_EXTENSIONS, BINARY_EXTENSIONS] {
+            for ext in list {
+                assert!(
+                    ext.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+                    "{ext}: list entries are lower-case letters and digits"
+                );
+                assert_eq!(listed_extension(ext), reference_listed(ext), "{ext}");
+                let upper = ext.to_ascii_uppercase();
+                assert_eq!(listed_extension(&upper), reference_listed(ext), "{upper}");
+            }
+        }
+        let table: &[(&str, Option<bool>)] = &[
+            ("txt", Some(false)),
+            ("TxT", Some(false)),
+            ("png", Some(true)),
+            ("7Z", Some(true)),
+            ("sqlite", Some(true)),
+            ("GitAttributes", Some(false)),
+            ("gitignores", None),
+            ("pn", None),
+            ("pngg", None),
+            ("png\0", None),
+            ("p\0g", None),
+            ("\0", None),
+            ("tar.gz", None),
+            ("d\u{e9}", None),
+            ("dat", None),
+            ("abcdefgh", None),
+            ("abcdefghijklmnopq", None),
+        ];
+        for (ext, expected) in table {
+            assert_eq!(listed_extension(ext), *expected, "{ext:?}");
+            assert_eq!(reference_listed(ext), *expected, "{ext:?}");
+        }
+        let used = EXTENSIONS.slots.iter().filter(|s| **s != 0).count();
+        assert_eq!(used, TEXT_EXTENSIONS.len() + BINARY_EXTENSIONS.len() - 2);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn table_lookup_equals_the_list_scan(
+            ext in proptest::sample::select([TEXT_EXTENSIONS, BINARY_EXTENSIONS].concat()),
+            upper in proptest::collection::vec(proptest::bool::ANY, 16),
+            noise in "[a-zA-Z0-9.\\x00-\\x7f\u{e9}]{0,3}",
+        ) {
+            let mixed: String = ext
+                .chars()
+                .zip(&upper)
+                .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+                .collect();
+            for candidate in [mixed.clone(), format!("{mixed}{noise}"), noise.clone()] {
+                proptest::prop_assert_eq!(
+                    listed_extension(&candidate),
+                    reference_listed(&candidate)
+                );
+            }
+        }
+
+        #[test]
+        fn extension_equals_the_split_reference(path in "[a./A-Z\u{e9}]{0,12}") {
+            proptest::prop_assert_eq!(extension(&path), reference_extension(&path));
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod binary;
 mod filter;
 mod rewrite;
 mod slug;
+mod template;
 mod transformer;
 
 pub use binary::{SNIFF_BYTES, is_binary, looks_like_utf16};

@@ -8,6 +8,7 @@ use regex::bytes::Regex;
 
 use crate::binary::{Utf16, extension, is_binary, utf16_order};
 use crate::rewrite::{Boundary, Rewriter, Rule};
+use crate::template::Variables;
 use crate::{Error, RepoSlug, Result};
 
 /// One email address to replace with another, as configured for one target.
@@ -145,7 +146,7 @@ pub struct Applied<'c> {
 /// [`Transformer::apply_reporting`] says when that left a change undone.
 #[derive(Debug, Clone)]
 pub struct Transformer {
-    variables: Option<Rewriter>,
+    variables: Option<Variables>,
     known_variables: BTreeSet<String>,
     emails_text: Option<Rewriter>,
     emails_yaml: Option<Rewriter>,
@@ -165,7 +166,9 @@ impl Transformer {
     /// Cost: up to five Aho-Corasick automata over a handful of literals (microseconds); no
     /// process, no I/O.
     pub fn new(spec: &TransformSpec, source: &RepoSlug, target: &RepoSlug) -> Result<Self> {
-        let variables = Rewriter::build("variables", variable_rules(&spec.variables)?)?;
+        check_variable_names(&spec.variables)?;
+        let variables =
+            Variables::build(spec.variables.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
         let mut emails_text = Vec::new();
         let mut emails_yaml = Vec::new();
         let mut emails_json = Vec::new();
@@ -323,10 +326,14 @@ impl Transformer {
             FileKind::Yaml | FileKind::Json | FileKind::Text => &self.repo_text,
         };
         let mut current = Cow::Borrowed(content);
-        for step in [emails, &self.variables, repo].into_iter().flatten() {
-            if let Some(next) = step.rewrite(&current) {
-                current = Cow::Owned(next);
-            }
+        if let Some(next) = emails.as_ref().and_then(|e| e.rewrite(&current)) {
+            current = Cow::Owned(next);
+        }
+        if let Some(next) = self.variables.as_ref().and_then(|v| v.rewrite(&current)) {
+            current = Cow::Owned(next);
+        }
+        if let Some(next) = repo.as_ref().and_then(|r| r.rewrite(&current)) {
+            current = Cow::Owned(next);
         }
         if kind == FileKind::GoMod
             && let Some(go) = &self.repo_go
@@ -412,26 +419,15 @@ fn decode_utf16(content: &[u8], order: Utf16) -> String {
         .collect()
 }
 
-/// `{{NAME}}` and `${NAME}` rules for every variable.
-fn variable_rules(variables: &BTreeMap<String, String>) -> Result<Vec<Rule>> {
-    let mut rules = Vec::with_capacity(variables.len() * 2);
-    for (name, value) in variables {
-        if name.is_empty() {
-            return Err(Error::InvalidVariable {
-                name: name.clone(),
-                reason: "variable name must not be empty",
-            });
-        }
-        for (open, close) in [("{{", "}}"), ("${", "}")] {
-            let needle = format!("{open}{name}{close}");
-            rules.push(Rule::new(
-                needle.as_bytes(),
-                value.as_bytes(),
-                Boundary::Any,
-            ));
-        }
+/// Fails with [`Error::InvalidVariable`] for an empty variable name.
+fn check_variable_names(variables: &BTreeMap<String, String>) -> Result<()> {
+    match variables.keys().find(|name| name.is_empty()) {
+        Some(name) => Err(Error::InvalidVariable {
+            name: name.clone(),
+            reason: "variable name must not be empty",
+        }),
+        None => Ok(()),
     }
-    Ok(rules)
 }
 
 /// Repository-name rules: (Go files, every other text file).
