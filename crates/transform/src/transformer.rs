@@ -275,18 +275,18 @@ impl Transformer {
     /// pieces that end right after a `\n` ([`apply_text_segment`](Self::apply_text_segment)).
     /// O(rules).
     pub fn is_line_local(&self) -> bool {
-        [
-            &self.variables,
-            &self.emails_text,
-            &self.emails_yaml,
-            &self.emails_json,
-            &self.repo_go,
-            &self.repo_text,
-        ]
-        .into_iter()
-        .flatten()
-        .flat_map(Rewriter::needles)
-        .all(|n| !n.contains(&b'\n'))
+        self.variables.as_ref().is_none_or(Variables::is_line_local)
+            && [
+                &self.emails_text,
+                &self.emails_yaml,
+                &self.emails_json,
+                &self.repo_go,
+                &self.repo_text,
+            ]
+            .into_iter()
+            .flatten()
+            .flat_map(Rewriter::needles)
+            .all(|n| !n.contains(&b'\n'))
     }
 
     /// The rules of [`apply`](Self::apply) without looking at the content's kind, for one piece
