@@ -146,6 +146,11 @@ impl SourceObjects {
         if !t.is_line_local() {
             return Ok(Streamed::NotStreamable);
         }
+        // Empty content is text, so this holds only for an extension on the binary list: the
+        // content cannot change the answer and nothing needs reading.
+        if is_binary(dest, b"") {
+            return Ok(Streamed::Unchanged);
+        }
         let known_head = self.heads().get(&oid).cloned();
         if let Some(head) = &known_head {
             if is_binary(dest, head) {
