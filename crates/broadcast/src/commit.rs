@@ -105,7 +105,12 @@ mod tests {
 
     /// The message as it was first written (one `format!` per piece): the single-buffer
     /// version must produce the same bytes.
-    fn reference_message(source: &str, commit: &str, group: &str, changes: &[FileChange]) -> String {
+    fn reference_message(
+        source: &str,
+        commit: &str,
+        group: &str,
+        changes: &[FileChange],
+    ) -> String {
         let e = crate::escape::escape_control;
         let n = changes.len();
         let source_line = e(source);
@@ -136,7 +141,11 @@ mod tests {
             for (source, commit, group) in [
                 ("acme/t", "abc", "g"),
                 ("a\x1b[31m/\u{85}t", "", ""),
-                ("", "0123456789012345678901234567890123456789", "grp with space"),
+                (
+                    "",
+                    "0123456789012345678901234567890123456789",
+                    "grp with space",
+                ),
             ] {
                 assert_eq!(
                     commit_message(source, commit, group, &changes),

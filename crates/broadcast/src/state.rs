@@ -127,7 +127,10 @@ fn parse_yaml_block(block: &str) -> Option<SyncMetadata> {
 fn parse_rendered(block: &str) -> Option<SyncMetadata> {
     let mut rest = block.strip_prefix("\nsync_metadata:\n")?;
     let mut field = |key: &str| {
-        let line = rest.strip_prefix("  ")?.strip_prefix(key)?.strip_prefix(": ")?;
+        let line = rest
+            .strip_prefix("  ")?
+            .strip_prefix(key)?
+            .strip_prefix(": ")?;
         let (value, after) = json_ascii_string(line)?;
         rest = after.strip_prefix('\n')?;
         Some(value)
@@ -231,9 +234,18 @@ mod tests {
             (block(plain), true),
             (block(escaped), true),
             // Outside the subset: the YAML parser decides.
-            (block([r#""\u00e9""#, "\"s\"", "\"c\"", "\"t\"", "\"d\""]), false),
-            (block(["\"\\/\"", "\"s\"", "\"c\"", "\"t\"", "\"d\""]), false),
-            (block(["\"\u{e9}\"", "\"s\"", "\"c\"", "\"t\"", "\"d\""]), false),
+            (
+                block([r#""\u00e9""#, "\"s\"", "\"c\"", "\"t\"", "\"d\""]),
+                false,
+            ),
+            (
+                block(["\"\\/\"", "\"s\"", "\"c\"", "\"t\"", "\"d\""]),
+                false,
+            ),
+            (
+                block(["\"\u{e9}\"", "\"s\"", "\"c\"", "\"t\"", "\"d\""]),
+                false,
+            ),
             (block(["g", "s", "c", "t", "d"]), false),
             (block(plain).replace("  group_id", "   group_id"), false),
             (block(plain).replace("\n  sync_commit: \"def\"", ""), false),

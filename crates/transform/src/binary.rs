@@ -150,7 +150,10 @@ fn listed_extension(ext: &str) -> Option<bool> {
     let bytes = ext.as_bytes();
     if bytes.len() > 8 {
         let long = ["gitignore", "gitattributes"];
-        return long.iter().any(|e| e.eq_ignore_ascii_case(ext)).then_some(false);
+        return long
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(ext))
+            .then_some(false);
     }
     let mut key = 0u64;
     for (i, &b) in bytes.iter().enumerate() {

@@ -178,7 +178,9 @@ mod tests {
             "no `}}` in names: {vars:?}"
         );
         let got = scan.as_ref().and_then(|s| s.rewrite(hay.as_bytes()));
-        let got = got.as_deref().map(|b| std::str::from_utf8(b).expect("utf-8"));
+        let got = got
+            .as_deref()
+            .map(|b| std::str::from_utf8(b).expect("utf-8"));
         assert_eq!(got, expected, "{vars:?} on {hay:?}");
         let general = rules_of(vars).and_then(|r| r.rewrite(hay.as_bytes()));
         let general = general
@@ -199,7 +201,11 @@ mod tests {
             (&[("A", "x")], "${", None),
             (&[("A", "${A}")], "${A}{{A}}", Some("${A}${A}")),
             (&[("A", "{{B}}"), ("B", "y")], "{{A}}{{B}}", Some("{{B}}y")),
-            (&[("AB", "1"), ("A", "2")], "{{AB}}{{A}}{{ABC}}", Some("12{{ABC}}")),
+            (
+                &[("AB", "1"), ("A", "2")],
+                "{{AB}}{{A}}{{ABC}}",
+                Some("12{{ABC}}"),
+            ),
             (&[("A{", "1"), ("A", "2")], "{{{A}}{{A{}}", Some("{21")),
             (&[("A", "{{A}}")], "{{A}}", None),
             (&[("A", "{{A}}")], "${A}{{A}}", Some("{{A}}{{A}}")),
@@ -247,7 +253,11 @@ mod tests {
 
     #[test]
     fn nothing_to_replace_builds_nothing() {
-        assert!(Variables::build([("A", "{{A}}")]).expect("builds").is_some());
+        assert!(
+            Variables::build([("A", "{{A}}")])
+                .expect("builds")
+                .is_some()
+        );
         assert!(
             Variables::build(std::iter::empty::<(&str, &str)>())
                 .expect("builds")
