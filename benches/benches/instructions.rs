@@ -155,10 +155,143 @@ fn worker_map(pool: broadcast_worker::WorkerPool) -> usize {
         .unwrap_or(0)
 }
 
+/// go-broadcast's `TemplateTransform_Large` input: nine variables, about 30 KB with 1,200
+/// placeholders (`broadcast_benches::anchors::large_template`).
+fn anchor_template(_: usize) -> (Transformer, Vec<u8>) {
+    use broadcast_benches::anchors as fx;
+    let spec = TransformSpec {
+        variables: fx::TEMPLATE_VARIABLES
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..TransformSpec::default()
+    };
+    let t = Transformer::new(
+        &spec,
+        &RepoSlug::new("org", "template-repo"),
+        &RepoSlug::new("myorg", "my-service"),
+    )
+    .expect("the anchor variables compile");
+    (t, fx::large_template())
+}
+
+// The placeholder scan over go-broadcast's large template.
+#[library_benchmark]
+#[bench::anchor_large(args = (0), setup = anchor_template)]
+fn transform_template(input: (Transformer, Vec<u8>)) -> usize {
+    let (t, content) = input;
+    let out = t.apply(black_box("large-config.yaml"), black_box(&content));
+    out.map(|c| c.len()).unwrap_or(0)
+}
+
+/// go-broadcast's three `BinaryDetection` cases (`Text`, `Binary`, `LargeText`).
+fn binary_anchor_cases(_: usize) -> Vec<(&'static str, &'static str, Vec<u8>)> {
+    broadcast_benches::anchors::binary_detection_cases()
+}
+
+// The three cases 1,000 times each: the extension lookup (all three have listed extensions).
+#[library_benchmark]
+#[bench::anchor_cases_x1000(args = (0), setup = binary_anchor_cases)]
+fn transform_is_binary_listed(cases: Vec<(&'static str, &'static str, Vec<u8>)>) -> usize {
+    let mut binary = 0;
+    for _ in 0..1000 {
+        for (_, path, content) in &cases {
+            binary += usize::from(is_binary(black_box(path), black_box(content)));
+        }
+    }
+    binary
+}
+
+/// go-broadcast's two `BenchmarkPRParsing` pull requests as bodies holding our state.
+fn pr_bodies(_: usize) -> Vec<String> {
+    broadcast_benches::anchors::pr_bodies()
+}
+
+// Reads the state out of both bodies 100 times (the block as we render it, and no block).
+#[library_benchmark]
+#[bench::anchor_bodies_x100(args = (0), setup = pr_bodies)]
+fn state_parse_metadata(bodies: Vec<String>) -> usize {
+    let mut found = 0;
+    for _ in 0..100 {
+        for body in &bodies {
+            found += usize::from(broadcast::state::parse_metadata(black_box(body)).is_some());
+        }
+    }
+    found
+}
+
+/// The three change lines of go-broadcast's `Commit_Message_Building`.
+fn commit_changes(_: usize) -> Vec<broadcast::report::FileChange> {
+    broadcast_benches::anchors::COMMIT_DETAILS
+        .iter()
+        .map(|d| broadcast::report::FileChange {
+            path: (*d).to_owned(),
+            kind: broadcast::report::ChangeKind::Modified,
+            old_bytes: None,
+            new_bytes: None,
+            mode: None,
+            diff: None,
+            diff_note: None,
+        })
+        .collect()
+}
+
+// The sync commit's message for three changes, 100 times.
+#[library_benchmark]
+#[bench::anchor_x100(args = (0), setup = commit_changes)]
+fn commit_message(changes: Vec<broadcast::report::FileChange>) -> usize {
+    (0..100)
+        .map(|_| {
+            broadcast::commit::commit_message(
+                black_box("org/template-repo"),
+                "abc123def456",
+                "template",
+                black_box(&changes),
+            )
+            .len()
+        })
+        .sum()
+}
+
+/// A one-file tree (`NeedsSync`) and a nested one: (path, mode, id) entries.
+fn tree_entries(files: usize) -> Vec<(String, u32, broadcast_git_batch::ObjectId)> {
+    (0..files)
+        .map(|i| {
+            let path = match i % 3 {
+                0 => format!("file{i}.txt"),
+                1 => format!("dir{}/file{i}.md", i % 7),
+                _ => format!("a/b{}/c/file{i}.go", i % 5),
+            };
+            let oid = broadcast_git_batch::blob_oid(path.as_bytes());
+            (path, 0o100644, oid)
+        })
+        .collect()
+}
+
+// The tree id a target must have: one file 100 times, and a 300-entry nested tree once.
+#[library_benchmark]
+#[bench::one_file_x100(args = (1), setup = tree_entries)]
+#[bench::nested_300(args = (300), setup = tree_entries)]
+fn git_batch_tree_oid(entries: Vec<(String, u32, broadcast_git_batch::ObjectId)>) -> usize {
+    let rounds = if entries.len() == 1 { 100 } else { 1 };
+    (0..rounds)
+        .filter_map(|_| {
+            broadcast_git_batch::tree_oid(
+                black_box(&entries)
+                    .iter()
+                    .map(|(p, m, o)| (p.as_str(), *m, *o)),
+            )
+            .ok()
+        })
+        .count()
+}
+
 library_benchmark_group!(
     name = cpu;
     benchmarks = transform_apply, transform_is_binary, transform_path_filter, pool_get,
-        redact_clean, git_batch_blob_oid, config_parse, config_load_validate, worker_map
+        redact_clean, git_batch_blob_oid, config_parse, config_load_validate, worker_map,
+        transform_template, transform_is_binary_listed, state_parse_metadata, commit_message,
+        git_batch_tree_oid
 );
 
 main!(library_benchmark_groups = cpu);

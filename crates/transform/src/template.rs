@@ -39,7 +39,7 @@ pub(crate) enum Variables {
     /// No name holds a `}`: the placeholder scan.
     Scan(PlaceholderScan),
     /// The general rule rewriter.
-    Rules(Rewriter),
+    Rules(Box<Rewriter>),
 }
 
 impl Variables {
@@ -59,7 +59,7 @@ impl Variables {
                     ));
                 }
             }
-            return Ok(Rewriter::build("variables", rules)?.map(Variables::Rules));
+            return Ok(Rewriter::build("variables", rules)?.map(|r| Variables::Rules(Box::new(r))));
         }
         let mut list: Vec<Variable> = Vec::new();
         let mut grows = false;
@@ -200,7 +200,8 @@ mod tests {
 
     #[test]
     fn placeholders_are_replaced_once_left_to_right() {
-        let table: &[(&[(&str, &str)], &str, Option<&str>)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, Option<&'a str>);
+        let table: &[Case<'_>] = &[
             (&[("A", "x")], "{{A}} ${A}", Some("x x")),
             (&[("A", "x")], "{{ A}} ${A }{A}$A", None),
             (&[("A", "x")], "{{{A}}}", Some("{x}")),
