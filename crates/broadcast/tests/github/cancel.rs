@@ -414,13 +414,7 @@ fn a_colleague_commit_under_broadcasts_tip_still_blocks_cancel() -> Result {
 fn cancel_checks_the_rate_limit_budget_before_its_writes() -> Result {
     let (w, gamma, tip, config) = gamma_with_sync_branch()?;
     let api = MockServer::start();
-    // One request left until a reset long after the run: the writes cannot fit.
-    let limit = api.mock(|when, then| {
-        when.method(GET).path("/rate_limit");
-        let core = json!({"limit": 5000, "used": 4999, "remaining": 1, "reset": 4_102_444_800_u64});
-        then.status(200)
-            .json_body(json!({"resources": {"core": core}, "rate": core}));
-    });
+    let limit = one_request_left(&api);
     let writes = any_write(&api);
     let list = list_pulls(
         &api,
@@ -443,5 +437,35 @@ fn cancel_checks_the_rate_limit_budget_before_its_writes() -> Result {
         w.git(&gamma, &["rev-parse", &format!("refs/heads/{BRANCH}")])?,
         tip
     );
+    drop(api);
+
+    // --ignore-rate-limit: the same estimate is printed, and the writes go ahead.
+    let api = MockServer::start();
+    let limit = one_request_left(&api);
+    list_pulls(
+        &api,
+        "acme/gamma",
+        json!([pull("acme/gamma", 4, "t", "b", &[])]),
+    );
+    let posted = comment(&api, "acme/gamma", 4, "is kept");
+    let closed = close(&api, "acme/gamma", 4);
+    let other = unexpected(&api);
+    let (code, report) = cancel(&w, &config, &api, &["--ignore-rate-limit"])?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(target_report(&report, "acme/gamma")?["status"], "cancelled");
+    limit.assert_calls(1);
+    posted.assert_calls(1);
+    closed.assert_calls(1);
+    other.assert_calls(0);
     Ok(())
+}
+
+/// `GET /rate_limit` with one request left until a reset long after any run.
+fn one_request_left(api: &MockServer) -> Mock<'_> {
+    api.mock(|when, then| {
+        when.method(GET).path("/rate_limit");
+        let core = json!({"limit": 5000, "used": 4999, "remaining": 1, "reset": 4_102_444_800_u64});
+        then.status(200)
+            .json_body(json!({"resources": {"core": core}, "rate": core}));
+    })
 }
