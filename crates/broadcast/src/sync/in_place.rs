@@ -294,7 +294,13 @@ mod tests {
         };
         let present: HashSet<ObjectId> = [held].into();
         let none = HashSet::new();
-        let rows: Vec<(&str, Vec<TreeChange>, &HashSet<ObjectId>, Vec<ObjectId>)> = vec![
+        type Row<'a> = (
+            &'a str,
+            Vec<TreeChange>,
+            &'a HashSet<ObjectId>,
+            Vec<ObjectId>,
+        );
+        let rows: Vec<Row<'_>> = vec![
             (
                 "nothing known: every blob",
                 vec![upsert(0o100644, held), upsert(0o100755, missing)],
