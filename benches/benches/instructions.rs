@@ -141,6 +141,32 @@ fn config_load_validate(text: String) -> usize {
     }
 }
 
+// The two halves of `config_load_validate`, so the gate shows which one moved: YAML text to a
+// `Config` (the parser), and list resolution plus every rule on the parsed config.
+#[library_benchmark]
+#[bench::anchor_large_100(args = (100), setup = anchor_config)]
+fn config_parse_yaml(text: String) -> usize {
+    match broadcast::config::parse_yaml(black_box(&text)) {
+        Ok(config) => config.groups[0].targets.len(),
+        Err(_) => 0,
+    }
+}
+
+/// The 100-target anchor config, parsed (not yet resolved or validated).
+fn anchor_config_parsed(targets: usize) -> broadcast::config::Config {
+    broadcast::config::parse_yaml(&anchor_config(targets)).expect("the anchor config parses")
+}
+
+#[library_benchmark]
+#[bench::anchor_large_100(args = (100), setup = anchor_config_parsed)]
+fn config_validate(mut config: broadcast::config::Config) -> bool {
+    broadcast::config::check(
+        black_box(&mut config),
+        black_box(Path::new("/srv/broadcast")),
+    )
+    .is_ok()
+}
+
 /// A running 2-worker pool (thread start-up is not counted: setup runs it).
 fn worker_pool(_: usize) -> broadcast_worker::WorkerPool {
     broadcast_worker::WorkerPool::new(2, 1024).expect("pool starts")
@@ -289,9 +315,9 @@ fn git_batch_tree_oid(entries: Vec<(String, u32, broadcast_git_batch::ObjectId)>
 library_benchmark_group!(
     name = cpu;
     benchmarks = transform_apply, transform_is_binary, transform_path_filter, pool_get,
-        redact_clean, git_batch_blob_oid, config_parse, config_load_validate, worker_map,
-        transform_template, transform_is_binary_listed, state_parse_metadata, commit_message,
-        git_batch_tree_oid
+        redact_clean, git_batch_blob_oid, config_parse, config_load_validate, config_parse_yaml,
+        config_validate, worker_map, transform_template, transform_is_binary_listed,
+        state_parse_metadata, commit_message, git_batch_tree_oid
 );
 
 main!(library_benchmark_groups = cpu);
