@@ -167,19 +167,9 @@ fn config_validate(mut config: broadcast::config::Config) -> bool {
     .is_ok()
 }
 
-/// A running 2-worker pool (thread start-up is not counted: setup runs it).
-fn worker_pool(_: usize) -> broadcast_worker::WorkerPool {
-    broadcast_worker::WorkerPool::new(2, 1024).expect("pool starts")
-}
-
-// 1000 trivial tasks through `WorkerPool::map`: the per-task overhead, every thread counted.
-#[library_benchmark]
-#[bench::tasks_1000(args = (1000), setup = worker_pool)]
-fn worker_map(pool: broadcast_worker::WorkerPool) -> usize {
-    pool.map(0..1000u64, |x| black_box(x) + 1)
-        .map(|out| out.len())
-        .unwrap_or(0)
-}
+// The worker pool's per-task overhead is not in this suite: with two threads the count moves
+// by up to 3 % between runs as valgrind serialises them differently, more than the gate's
+// threshold. The criterion bench `worker/task_overhead` measures it.
 
 /// go-broadcast's `TemplateTransform_Large` input: nine variables, about 30 KB with 1,200
 /// placeholders (`broadcast_benches::anchors::large_template`).
@@ -316,7 +306,7 @@ library_benchmark_group!(
     name = cpu;
     benchmarks = transform_apply, transform_is_binary, transform_path_filter, pool_get,
         redact_clean, git_batch_blob_oid, config_parse, config_load_validate, config_parse_yaml,
-        config_validate, worker_map, transform_template, transform_is_binary_listed,
+        config_validate, transform_template, transform_is_binary_listed,
         state_parse_metadata, commit_message, git_batch_tree_oid
 );
 
