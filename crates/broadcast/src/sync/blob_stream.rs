@@ -64,7 +64,18 @@ pub(crate) struct SourceObjects {
     /// The first [`SNIFF_BYTES`] of each blob streamed so far: binary detection for another
     /// target needs no second pass over a large binary file.
     heads: Mutex<HashMap<ObjectId, Vec<u8>>>,
+    /// Small blobs already copied to a target, kept for the group's other targets (at most
+    /// [`SMALL_CACHE_BUDGET_BYTES`] in all): copying a small blob costs a `cat-file` round trip
+    /// under the shared lock, which for many small files costs more than the bytes.
+    small: Mutex<(HashMap<ObjectId, bytes::Bytes>, u64)>,
 }
+
+/// Largest blob [`source_blob_content`] keeps in memory for the group's other targets.
+pub(crate) const SMALL_BLOB_BYTES: u64 = 1 << 20;
+
+/// Total bytes of small blobs kept in memory per group: with the streamed paths, this bounds what
+/// broadcast holds whatever a config maps.
+pub(crate) const SMALL_CACHE_BUDGET_BYTES: u64 = 32 << 20;
 
 impl std::fmt::Debug for SourceObjects {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -100,7 +111,30 @@ impl SourceObjects {
             cat: Mutex::new(cat),
             spool_dir,
             heads: Mutex::new(HashMap::new()),
+            small: Mutex::new((HashMap::new(), 0)),
         }
+    }
+
+    /// The bytes of small blob `oid` (at most [`SMALL_BLOB_BYTES`]) from memory, or read once
+    /// and kept while the group's budget lasts. `None` when the source cannot give it (the
+    /// streamed copy then reports the error).
+    fn small_blob(&self, oid: ObjectId) -> Option<bytes::Bytes> {
+        let lock = || {
+            self.small
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(b) = lock().0.get(&oid) {
+            return Some(b.clone());
+        }
+        let bytes = bytes::Bytes::from(self.read_whole(oid).ok()?);
+        let mut small = lock();
+        if small.1 + bytes.len() as u64 <= SMALL_CACHE_BUDGET_BYTES
+            && small.0.insert(oid, bytes.clone()).is_none()
+        {
+            small.1 += bytes.len() as u64;
+        }
+        Some(bytes)
     }
 
     fn heads(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectId, Vec<u8>>> {
@@ -357,12 +391,18 @@ pub(crate) fn new_bytes_within<'a>(
 }
 
 /// The bytes of source blob `oid` for a target that must hold it: from memory when they were
-/// read, else copied from the source's `cat-file` while `fast-import` reads them (never whole
+/// read, a small blob from the group's budgeted cache, else copied from the source's `cat-file` while `fast-import` reads them (never whole
 /// in memory). `None` for a blob the source snapshot does not know.
 pub(crate) fn source_blob_content(source: &SourceTree, oid: ObjectId) -> Option<BlobContent> {
     if let Some(b) = source.blobs.get(&oid) {
         return Some(BlobContent::Data(b.clone()));
     }
     let len = *source.sizes.get(&oid)?;
-    Some(BlobContent::Stream(source.objects.as_ref()?.copy(oid, len)))
+    let objects = source.objects.as_ref()?;
+    if len <= SMALL_BLOB_BYTES
+        && let Some(b) = objects.small_blob(oid)
+    {
+        return Some(BlobContent::Data(b));
+    }
+    Some(BlobContent::Stream(objects.copy(oid, len)))
 }
