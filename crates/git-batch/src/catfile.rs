@@ -373,37 +373,15 @@ pub(crate) fn read_answer_from<R: BufRead>(
     want: ObjectId,
     pipe: impl Fn(std::io::Error) -> Error,
 ) -> Result<Option<Object>> {
-    header.clear();
-    let n = r.read_until(b'\n', header).map_err(&pipe)?;
-    if n == 0 {
-        return Err(pipe(std::io::Error::from(
-            std::io::ErrorKind::UnexpectedEof,
-        )));
-    }
-    let line = header.strip_suffix(b"\n").unwrap_or(header);
-    let bad = || Error::parse("cat-file header", line);
-    let mut fields = line.split(|&b| b == b' ');
-    let oid = fields
-        .next()
-        .and_then(|h| std::str::from_utf8(h).ok())
-        .and_then(|h| ObjectId::from_hex(h).ok())
-        .ok_or_else(bad)?;
-    let kind = fields.next().ok_or_else(bad)?;
-    if oid != want {
-        return Err(bad());
-    }
-    if kind == b"missing" {
+    let Some((kind, size)) = read_header(r, header, want, &pipe)? else {
         return Ok(None);
-    }
-    let kind = ObjectKind::parse(kind)?;
-    let size: usize = fields
-        .next()
-        .and_then(|s| std::str::from_utf8(s).ok())
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(bad)?;
-    if fields.next().is_some() {
-        return Err(bad());
-    }
+    };
+    let size = usize::try_from(size).map_err(|_| {
+        Error::parse(
+            "cat-file header",
+            header.strip_suffix(b"\n").unwrap_or(header),
+        )
+    })?;
     let mut data = Vec::with_capacity(size.min(PREALLOC_CAP_BYTES));
     r.by_ref()
         .take(size as u64)
@@ -419,7 +397,11 @@ pub(crate) fn read_answer_from<R: BufRead>(
     if lf[0] != b'\n' {
         return Err(Error::parse("cat-file object terminator", &lf));
     }
-    Ok(Some(Object { oid, kind, data }))
+    Ok(Some(Object {
+        oid: want,
+        kind,
+        data,
+    }))
 }
 
 fn pipe_error(args: &[String], source: std::io::Error) -> Error {
