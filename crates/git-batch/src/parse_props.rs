@@ -358,7 +358,10 @@ proptest! {
             let needle = format!(":{}\t", r.dst);
             let at_end = format!(":{}", r.dst);
             let found = damaged.windows(needle.len()).any(|w| w == needle.as_bytes())
-                || damaged.split(|&b| b == b'\n').any(|l| l.ends_with(at_end.as_bytes()))
+                || damaged
+                    .split(|&b| b == b'\n')
+                    .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+                    .any(|l| l.ends_with(at_end.as_bytes()))
                 || damaged.split(|&b| b == b'\n').any(|l| {
                     l.split(|&b| b == b'\t').nth(1) == Some(r.dst.as_bytes())
                 });
