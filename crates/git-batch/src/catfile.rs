@@ -153,27 +153,7 @@ impl CatFile {
         let mut out = Vec::with_capacity(oids.len());
         let mut missing = None;
         for chunk in oids.chunks(CHUNK_REQUESTS) {
-            self.request.clear();
-            let mut hex = [0u8; 40];
-            for oid in chunk {
-                oid.write_hex(&mut hex);
-                self.request.extend_from_slice(b"contents ");
-                self.request.extend_from_slice(&hex);
-                self.request.push(b'\n');
-            }
-            self.request.extend_from_slice(b"flush\n");
-            let stdin = self.stdin.as_mut().ok_or_else(|| Error::Pipe {
-                args: self.args.clone(),
-                stderr: String::new(),
-                source: std::io::Error::from(std::io::ErrorKind::BrokenPipe),
-            })?;
-            let pipe = |source| Error::Pipe {
-                args: self.args.clone(),
-                stderr: String::new(),
-                source,
-            };
-            stdin.write_all(&self.request).map_err(pipe)?;
-            stdin.flush().map_err(pipe)?;
+            self.send(chunk.iter().map(|&oid| ("contents", oid)))?;
             for &oid in chunk {
                 match self.read_answer(oid)? {
                     Some(obj) => out.push(obj),
