@@ -389,18 +389,7 @@ fn bench_helpers(c: &mut Criterion) {
         1000,
         || black_box(g).sync_branch(),
     );
-    let changes: Vec<broadcast::report::FileChange> = fx::COMMIT_DETAILS
-        .iter()
-        .map(|d| broadcast::report::FileChange {
-            path: (*d).to_owned(),
-            kind: broadcast::report::ChangeKind::Modified,
-            old_bytes: None,
-            new_bytes: None,
-            mode: None,
-            diff: None,
-            diff_note: None,
-        })
-        .collect();
+    let changes = fx::commit_changes();
     bench(
         c,
         "StringBuilding/Commit_Message_Building/OptimizedBuilder",

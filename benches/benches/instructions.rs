@@ -238,18 +238,7 @@ fn state_parse_metadata(bodies: Vec<String>) -> usize {
 
 /// The three change lines of go-broadcast's `Commit_Message_Building`.
 fn commit_changes(_: usize) -> Vec<broadcast::report::FileChange> {
-    broadcast_benches::anchors::COMMIT_DETAILS
-        .iter()
-        .map(|d| broadcast::report::FileChange {
-            path: (*d).to_owned(),
-            kind: broadcast::report::ChangeKind::Modified,
-            old_bytes: None,
-            new_bytes: None,
-            mode: None,
-            diff: None,
-            diff_note: None,
-        })
-        .collect()
+    broadcast_benches::anchors::commit_changes()
 }
 
 // The sync commit's message for three changes, 100 times.

@@ -296,6 +296,22 @@ pub const COMMIT_DETAILS: &[&str] = &[
     "Removed: deprecated/old.txt",
 ];
 
+/// [`COMMIT_DETAILS`] as the modified-file changes a commit message is built from.
+pub fn commit_changes() -> Vec<broadcast::report::FileChange> {
+    COMMIT_DETAILS
+        .iter()
+        .map(|d| broadcast::report::FileChange {
+            path: (*d).to_owned(),
+            kind: broadcast::report::ChangeKind::Modified,
+            old_bytes: None,
+            new_bytes: None,
+            mode: None,
+            diff: None,
+            diff_note: None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

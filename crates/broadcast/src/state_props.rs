@@ -137,6 +137,24 @@ fn cut(s: &str, i: &prop::sample::Index) -> String {
     s[..at].to_owned()
 }
 
+/// `text` with each `(at, delete, insert)` edit applied in turn, positions moved to the
+/// nearest character boundary.
+fn damage(text: &str, edits: &[(prop::sample::Index, usize, String)]) -> String {
+    let mut damaged = text.to_owned();
+    for (i, del, ins) in edits {
+        let mut s = i.index(damaged.len() + 1);
+        while !damaged.is_char_boundary(s) {
+            s -= 1;
+        }
+        let mut e = (s + del).min(damaged.len());
+        while !damaged.is_char_boundary(e) {
+            e += 1;
+        }
+        damaged.replace_range(s..e, ins);
+    }
+    damaged
+}
+
 fn render_edit(e: &Edit, ours: &SyncMetadata) -> String {
     match e {
         Edit::Text(t) => t.clone(),
@@ -217,18 +235,7 @@ proptest! {
         if let Some(fast) = fast {
             prop_assert_eq!(Some(fast), parse_yaml_block(block));
         }
-        let mut damaged = block.to_owned();
-        for (i, del, ins) in &edits {
-            let mut s = i.index(damaged.len() + 1);
-            while !damaged.is_char_boundary(s) {
-                s -= 1;
-            }
-            let mut e = (s + del).min(damaged.len());
-            while !damaged.is_char_boundary(e) {
-                e += 1;
-            }
-            damaged.replace_range(s..e, ins);
-        }
+        let damaged = damage(block, &edits);
         if let Some(fast) = parse_rendered(&damaged) {
             prop_assert_eq!(Some(fast), parse_yaml_block(&damaged), "{:?}", damaged);
         }
@@ -247,18 +254,7 @@ proptest! {
         if let Some(got) = parse_metadata(&truncated) {
             prop_assert_eq!(&got, &m, "from a truncated body {:?}", truncated);
         }
-        let mut damaged = body.clone();
-        for (i, del, ins) in &edits {
-            let mut s = i.index(damaged.len() + 1);
-            while !damaged.is_char_boundary(s) {
-                s -= 1;
-            }
-            let mut e = (s + del).min(damaged.len());
-            while !damaged.is_char_boundary(e) {
-                e += 1;
-            }
-            damaged.replace_range(s..e, ins);
-        }
+        let damaged = damage(&body, &edits);
         let _ = parse_metadata(&damaged);
     }
 }

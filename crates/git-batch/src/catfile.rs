@@ -129,24 +129,7 @@ impl CatFile {
         self.arm();
         let result = self.read_many_inner(oids);
         let timed_out = self.disarm();
-        match result {
-            Err(Error::Pipe { .. }) | Err(Error::Parse { .. }) if timed_out => {
-                Err(Error::Timeout {
-                    args: self.args.clone(),
-                    timeout: self.git.timeout(),
-                })
-            }
-            Err(Error::Pipe { args, source, .. }) => {
-                // Name git's own complaint when it died.
-                let stderr = self.finish_stderr();
-                Err(Error::Pipe {
-                    args,
-                    stderr,
-                    source,
-                })
-            }
-            other => other,
-        }
+        self.map_failure(result, timed_out)
     }
 
     fn read_many_inner(&mut self, oids: &[ObjectId]) -> Result<Vec<Object>> {
