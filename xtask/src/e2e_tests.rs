@@ -1,6 +1,7 @@
 //! Tests of the e2e scenario helpers.
 
 use super::*;
+use xshell::cmd;
 
 #[test]
 fn medians_and_ids() {
