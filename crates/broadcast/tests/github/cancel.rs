@@ -10,11 +10,11 @@ use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
 
 use crate::Result;
-use crate::e2e::{
-    BRANCH, World, any_write, list_pulls, pull, rate_limit, target_report, unexpected,
-};
 use crate::fixtures::{FakeClock, TOKEN, flag, forge, is_set, pull_json, set, untouched};
 use crate::git_http::git_ok;
+use crate::world::{
+    BRANCH, World, any_write, list_pulls, pull, rate_limit, target_report, unexpected,
+};
 
 const TIP: &str = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
 

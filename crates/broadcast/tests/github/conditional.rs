@@ -11,8 +11,8 @@ use httpmock::{Mock, MockServer};
 use serde_json::{Value, json};
 
 use crate::Result;
-use crate::e2e::{BRANCH, World, add_labels, pull, rate_limit, target_report, unexpected};
 use crate::fixtures::TOKEN;
+use crate::world::{BRANCH, World, add_labels, pull, rate_limit, target_report, unexpected};
 
 const REPO: &str = "acme/alpha";
 const TARGET: &str = "      - repo: acme/alpha\n        pr_labels: [sync]\n        files:\n          - {src: README.md, dest: README.md}\n";
@@ -150,7 +150,7 @@ fn an_in_sync_rerun_costs_no_counted_request_and_no_cache_sends_no_validator() -
     api.reset();
     let limit = rate_limit(&api);
     let list = list_pulls(&api, "\"e1\"", open.clone());
-    let (patched, keep) = crate::e2e::keep_body("PATCH", "/repos/acme/alpha/pulls/1".to_owned());
+    let (patched, keep) = crate::world::keep_body("PATCH", "/repos/acme/alpha/pulls/1".to_owned());
     let patch = api.mock(|when, then| {
         when.method(httpmock::Method::PATCH)
             .path("/repos/acme/alpha/pulls/1")
@@ -168,7 +168,7 @@ fn an_in_sync_rerun_costs_no_counted_request_and_no_cache_sends_no_validator() -
     limit.assert_calls(1);
     assert_eq!((list.counted.calls(), list.not_modified.calls()), (1, 0));
     other.assert_calls(0);
-    let wanted = crate::e2e::last(&patched)?;
+    let wanted = crate::world::last(&patched)?;
     let patch_calls = patch.calls();
     let open = json!([pull(
         REPO,
@@ -183,7 +183,7 @@ fn an_in_sync_rerun_costs_no_counted_request_and_no_cache_sends_no_validator() -
     api.reset();
     let limit = rate_limit(&api);
     let list = list_pulls(&api, "\"e2\"", open.clone());
-    let writes = crate::e2e::any_write(&api);
+    let writes = crate::world::any_write(&api);
     let other = unexpected(&api);
     run(&[])?;
     limit.assert_calls(1);
@@ -195,7 +195,7 @@ fn an_in_sync_rerun_costs_no_counted_request_and_no_cache_sends_no_validator() -
     api.reset();
     let limit = rate_limit(&api);
     let list = list_pulls(&api, "\"e2\"", open.clone());
-    let writes = crate::e2e::any_write(&api);
+    let writes = crate::world::any_write(&api);
     let other = unexpected(&api);
     let report = run(&[])?;
     let a = target_report(&report, REPO)?;

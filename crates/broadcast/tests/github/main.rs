@@ -12,6 +12,7 @@ mod preflight;
 mod rest;
 mod shard;
 mod trust;
+mod world;
 
 /// Boxed-error result so tests can use `?`.
 type Result<T = (), E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;

@@ -9,8 +9,8 @@ use httpmock::MockServer;
 use serde_json::json;
 
 use crate::Result;
-use crate::e2e::{World, add_labels, list_pulls, pull, rate_limit, repository, unexpected};
 use crate::fixtures::TOKEN;
+use crate::world::{World, add_labels, list_pulls, pull, rate_limit, repository, unexpected};
 
 const TARGET: &str = "      - repo: acme/alpha\n        pr_labels: [sync]\n        files:\n          - {src: README.md, dest: README.md}\n";
 

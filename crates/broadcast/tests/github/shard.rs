@@ -4,7 +4,7 @@
 use httpmock::MockServer;
 
 use crate::Result;
-use crate::e2e::{World, unexpected};
+use crate::world::{World, unexpected};
 
 #[test]
 fn shards_pace_github_writes_by_their_count_unless_the_interval_is_given() -> Result {

@@ -10,12 +10,12 @@ use httpmock::MockServer;
 use serde_json::json;
 
 use crate::Result;
-use crate::e2e::{
+use crate::fixtures::TOKEN;
+use crate::git_http::{bare_repo, expected_authorization};
+use crate::world::{
     World, add_labels, keep_body, last, list_pulls, pull, rate_limit, repository, target_report,
     unexpected,
 };
-use crate::fixtures::TOKEN;
-use crate::git_http::{bare_repo, expected_authorization};
 
 const TARGET: &str =
     "      - repo: acme/alpha\n        files:\n          - {src: README.md, dest: README.md}\n";
