@@ -47,6 +47,54 @@ pub(crate) const RECEIVE_HOOKS: [&str; 5] = [
 pub(crate) const RECEIVE_CONFIG_PATTERN: &str =
     r"^(core\.hookspath|receive\..*|transfer\.fsckobjects|extensions\..*)$";
 
+/// Words (lower-case) without which a repository's own `config` file cannot set a key of
+/// [`RECEIVE_CONFIG_PATTERN`], directly or by including another file (`include.path`,
+/// `includeIf.<condition>.path`, git-config(1) "Includes"). Key names are letters, digits and
+/// `-` and are matched case-insensitively, so a section or key of the pattern always shows one
+/// of these words in the file's text.
+const RECEIVE_CONFIG_WORDS: [&str; 5] = [
+    "include",
+    "receive",
+    "hookspath",
+    "fsckobjects",
+    "extensions",
+];
+
+/// Whether a repository's own configuration text (its `config` file) may set a key of
+/// [`RECEIVE_CONFIG_PATTERN`], so that only `git config` can say what it resolves to. `false`
+/// means the file contributes no such key and the keys set outside the repository decide.
+/// Conservative: a comment or value holding one of the words also says `true`.
+pub(crate) fn repo_config_may_set_receive_keys(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    RECEIVE_CONFIG_WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// The keys of [`RECEIVE_CONFIG_PATTERN`] set outside any repository (system and global files,
+/// `GIT_CONFIG_*` and `-c` entries in the environment), read once per run with one spawn of
+/// `git config` for a git directory that cannot exist (git then reads no repository file).
+/// Shared by the targets whose own `config` file sets none of those keys, so such a target
+/// costs no `git config` spawn of its own.
+#[derive(Debug, Default)]
+pub(crate) struct OutsideReceiveConfig {
+    keys: std::sync::OnceLock<Result<Vec<String>, String>>,
+}
+
+impl OutsideReceiveConfig {
+    /// The keys, read on the first call with `git` (the local targets' runner) next to
+    /// `git_dir`. A failure is kept and returned to every later caller as well.
+    fn keys(&self, git: &Git, git_dir: &Path) -> anyhow::Result<Vec<String>> {
+        let keys = self.keys.get_or_init(|| {
+            // Below the file `HEAD`: no directory can be there.
+            let nowhere = git_dir.join("HEAD").join("no-repository");
+            git.open(&nowhere)
+                .config_get_regexp(RECEIVE_CONFIG_PATTERN)
+                .map(|entries| entries.into_iter().map(|(k, _)| k).collect())
+                .map_err(|e| format!("cannot read the git configuration: {e}"))
+        });
+        keys.clone().map_err(anyhow::Error::msg)
+    }
+}
+
 /// What decides how a local target is written.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct Facts {
@@ -87,9 +135,16 @@ pub(crate) fn route(f: &Facts) -> Route {
 }
 
 /// Reads the [`Facts`] of the git directory `git_dir` for sync branch `sync_ref`
-/// (`refs/heads/...`): file checks plus one `git config --get-regexp` spawn (skipped when the
-/// layout or a hook already decides).
-pub(crate) fn read_facts(git: &Git, git_dir: &Path, sync_ref: &str) -> anyhow::Result<Facts> {
+/// (`refs/heads/...`): file checks, then the receive-side configuration: `outside`'s keys when
+/// the repository's own `config` file sets none ([`repo_config_may_set_receive_keys`]), else
+/// one `git config --get-regexp` spawn for the repository (skipped when the layout or a hook
+/// already decides).
+pub(crate) fn read_facts(
+    git: &Git,
+    git_dir: &Path,
+    sync_ref: &str,
+    outside: &OutsideReceiveConfig,
+) -> anyhow::Result<Facts> {
     let mut f = Facts {
         plain_layout: git_dir.join("HEAD").is_file()
             && git_dir.join("objects").is_dir()
@@ -113,6 +168,13 @@ pub(crate) fn read_facts(git: &Git, git_dir: &Path, sync_ref: &str) -> anyhow::R
             d.filter_map(Result::ok)
                 .any(|w| checked_out(&w.path().join("HEAD")))
         });
+    let own = std::fs::read_to_string(git_dir.join("config"));
+    if let Ok(text) = &own
+        && !repo_config_may_set_receive_keys(text)
+    {
+        f.config_keys = outside.keys(git, git_dir)?;
+        return Ok(f);
+    }
     f.config_keys = git
         .open(git_dir)
         .config_get_regexp(RECEIVE_CONFIG_PATTERN)
@@ -224,6 +286,28 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
+
+    #[test]
+    fn a_repository_file_without_receive_words_leaves_the_keys_to_the_outside() {
+        let plain = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n";
+        for (text, may) in [
+            (plain, false),
+            ("", false),
+            ("[user]\n\tname = Hook Author\n", false),
+            ("[core]\n\thooksPath = /srv/hooks\n", true),
+            ("[core]\n\tHOOKSPATH = x\n", true),
+            ("[receive]\n\tdenyNonFastForwards\n", true),
+            ("[Receive \"x\"]\n", true),
+            ("[transfer]\n\tfsckObjects = true\n", true),
+            ("[extensions]\n\tobjectFormat = sha256\n", true),
+            ("[include]\n\tpath = ../shared.inc\n", true),
+            ("[includeIf \"gitdir:/srv/\"]\n\tpath = x\n", true),
+            // Conservative: a comment naming a word sends the target to `git config`.
+            ("# no receive rules here\n[core]\n", true),
+        ] {
+            assert_eq!(repo_config_may_set_receive_keys(text), may, "{text:?}");
+        }
+    }
 
     #[test]
     fn only_a_target_a_push_would_treat_as_a_ref_update_is_written_in_place() {

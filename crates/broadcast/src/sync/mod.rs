@@ -100,6 +100,8 @@ pub struct Identity {
 pub(crate) struct Engine {
     pub opts: SyncOptions,
     pub identity: Identity,
+    /// Receive-side git configuration set outside the local targets, read once.
+    pub outside_receive_config: in_place::OutsideReceiveConfig,
 }
 
 impl Engine {
@@ -124,6 +126,7 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
     let engine = Arc::new(Engine {
         identity: opts.identity.clone().unwrap_or_else(resolve_identity),
         opts: opts.clone(),
+        outside_receive_config: Default::default(),
     });
     // No more threads than the largest group has targets: every thread is an OS thread with
     // its own stack, and `--jobs 100000` must not try to start 100000 of them.

@@ -109,7 +109,13 @@ fn commit_and_push(
     let mut req = commit_request(ctx, p, tree_changes, changes);
     if matches!(target.repo, RepoRef::Local { .. }) {
         let git_dir = p.reader.git_dir();
-        match in_place::route(&in_place::read_facts(git, git_dir, &req.ref_name)?) {
+        let facts = in_place::read_facts(
+            git,
+            git_dir,
+            &req.ref_name,
+            &ctx.engine.outside_receive_config,
+        )?;
+        match in_place::route(&facts) {
             Route::InPlace => {
                 let carry = in_place::blobs_to_carry(&req.changes, &p.present);
                 in_place::own_every_blob(&mut req.changes, |oid| {

@@ -89,6 +89,13 @@ fn local_target_with_a_receive_hook_or_rule_is_pushed_so_the_rule_runs() -> Resu
         ("post-receive hook", "hook"),
         ("core.hooksPath", "hooks-path"),
         ("receive.denyNonFastForwards", "deny"),
+        // Set outside the repository, or through a file it includes: git's resolution, not
+        // the repository's own file, decides.
+        ("core.hooksPath in the global config", "global-hooks-path"),
+        (
+            "receive.denyNonFastForwards through an include",
+            "include-deny",
+        ),
     ] {
         let sb = Sandbox::new();
         let (src, a, cfg) = fixture(&sb);
@@ -108,6 +115,19 @@ fn local_target_with_a_receive_hook_or_rule_is_pushed_so_the_rule_runs() -> Resu
                     &["config", "core.hooksPath", hooks.to_str().ok_or("utf8")?],
                 );
             }
+            "global-hooks-path" => {
+                let dir = sb.path().join("elsewhere");
+                installs_hook(&dir, "post-receive", &script)?;
+                std::fs::write(
+                    sb.path().join("home/.gitconfig"),
+                    format!("[core]\n\thooksPath = {}\n", dir.join("hooks").display()),
+                )?;
+            }
+            "include-deny" => {
+                let inc = sb.path().join("rules.inc");
+                std::fs::write(&inc, "[Receive]\n\tdenyNonFastForwards = true\n")?;
+                sb.git(&a, &["config", "include.path", inc.to_str().ok_or("utf8")?]);
+            }
             _ => {
                 sb.git(&a, &["config", "receive.denyNonFastForwards", "true"]);
             }
@@ -118,7 +138,7 @@ fn local_target_with_a_receive_hook_or_rule_is_pushed_so_the_rule_runs() -> Resu
         assert_eq!(code, 0, "{name}: {report:#}");
         let calls = std::fs::read_to_string(&log)?;
         assert!(calls.contains("push"), "{name}: a push expected:\n{calls}");
-        if setup == "deny" {
+        if setup.ends_with("deny") {
             // The rule is the remote's to apply: a rewrite of the branch is refused.
             sb.commit_files(&src, &[("README.md", b"# v2\n")], "v2");
             let clone = sb.path().join("a-work");
