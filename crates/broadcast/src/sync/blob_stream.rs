@@ -204,8 +204,8 @@ impl SourceObjects {
         }
     }
 
-    /// A blob of `len` bytes whose content is copied from the source's `cat-file` while
-    /// `fast-import` reads it.
+    /// A blob of `len` bytes whose content is copied from the source (its loose file, else its
+    /// `cat-file`) while `fast-import` reads it.
     pub(crate) fn copy(self: &Arc<Self>, oid: ObjectId, len: u64) -> StreamedBlob {
         StreamedBlob::new(
             len,
@@ -295,7 +295,7 @@ impl SourceObjects {
     }
 }
 
-/// Copies one object from the source's `cat-file` (see [`SourceObjects::copy`]).
+/// Copies one object from the source's loose file or `cat-file` (see [`SourceObjects::copy`]).
 #[derive(Debug)]
 struct SourceCopy {
     objects: Arc<SourceObjects>,
