@@ -166,7 +166,8 @@ impl SourceObjects {
     /// The whole content of `oid` (for blobs that cannot stream).
     pub(crate) fn read_whole(&self, oid: ObjectId) -> anyhow::Result<Vec<u8>> {
         if let Some(mut obj) = self.open_loose(oid)? {
-            let mut data = Vec::with_capacity(usize::try_from(obj.size()).unwrap_or(0));
+            // The header's size is not trusted for allocation (as in git-batch's cat-file).
+            let mut data = Vec::with_capacity(obj.size().min(STREAM_THRESHOLD_BYTES) as usize);
             obj.read_to_end(&mut data)
                 .with_context(|| format!("cannot read blob {oid}"))?;
             return Ok(data);
