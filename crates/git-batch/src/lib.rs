@@ -8,6 +8,7 @@ mod commit;
 mod config;
 mod fast_import;
 mod log;
+mod loose;
 mod oid;
 #[cfg(test)]
 mod parse_props;
@@ -24,6 +25,7 @@ pub use cmd::{DEFAULT_TIMEOUT, Git, PROCESS_LOG_TARGET, STDERR_CAP_BYTES, redact
 pub use commit::{Commit, Signature};
 pub use fast_import::{BlobContent, BlobSource, CommitRequest, StreamedBlob, TreeChange};
 pub use log::CommitSummary;
+pub use loose::{LooseObject, loose_object_path};
 pub use oid::{ObjectId, ObjectKind, blob_oid, blob_oid_from_reader};
 pub use repo::{FetchOptions, PushOptions, PushRefspec, PushStatus, PushedRef, RemoteRef, Repo};
 pub use tree::{EntryMode, TreeEntry, tree_oid};
@@ -117,6 +119,16 @@ pub enum Error {
         /// The value given.
         value: String,
         /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A loose object's file is not what gitformat-loose(5) describes: not a zlib stream, a
+    /// malformed header, a stream that ends early or late, or bytes after it
+    /// ([`LooseObject`]). git would refuse the object too.
+    #[error("loose object {path:?} is corrupt: {reason}")]
+    CorruptLooseObject {
+        /// The loose file.
+        path: PathBuf,
+        /// What is wrong with it.
         reason: &'static str,
     },
     /// A file this crate reads or writes itself failed (for example

@@ -12,6 +12,11 @@
 //!
 //! Memory per blob: the processor's window (64 KiB chunks plus at most one line of
 //! [`MAX_LINE_BYTES`]) and `cat-file`'s 64 KiB reader buffer, whatever the blob's size.
+//!
+//! A blob whose loose file is in the source's objects directory (a freshly committed source)
+//! is read from that file in process ([`broadcast_git_batch::LooseObject`]: a 64 KiB buffer and
+//! the inflater's window) rather than through `cat-file`, which maps a loose object whole while
+//! it streams it; packed blobs and blobs in an alternate go through `cat-file`.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
@@ -22,7 +27,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use broadcast_git_batch::{
-    BlobContent, BlobSource, CatFile, ObjectId, StreamedBlob, blob_oid_from_reader,
+    BlobContent, BlobSource, CatFile, LooseObject, ObjectId, ObjectKind, StreamedBlob,
+    blob_oid_from_reader,
 };
 use broadcast_stream_io::{ChunkTransform, StreamProcessor};
 use broadcast_transform::{SNIFF_BYTES, Transformer, is_binary, looks_like_utf16};
@@ -57,9 +63,13 @@ pub(crate) fn stream_threshold() -> u64 {
 }
 
 /// The source's object store, read by one `cat-file` process that the group's targets share
-/// (one blob at a time), plus the directory for temporary files.
+/// (one blob at a time) and, for loose objects, from their files; plus the directory for
+/// temporary files.
 pub(crate) struct SourceObjects {
     cat: Mutex<CatFile>,
+    /// The source's `objects/` directory, where loose objects are read in process (any
+    /// thread, no lock); `None`: everything through `cat`.
+    objects_dir: Option<PathBuf>,
     spool_dir: PathBuf,
     /// The first [`SNIFF_BYTES`] of each blob streamed so far: binary detection for another
     /// target needs no second pass over a large binary file.
@@ -80,6 +90,7 @@ pub(crate) const SMALL_CACHE_BUDGET_BYTES: u64 = 32 << 20;
 impl std::fmt::Debug for SourceObjects {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SourceObjects")
+            .field("objects_dir", &self.objects_dir)
             .field("spool_dir", &self.spool_dir)
             .finish()
     }
@@ -105,10 +116,13 @@ pub(crate) enum Streamed {
 }
 
 impl SourceObjects {
-    /// Wraps `cat` (a reader of the source's objects); temporary files go to `spool_dir`.
-    pub(crate) fn new(cat: CatFile, spool_dir: PathBuf) -> Self {
+    /// Wraps `cat` (a reader of the source's objects) and `objects_dir` (the same store's
+    /// `objects/` directory, for loose objects; `None` reads everything through `cat`);
+    /// temporary files go to `spool_dir`.
+    pub(crate) fn new(cat: CatFile, objects_dir: Option<PathBuf>, spool_dir: PathBuf) -> Self {
         SourceObjects {
             cat: Mutex::new(cat),
+            objects_dir,
             spool_dir,
             heads: Mutex::new(HashMap::new()),
             small: Mutex::new((HashMap::new(), 0)),
@@ -151,11 +165,48 @@ impl SourceObjects {
 
     /// The whole content of `oid` (for blobs that cannot stream).
     pub(crate) fn read_whole(&self, oid: ObjectId) -> anyhow::Result<Vec<u8>> {
+        if let Some(mut obj) = self.open_loose(oid)? {
+            // The header's size is not trusted for allocation (as in git-batch's cat-file).
+            let mut data = Vec::with_capacity(obj.size().min(STREAM_THRESHOLD_BYTES) as usize);
+            obj.read_to_end(&mut data)
+                .with_context(|| format!("cannot read blob {oid}"))?;
+            return Ok(data);
+        }
         Ok(self.cat().read(oid)?.data)
     }
 
-    /// A blob of `len` bytes whose content is copied from the source's `cat-file` while
-    /// `fast-import` reads it.
+    /// `oid`'s loose file in the source's objects directory, opened; `None` when it has none
+    /// (packed, in an alternate) or loose reads are off.
+    fn open_loose(&self, oid: ObjectId) -> broadcast_git_batch::Result<Option<LooseObject>> {
+        match &self.objects_dir {
+            Some(dir) => LooseObject::open(dir, oid),
+            None => Ok(None),
+        }
+    }
+
+    /// Streams `oid` as [`CatFile::stream`] does (`consume` gets its kind, size and a reader of
+    /// exactly that many bytes): from its loose file when there is one (no lock held, several
+    /// targets read at once), else through the shared `cat-file`.
+    ///
+    /// Errors: as [`CatFile::stream`]; a damaged loose file fails the read (naming the file)
+    /// through `consume`'s reader, and is not retried through `cat-file`.
+    fn stream<T>(
+        &self,
+        oid: ObjectId,
+        consume: impl FnOnce(ObjectKind, u64, &mut dyn Read) -> std::io::Result<T>,
+    ) -> broadcast_git_batch::Result<T> {
+        match self.open_loose(oid)? {
+            Some(mut obj) => {
+                tracing::trace!(%oid, "source blob read from its loose object");
+                consume(obj.kind(), obj.size(), &mut obj)
+                    .map_err(|source| broadcast_git_batch::Error::Consumer { oid, source })
+            }
+            None => self.cat().stream(oid, consume),
+        }
+    }
+
+    /// A blob of `len` bytes whose content is copied from the source (its loose file, else its
+    /// `cat-file`) while `fast-import` reads it.
     pub(crate) fn copy(self: &Arc<Self>, oid: ObjectId, len: u64) -> StreamedBlob {
         StreamedBlob::new(
             len,
@@ -206,7 +257,7 @@ impl SourceObjects {
             changed: Cell::new(false),
             unreplaced: RefCell::new(BTreeSet::new()),
         };
-        let outcome = self.cat().stream(oid, |_, _, r| {
+        let outcome = self.stream(oid, |_, _, r| {
             let mut head = Vec::with_capacity(SNIFF_BYTES);
             r.take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
             if known_head.is_none() {
@@ -245,7 +296,7 @@ impl SourceObjects {
     }
 }
 
-/// Copies one object from the source's `cat-file` (see [`SourceObjects::copy`]).
+/// Copies one object from the source's loose file or `cat-file` (see [`SourceObjects::copy`]).
 #[derive(Debug)]
 struct SourceCopy {
     objects: Arc<SourceObjects>,
@@ -255,7 +306,6 @@ struct SourceCopy {
 impl BlobSource for SourceCopy {
     fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
         self.objects
-            .cat()
             .stream(self.oid, |_, _, r| std::io::copy(r, out).map(|_| ()))
             .map_err(std::io::Error::other)
     }
@@ -406,3 +456,7 @@ pub(crate) fn source_blob_content(source: &SourceTree, oid: ObjectId) -> Option<
     }
     Some(BlobContent::Stream(objects.copy(oid, len)))
 }
+
+#[cfg(test)]
+#[path = "blob_stream_tests.rs"]
+mod tests;

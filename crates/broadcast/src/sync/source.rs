@@ -102,13 +102,16 @@ pub(crate) fn read_source(
             RepoSlug { owner, name }
         },
     };
+    let objects_dir = std::path::absolute(repo.git_dir().join("objects"))
+        .unwrap_or_else(|_| repo.git_dir().join("objects"));
     let wanted = wanted_blobs(group, &tree);
     if !wanted.is_empty() {
         // git-config(1): with `core.bigFileThreshold` cat-file streams a packed blob above it
         // instead of inflating it whole (git's default, 512 MiB, holds a 150 MiB blob); the
         // `core.packedGit*` limits bound how much of a pack it maps at once (defaults: 1 GiB
         // windows, 8 GiB in all on 64-bit systems). A loose object is mapped whole whatever
-        // the settings.
+        // the settings, so the streamed paths read loose blobs from their files in process
+        // (`SourceObjects`) and ask cat-file only for packed ones.
         let mut cat = git
             .clone()
             .with_config("core.bigFileThreshold", BIG_FILE_THRESHOLD)
@@ -133,10 +136,12 @@ pub(crate) fn read_source(
             .into_iter()
             .map(|obj| (obj.oid, Bytes::from(obj.data)))
             .collect();
-        tree.objects = Some(Arc::new(SourceObjects::new(cat, dir.to_owned())));
+        tree.objects = Some(Arc::new(SourceObjects::new(
+            cat,
+            Some(objects_dir.clone()),
+            dir.to_owned(),
+        )));
     }
-    let objects_dir = std::path::absolute(repo.git_dir().join("objects"))
-        .unwrap_or_else(|_| repo.git_dir().join("objects"));
     Ok(SourceSnapshot {
         tree,
         objects_dir,

@@ -1,7 +1,8 @@
 //! Blobs above the streaming threshold (lowered here through the internal
 //! `BROADCAST_STREAM_THRESHOLD_BYTES`, so small files take the large-file paths) give the same
 //! bytes as the in-memory path, on both routes: written in place, and pushed (a `pre-receive`
-//! hook is present).
+//! hook is present); and whether the source's objects are loose (freshly committed: read from
+//! their files) or packed (read through `cat-file`).
 
 use std::path::{Path, PathBuf};
 
@@ -47,12 +48,29 @@ fn files() -> Vec<(&'static str, Vec<u8>)> {
 const MAPPINGS: &str = "        transform: {variables: {NAME: svc}}\n        files:\n          - {src: sniffed, dest: sniffed}\n          - {src: crlf.txt, dest: crlf.txt}\n          - {src: straddle.txt, dest: straddle.txt}\n          - {src: at.txt, dest: at.txt}\n          - {src: over.txt, dest: over.txt}\n        directories:\n          - {src: bin, dest: bin, transform: {}}\n";
 
 /// Syncs the source files into a fresh target (`hook`: with a `pre-receive` hook, so it is
-/// pushed) with `threshold` in force; returns the sandbox, the target and the report.
-fn run(threshold: usize, hook: bool) -> Result<(Sandbox, PathBuf, serde_json::Value)> {
+/// pushed; `packed`: the source's objects packed, none loose) with `threshold` in force; returns
+/// the sandbox, the target and the report.
+fn run(
+    threshold: usize,
+    hook: bool,
+    packed: bool,
+) -> Result<(Sandbox, PathBuf, serde_json::Value)> {
     let sb = Sandbox::new();
     let files = files();
     let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, c)| (*p, &c[..])).collect();
     let src = sb.work_repo("template", &refs);
+    if packed {
+        sb.git(&src, &["repack", "-a", "-d", "-q"]);
+        sb.git(&src, &["prune-packed"]);
+        let mut loose = 0;
+        for dir in std::fs::read_dir(src.join(".git/objects"))? {
+            let dir = dir?;
+            if dir.file_name().len() == 2 {
+                loose += std::fs::read_dir(dir.path())?.count();
+            }
+        }
+        assert_eq!(loose, 0, "no loose object left in the source");
+    }
     let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
     if hook {
         use std::os::unix::fs::PermissionsExt;
@@ -90,37 +108,43 @@ fn replaced(content: &[u8]) -> Vec<u8> {
 fn streamed_blobs_equal_the_in_memory_result_on_both_routes() -> Result {
     let files = files();
     for hook in [false, true] {
-        let route = if hook { "push" } else { "in place" };
-        let (sb_mem, mem, _) = run(usize::MAX, hook)?;
-        let (sb, streamed, report) = run(THRESHOLD, hook)?;
-        for (path, content) in &files {
-            let want = match *path {
-                "bin/blob.bin" | "sniffed" => content.clone(),
-                _ => replaced(content),
-            };
-            let got = blob(&sb, &streamed, path);
-            assert!(
-                got == want,
-                "{route}: {path}: {} bytes, want {}",
-                got.len(),
-                want.len()
+        let (sb_mem, mem, _) = run(usize::MAX, hook, false)?;
+        for packed in [false, true] {
+            let route = format!(
+                "{}, {} source",
+                if hook { "push" } else { "in place" },
+                if packed { "packed" } else { "loose" }
             );
-            assert!(got == blob(&sb_mem, &mem, path), "{route}: {path} differs");
+            let (sb, streamed, report) = run(THRESHOLD, hook, packed)?;
+            for (path, content) in &files {
+                let want = match *path {
+                    "bin/blob.bin" | "sniffed" => content.clone(),
+                    _ => replaced(content),
+                };
+                let got = blob(&sb, &streamed, path);
+                assert!(
+                    got == want,
+                    "{route}: {path}: {} bytes, want {}",
+                    got.len(),
+                    want.len()
+                );
+                assert!(got == blob(&sb_mem, &mem, path), "{route}: {path} differs");
+            }
+            let row = target(&report, "a.git");
+            assert!(
+                row["warnings"]
+                    .to_string()
+                    .contains("crlf.txt: placeholder 'UNSET' has no value"),
+                "{route}: {row:#}"
+            );
+            let size = |p: &str| {
+                row["changes"]
+                    .as_array()
+                    .and_then(|c| c.iter().find(|c| c["path"] == p))
+                    .map(|c| c["new_bytes"].clone())
+            };
+            assert_eq!(size("bin/blob.bin"), Some(5000.into()), "{route}: {row:#}");
         }
-        let row = target(&report, "a.git");
-        assert!(
-            row["warnings"]
-                .to_string()
-                .contains("crlf.txt: placeholder 'UNSET' has no value"),
-            "{route}: {row:#}"
-        );
-        let size = |p: &str| {
-            row["changes"]
-                .as_array()
-                .and_then(|c| c.iter().find(|c| c["path"] == p))
-                .map(|c| c["new_bytes"].clone())
-        };
-        assert_eq!(size("bin/blob.bin"), Some(5000.into()), "{route}: {row:#}");
     }
     Ok(())
 }

@@ -870,5 +870,7 @@ fn config_get_regexp_reads_what_git_resolves() -> TestResult {
     Ok(())
 }
 
+#[path = "loose.rs"]
+mod loose;
 #[path = "streamed.rs"]
 mod streamed;
