@@ -872,3 +872,4 @@ fn config_get_regexp_reads_what_git_resolves() -> TestResult {
 
 #[path = "streamed.rs"]
 mod streamed;
+mod tree_listing;
