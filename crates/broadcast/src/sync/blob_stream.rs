@@ -59,7 +59,7 @@ pub(crate) fn stream_threshold() -> u64 {
 /// The source's object store, read by one `cat-file` process that the group's targets share
 /// (one blob at a time), plus the directory for temporary files.
 pub(crate) struct SourceObjects {
-    cat: Mutex<CatFile>,
+    cat: Arc<Mutex<CatFile>>,
     spool_dir: PathBuf,
     /// The first [`SNIFF_BYTES`] of each blob streamed so far: binary detection for another
     /// target needs no second pass over a large binary file.
@@ -105,10 +105,11 @@ pub(crate) enum Streamed {
 }
 
 impl SourceObjects {
-    /// Wraps `cat` (a reader of the source's objects); temporary files go to `spool_dir`.
-    pub(crate) fn new(cat: CatFile, spool_dir: PathBuf) -> Self {
+    /// Wraps `cat` (a reader of the source's objects, maybe shared); temporary files go to
+    /// `spool_dir`.
+    pub(crate) fn new(cat: Arc<Mutex<CatFile>>, spool_dir: PathBuf) -> Self {
         SourceObjects {
-            cat: Mutex::new(cat),
+            cat,
             spool_dir,
             heads: Mutex::new(HashMap::new()),
             small: Mutex::new((HashMap::new(), 0)),
