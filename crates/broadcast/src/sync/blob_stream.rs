@@ -66,7 +66,7 @@ pub(crate) fn stream_threshold() -> u64 {
 /// (one blob at a time) and, for loose objects, from their files; plus the directory for
 /// temporary files.
 pub(crate) struct SourceObjects {
-    cat: Mutex<CatFile>,
+    cat: Arc<Mutex<CatFile>>,
     /// The source's `objects/` directory, where loose objects are read in process (any
     /// thread, no lock); `None`: everything through `cat`.
     objects_dir: Option<PathBuf>,
@@ -116,12 +116,16 @@ pub(crate) enum Streamed {
 }
 
 impl SourceObjects {
-    /// Wraps `cat` (a reader of the source's objects) and `objects_dir` (the same store's
-    /// `objects/` directory, for loose objects; `None` reads everything through `cat`);
+    /// Wraps `cat` (a reader of the source's objects, maybe shared) and `objects_dir` (the same
+    /// store's `objects/` directory, for loose objects; `None` reads everything through `cat`);
     /// temporary files go to `spool_dir`.
-    pub(crate) fn new(cat: CatFile, objects_dir: Option<PathBuf>, spool_dir: PathBuf) -> Self {
+    pub(crate) fn new(
+        cat: Arc<Mutex<CatFile>>,
+        objects_dir: Option<PathBuf>,
+        spool_dir: PathBuf,
+    ) -> Self {
         SourceObjects {
-            cat: Mutex::new(cat),
+            cat,
             objects_dir,
             spool_dir,
             heads: Mutex::new(HashMap::new()),

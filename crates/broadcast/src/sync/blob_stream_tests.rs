@@ -58,7 +58,7 @@ fn objects(cat_repo: &Path, objects_dir: &Path, spool: &Path) -> Arc<SourceObjec
         .cat_file()
         .expect("cat-file starts");
     Arc::new(SourceObjects::new(
-        cat,
+        Arc::new(std::sync::Mutex::new(cat)),
         Some(objects_dir.to_owned()),
         spool.to_owned(),
     ))

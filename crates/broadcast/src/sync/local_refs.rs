@@ -30,11 +30,7 @@ pub(crate) fn read(git_dir: &Path, names: &[&str]) -> Option<LocalRefs> {
     let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
     let head_ref = head.strip_suffix('\n')?.strip_prefix("ref: ")?;
     let head_branch = head_ref.strip_prefix("refs/heads/")?.to_owned();
-    let packed = match std::fs::read_to_string(git_dir.join("packed-refs")) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(_) => return None,
-    };
+    let packed = read_packed(git_dir)?;
     let resolve =
         |name: &str| -> Option<Option<ObjectId>> { resolve(git_dir, packed.as_deref(), name) };
     // Unborn HEAD: let git say what it advertises.
@@ -50,6 +46,32 @@ pub(crate) fn read(git_dir: &Path, names: &[&str]) -> Option<LocalRefs> {
         head_oid,
         refs,
     })
+}
+
+/// The id the ref `name` (a full name such as `refs/heads/main`) of the git directory
+/// `git_dir` points at, as `git rev-parse --verify <name>` would say, read from its files
+/// whatever `HEAD` is (detached, unborn). No spawn. `None` when the ref is absent or the files
+/// do not say it plainly (see the module docs; also a git directory without a `HEAD` file, such
+/// as a work tree whose `.git` is a file): ask git then. The id is not peeled: it may name a
+/// tag.
+pub(crate) fn read_ref(git_dir: &Path, name: &str) -> Option<ObjectId> {
+    if git_dir.join("reftable").exists()
+        || git_dir.join("commondir").exists()
+        || !git_dir.join("HEAD").is_file()
+    {
+        return None;
+    }
+    let packed = read_packed(git_dir)?;
+    resolve(git_dir, packed.as_deref(), name)?
+}
+
+/// The text of `packed-refs`: `Some(None)` when there is none, `None` when it cannot be read.
+fn read_packed(git_dir: &Path) -> Option<Option<String>> {
+    match std::fs::read_to_string(git_dir.join("packed-refs")) {
+        Ok(text) => Some(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(None),
+        Err(_) => None,
+    }
 }
 
 /// `Some(Some(id))`: the ref exists; `Some(None)`: it does not; `None`: cannot tell.
@@ -172,5 +194,52 @@ mod tests {
         );
         let long = format!("{A}{}\n", &B[..24]);
         assert_eq!(check(&[head, ("refs/heads/main", &long)], &[]), None);
+    }
+
+    /// A git directory from (relative path, content) pairs, then [`read_ref`] of `name`.
+    fn check_one(files: &[(&str, &str)], name: &str) -> Option<ObjectId> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (p, text) in files {
+            let path = dir.path().join(p);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        read_ref(dir.path(), name)
+    }
+
+    #[test]
+    fn one_ref_whatever_head_is() {
+        let main = "refs/heads/main";
+        let loose = format!("{A}\n");
+        let packed = format!("# pack-refs with: peeled \n{B} refs/heads/main\n^{A}\n");
+        // Detached and unborn HEAD do not matter; loose wins over packed.
+        let detached = format!("{B}\n");
+        assert_eq!(
+            check_one(&[("HEAD", &detached), (main, &loose)], main),
+            Some(oid(A))
+        );
+        let unborn = "ref: refs/heads/nothing\n";
+        assert_eq!(
+            check_one(&[("HEAD", unborn), ("packed-refs", &packed)], main),
+            Some(oid(B))
+        );
+        assert_eq!(
+            check_one(
+                &[("HEAD", unborn), ("packed-refs", &packed), (main, &loose)],
+                main
+            ),
+            Some(oid(A))
+        );
+        // Absent, no HEAD file (not a git directory), a symbolic ref, reftable, a worktree.
+        assert_eq!(check_one(&[("HEAD", unborn)], main), None);
+        assert_eq!(check_one(&[(main, &loose)], main), None);
+        let sym = "ref: refs/heads/other\n";
+        assert_eq!(check_one(&[("HEAD", unborn), (main, sym)], main), None);
+        for odd in ["reftable/tables.list", "commondir"] {
+            assert_eq!(
+                check_one(&[("HEAD", unborn), (main, &loose), (odd, "")], main),
+                None
+            );
+        }
     }
 }

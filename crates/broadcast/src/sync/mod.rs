@@ -99,12 +99,20 @@ pub struct Identity {
 /// What every group and target of a run shares.
 pub(crate) struct Engine {
     pub opts: SyncOptions,
-    pub identity: Identity,
+    /// The commit identity: the configured one, else resolved at the first write
+    /// ([`Engine::identity`]), so a run that writes nothing spawns no `git config`.
+    identity: std::sync::OnceLock<Identity>,
     /// Receive-side git configuration set outside the local targets, read once.
     pub outside_receive_config: in_place::OutsideReceiveConfig,
 }
 
 impl Engine {
+    /// The run's commit identity; the first call without a configured one resolves it from
+    /// the environment and git's config (one `git config` spawn, once per run).
+    pub(crate) fn identity(&self) -> &Identity {
+        self.identity.get_or_init(resolve_identity)
+    }
+
     /// A git runner with the run's timeout and `config` (a forge's auth header, say).
     pub(crate) fn git(&self, config: &[(String, String)]) -> Git {
         let mut git = Git::new().with_timeout(self.opts.git_timeout);
@@ -124,7 +132,7 @@ pub fn run(plan: &Plan, opts: &SyncOptions) -> anyhow::Result<RunReport> {
     // Owned by this run (a lock file); what killed runs left behind is removed first.
     let scratch = crate::scratch::ScratchDir::create()?;
     let engine = Arc::new(Engine {
-        identity: opts.identity.clone().unwrap_or_else(resolve_identity),
+        identity: opts.identity.clone().map(Into::into).unwrap_or_default(),
         opts: opts.clone(),
         outside_receive_config: Default::default(),
     });

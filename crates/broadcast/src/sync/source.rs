@@ -1,14 +1,15 @@
-//! Reading a group's source once: the tree of the source branch's commit (`ls-tree -r`), the
-//! size of every blob any target's mappings select, and the content of the ones a transform may
-//! read that are small enough to hold ([`stream_threshold`]); one `cat-file --batch-command`
-//! process, kept for the group to stream larger blobs ([`SourceObjects`]).
+//! Reading a group's source once: the source branch's commit (from the ref files when they say
+//! it plainly, else `rev-parse`), its tree listed recursively, the size of every blob any
+//! target's mappings select, and the content of the ones a transform may read that are small
+//! enough to hold ([`stream_threshold`]); all through one `cat-file --batch-command` process,
+//! kept for the group to stream larger blobs ([`SourceObjects`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, anyhow, bail};
-use broadcast_git_batch::{FetchOptions, ObjectId, Repo, TreeEntry};
+use broadcast_git_batch::{CatFile, FetchOptions, ObjectId, Repo, TreeEntry};
 use broadcast_transform::{RepoSlug, TransformSpec};
 use bytes::Bytes;
 
@@ -27,6 +28,53 @@ pub(crate) struct SourceSnapshot {
     pub objects_dir: PathBuf,
     /// git processes spawned to read it.
     pub git_spawns: u64,
+    /// The source's reader, which also sees the local targets' objects: the read phase lists
+    /// their base trees through it.
+    pub targets_reader: TargetsReader,
+}
+
+/// The source's `cat-file`, started with every plain local target's object store as an
+/// alternate (`GIT_ALTERNATE_OBJECT_DIRECTORIES`, git(1) "ENVIRONMENT"), so the read phase
+/// lists those targets' base trees and reads their sync commits through this one process
+/// instead of starting one `cat-file` per target. Objects are named by their content: any
+/// store holding an id gives the same bytes. The same holds for the scratch repositories of
+/// the write phase, whose alternates are the source's and the target's stores.
+pub(crate) struct TargetsReader {
+    cat: Arc<Mutex<CatFile>>,
+    stores: HashSet<PathBuf>,
+}
+
+impl TargetsReader {
+    /// `read` run on the shared reader when `repo`'s object store is one of its alternates and
+    /// it succeeds; `None` otherwise (the caller reads through the target's own `cat-file`,
+    /// which reports any error). Holds the reader's lock while `read` runs.
+    pub(crate) fn read<T>(
+        &self,
+        repo: &RepoRef,
+        read: impl FnOnce(&mut CatFile) -> broadcast_git_batch::Result<T>,
+    ) -> Option<T> {
+        if !self.stores.contains(&target_store(repo)?) {
+            return None;
+        }
+        let mut cat = self
+            .cat
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        read(&mut cat).ok()
+    }
+}
+
+/// The object store of a local target as an absolute path that git can take in
+/// `GIT_ALTERNATE_OBJECT_DIRECTORIES` unquoted (no `:`, no leading `"`, UTF-8), when it is a
+/// plain `objects` directory; `None` otherwise (a remote target, a work tree whose `.git` is a
+/// file).
+fn target_store(repo: &RepoRef) -> Option<PathBuf> {
+    let RepoRef::Local { path } = repo else {
+        return None;
+    };
+    let dir = std::path::absolute(local_git_dir(path).join("objects")).ok()?;
+    let text = dir.to_str()?;
+    (!text.contains(':') && !text.starts_with('"') && dir.is_dir()).then_some(dir)
 }
 
 /// Reads the source of `group`; `dir` is the group's scratch directory (a remote source is
@@ -75,21 +123,38 @@ pub(crate) fn read_source(
             repo
         }
     };
-    let commit = repo
-        .rev_parse(&format!("{branch_ref}^{{commit}}"))?
-        .ok_or_else(|| {
-            anyhow!(
-                "{}.source.branch: branch '{}' not found in source {}",
-                group.field,
-                group.source_branch,
-                group.source_display
-            )
-        })?;
-    let entries: BTreeMap<String, TreeEntry> = repo
-        .ls_tree(&commit.to_string())?
-        .into_iter()
-        .map(|e| (e.path.clone(), e))
+    // git-config(1): with `core.bigFileThreshold` cat-file streams a packed blob above it
+    // instead of inflating it whole (git's default, 512 MiB, holds a 150 MiB blob); the
+    // `core.packedGit*` limits bound how much of a pack it maps at once (defaults: 1 GiB
+    // windows, 8 GiB in all on 64-bit systems). A loose object is mapped whole whatever the
+    // settings, so the streamed paths read loose blobs from their files in process
+    // (`SourceObjects`) and ask cat-file only for packed ones.
+    let mut cat_git = git
+        .clone()
+        .with_config("core.bigFileThreshold", BIG_FILE_THRESHOLD)
+        .with_config("core.packedGitWindowSize", "16m")
+        .with_config("core.packedGitLimit", "64m");
+    let stores: HashSet<PathBuf> = group
+        .targets
+        .iter()
+        .filter_map(|t| target_store(&t.repo))
         .collect();
+    if !stores.is_empty() {
+        let mut sorted: Vec<&str> = stores.iter().filter_map(|p| p.to_str()).collect();
+        sorted.sort_unstable();
+        cat_git = cat_git.with_env("GIT_ALTERNATE_OBJECT_DIRECTORIES", &sorted.join(":"));
+    }
+    let mut cat = cat_git.open(repo.git_dir()).cat_file()?;
+    let (commit, listing) = read_branch(&repo, &mut cat, &branch_ref)?.ok_or_else(|| {
+        anyhow!(
+            "{}.source.branch: branch '{}' not found in source {}",
+            group.field,
+            group.source_branch,
+            group.source_display
+        )
+    })?;
+    let entries: BTreeMap<String, TreeEntry> =
+        listing.into_iter().map(|e| (e.path.clone(), e)).collect();
     let mut tree = SourceTree {
         commit,
         display: group.source_display.clone(),
@@ -106,19 +171,6 @@ pub(crate) fn read_source(
         .unwrap_or_else(|_| repo.git_dir().join("objects"));
     let wanted = wanted_blobs(group, &tree);
     if !wanted.is_empty() {
-        // git-config(1): with `core.bigFileThreshold` cat-file streams a packed blob above it
-        // instead of inflating it whole (git's default, 512 MiB, holds a 150 MiB blob); the
-        // `core.packedGit*` limits bound how much of a pack it maps at once (defaults: 1 GiB
-        // windows, 8 GiB in all on 64-bit systems). A loose object is mapped whole whatever
-        // the settings, so the streamed paths read loose blobs from their files in process
-        // (`SourceObjects`) and ask cat-file only for packed ones.
-        let mut cat = git
-            .clone()
-            .with_config("core.bigFileThreshold", BIG_FILE_THRESHOLD)
-            .with_config("core.packedGitWindowSize", "16m")
-            .with_config("core.packedGitLimit", "64m")
-            .open(repo.git_dir())
-            .cat_file()?;
         let oids: Vec<ObjectId> = wanted.keys().copied().collect();
         tree.sizes = oids
             .iter()
@@ -136,8 +188,11 @@ pub(crate) fn read_source(
             .into_iter()
             .map(|obj| (obj.oid, Bytes::from(obj.data)))
             .collect();
+    }
+    let cat = Arc::new(Mutex::new(cat));
+    if !wanted.is_empty() {
         tree.objects = Some(Arc::new(SourceObjects::new(
-            cat,
+            Arc::clone(&cat),
             Some(objects_dir.clone()),
             dir.to_owned(),
         )));
@@ -146,7 +201,35 @@ pub(crate) fn read_source(
         tree,
         objects_dir,
         git_spawns: git.spawn_count(),
+        targets_reader: TargetsReader { cat, stores },
     })
+}
+
+/// The commit `branch_ref` (`refs/heads/<name>`) names, peeled as `<ref>^{commit}`, and every
+/// entry of its tree (as `ls-tree -r --full-tree`), or `None` when the branch does not exist.
+///
+/// The ref is read from the repository's files when they say it plainly and it names a commit
+/// ([`super::local_refs::read_ref`]): no spawn, the commit and the listing read through `cat`.
+/// Anything else (a tag to peel, a symbolic ref, reftable storage, an absent branch) asks
+/// `git rev-parse --verify` (one spawn), then lists through `cat` all the same.
+fn read_branch(
+    repo: &Repo,
+    cat: &mut CatFile,
+    branch_ref: &str,
+) -> anyhow::Result<Option<(ObjectId, Vec<TreeEntry>)>> {
+    let from_files = super::local_refs::read_ref(repo.git_dir(), branch_ref)
+        .and_then(|oid| cat.read_commit(oid).ok());
+    let (commit, tree) = match from_files {
+        Some(c) => (c.oid, c.tree),
+        None => match repo.rev_parse(&format!("{branch_ref}^{{commit}}"))? {
+            Some(oid) => (oid, cat.read_commit(oid)?.tree),
+            None => return Ok(None),
+        },
+    };
+    let entries = cat
+        .ls_tree_recursive(tree)
+        .with_context(|| format!("cannot list the tree of {commit}"))?;
+    Ok(Some((commit, entries)))
 }
 
 /// Every blob a mapping of any target selects, with whether a mapping with a transform selects

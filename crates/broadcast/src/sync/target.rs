@@ -357,16 +357,21 @@ fn read_target(
         return Ok(None);
     }
     let (reader, scratch) = open_reader(ctx, git, url, &refs)?;
-    // One cat-file process reads the base tree and, below, the sync branch's commit.
+    // The source's reader lists the base tree and, below, reads the sync branch's commit when
+    // it sees this target's objects; else one cat-file process of the target's own does.
+    let shared = &ctx.source.targets_reader;
     let mut cat = None;
     let base: BTreeMap<String, TreeEntry> = match refs.base_oid {
-        Some(oid) => cat
-            .insert(reader.cat_file()?)
-            .ls_tree_recursive(oid)
-            .with_context(|| format!("cannot list the tree of {oid}"))?
-            .into_iter()
-            .map(|e| (e.path.clone(), e))
-            .collect(),
+        Some(oid) => match shared.read(&target.repo, |c| c.ls_tree_recursive(oid)) {
+            Some(entries) => entries,
+            None => cat
+                .insert(reader.cat_file()?)
+                .ls_tree_recursive(oid)
+                .with_context(|| format!("cannot list the tree of {oid}"))?,
+        }
+        .into_iter()
+        .map(|e| (e.path.clone(), e))
+        .collect(),
         None => BTreeMap::new(),
     };
     let (owner, name) = target.repo.slug();
@@ -404,13 +409,16 @@ fn read_target(
     };
     // Is the sync branch already exactly this (same base, same tree)?
     let tip = match refs.sync_oid {
-        Some(sync) => {
-            let cat = match cat.as_mut() {
-                Some(c) => c,
-                None => cat.insert(reader.cat_file()?),
-            };
-            cat.read_commit(sync).ok()
-        }
+        Some(sync) => match shared.read(&target.repo, |c| c.read_commit(sync)) {
+            Some(commit) => Some(commit),
+            None => {
+                let cat = match cat.as_mut() {
+                    Some(c) => c,
+                    None => cat.insert(reader.cat_file()?),
+                };
+                cat.read_commit(sync).ok()
+            }
+        },
         None => None,
     };
     if let (Some(sync), Some(commit)) = (refs.sync_oid, &tip)

@@ -223,7 +223,7 @@ fn commit_request(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let identity = &ctx.engine.identity;
+    let identity = ctx.engine.identity();
     let sig = Signature {
         name: identity.name.clone(),
         email: identity.email.clone(),

@@ -9,6 +9,7 @@ mod in_place;
 mod layout;
 mod observe;
 mod ownership;
+mod rerun;
 mod rules;
 mod shard;
 mod streaming;

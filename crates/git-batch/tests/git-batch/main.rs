@@ -874,3 +874,4 @@ fn config_get_regexp_reads_what_git_resolves() -> TestResult {
 mod loose;
 #[path = "streamed.rs"]
 mod streamed;
+mod tree_listing;

@@ -1,0 +1,136 @@
+//! Re-runs with nothing to do spawn as few git processes as the work needs: the source's
+//! branch read from its ref files and listed through its one `cat-file`, which also lists the
+//! local targets' base trees; the commit identity resolved only when something is written.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::Result;
+use super::fixtures::{Sandbox, target, target_entry};
+
+const BRANCH: &str = "chore/sync-files-g";
+const FILES: &str =
+    "        files: [{src: a.txt, dest: a.txt}]\n        directories: [{src: dir, dest: dir}]\n";
+
+/// `broadcast sync --json` with `path` as PATH and the identity left to git's config.
+fn sync_config_identity(sb: &Sandbox, cfg: &Path, path: &str) -> Result<serde_json::Value> {
+    let out = sb
+        .broadcast_command(&["sync", "--config", cfg.to_str().ok_or("utf8")?, "--json"])
+        .env("PATH", path)
+        .env_remove("GIT_AUTHOR_NAME")
+        .env_remove("GIT_AUTHOR_EMAIL")
+        .output()?;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("{e}: stderr={}", String::from_utf8_lossy(&out.stderr)))?;
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    Ok(report)
+}
+
+#[cfg(unix)]
+#[test]
+fn noop_rerun_reads_no_identity_and_no_source_ref_through_git() -> Result {
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.path().join("home/.gitconfig"),
+        "[user]\n\tname = Config Name\n\temail = config@example.com\n",
+    )?;
+    let src = sb.work_repo(
+        "template",
+        &[
+            ("a.txt", b"a\n"),
+            ("dir/b.txt", b"b\n"),
+            ("dir/sub/c.txt", b"c\n"),
+        ],
+    );
+    let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    let b = sb.bare_repo("b", &[("dir/b.txt", b"old\n")]);
+    let entries = target_entry(&a, FILES) + &target_entry(&b, FILES);
+    let cfg = sb.one_group_config(&src, &entries);
+    let log = sb.path().join("git.log");
+    let path = sb.git_wrapper(&log, "never", "true")?;
+
+    // The first run writes: the identity comes from git's config, asked once.
+    let report = sync_config_identity(&sb, &cfg, &path)?;
+    assert_eq!(target(&report, "a.git")["status"], "synced", "{report:#}");
+    assert_eq!(target(&report, "b.git")["status"], "synced", "{report:#}");
+    let calls = std::fs::read_to_string(&log)?;
+    assert_eq!(
+        calls.matches("config --get-regexp ^user").count(),
+        1,
+        "{calls}"
+    );
+    let who = sb.git(&a, &["log", "-1", "--format=%an <%ae>|%cn <%ce>", BRANCH]);
+    assert_eq!(
+        who.trim(),
+        "Config Name <config@example.com>|Config Name <config@example.com>"
+    );
+
+    // The re-run writes nothing: one cat-file reads the source and both targets, even with
+    // the source's refs packed and its HEAD detached.
+    sb.git(&src, &["pack-refs", "--all"]);
+    sb.git(&src, &["checkout", "-q", "--detach"]);
+    std::fs::remove_file(&log)?;
+    let report = sync_config_identity(&sb, &cfg, &path)?;
+    for t in ["a.git", "b.git"] {
+        assert_eq!(target(&report, t)["status"], "up_to_date", "{report:#}");
+    }
+    let calls = std::fs::read_to_string(&log)?;
+    assert_eq!(calls.lines().count(), 1, "{calls}");
+    assert!(calls.contains("cat-file --batch-command"), "{calls}");
+    let head = sb.rev(&src.join(".git"), "refs/heads/main").ok_or("main")?;
+    assert_eq!(report["groups"][0]["source_commit"], head.as_str());
+    Ok(())
+}
+
+/// The git directory's id of `rev`.
+fn rev_parse(repo: &Path, rev: &str) -> Result<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["rev-parse", rev])
+        .output()?;
+    Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+}
+
+#[test]
+fn source_branch_naming_a_tag_is_peeled_to_its_commit() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("template", &[("a.txt", b"v1\n"), ("dir/b.txt", b"b\n")]);
+    sb.git(&src, &["tag", "-a", "-m", "v1", "v1"]);
+    let tag = rev_parse(&src, "refs/tags/v1")?;
+    let commit = rev_parse(&src, "HEAD")?;
+    assert_ne!(tag, commit);
+    // The branch names the tag object, not the commit (git's update-ref refuses to write
+    // that; older gits and other tools did): `<ref>^{commit}` peels it.
+    sb.commit_files(&src, &[("a.txt", b"v2\n")], "v2");
+    std::fs::write(src.join(".git/refs/heads/main"), format!("{tag}\n"))?;
+    let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    let cfg = sb.one_group_config(&src, &target_entry(&a, FILES));
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(target(&report, "a.git")["status"], "synced", "{report:#}");
+    assert_eq!(report["groups"][0]["source_commit"], commit.as_str());
+    assert_eq!(sb.show(&a, &format!("{BRANCH}:a.txt")), b"v1\n");
+    assert_eq!(sb.show(&a, &format!("{BRANCH}:dir/b.txt")), b"b\n");
+    Ok(())
+}
+
+#[test]
+fn missing_source_branch_is_still_named() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("template", &[("a.txt", b"a\n")]);
+    let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    let cfg = sb.write(
+        "sync.yaml",
+        &format!(
+            "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {{repo: \"{}\", branch: nope}}\n    targets:\n{}",
+            src.display(),
+            target_entry(&a, FILES)
+        ),
+    );
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_ne!(code, 0, "{report:#}");
+    let error = report["groups"][0]["error"].as_str().ok_or("no error")?;
+    assert!(error.contains("branch 'nope' not found"), "{error}");
+    Ok(())
+}
