@@ -6,10 +6,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, anyhow, bail};
-use broadcast_git_batch::{CatFile, FetchOptions, ObjectId, Repo, TreeEntry};
+use broadcast_git_batch::{CatFile, FetchOptions, Git, ObjectId, Repo, TreeEntry};
 use broadcast_transform::{RepoSlug, TransformSpec};
 use bytes::Bytes;
 
@@ -33,31 +33,80 @@ pub(crate) struct SourceSnapshot {
     pub targets_reader: TargetsReader,
 }
 
-/// The source's `cat-file`, started with every plain local target's object store as an
-/// alternate (`GIT_ALTERNATE_OBJECT_DIRECTORIES`, git(1) "ENVIRONMENT"), so the read phase
-/// lists those targets' base trees and reads their sync commits through this one process
-/// instead of starting one `cat-file` per target. Objects are named by their content: any
-/// store holding an id gives the same bytes. The same holds for the scratch repositories of
-/// the write phase, whose alternates are the source's and the target's stores.
+/// Largest number of target object stores one reader borrows: git looks an object up in each
+/// alternate's packs and loose directory in turn, so one reader for a thousand targets would
+/// make every lookup scan a thousand stores (and its environment variable could outgrow the
+/// 128 KiB a single one may hold on Linux, execve(2) `MAX_ARG_STRLEN`).
+pub(crate) const STORES_PER_READER: usize = 32;
+
+/// Largest total length of one reader's alternates list (bytes), for long paths.
+const ALTERNATES_BYTES: usize = 32 << 10;
+
+/// `cat-file` readers that also see the plain local targets' object stores
+/// (`GIT_ALTERNATE_OBJECT_DIRECTORIES`, git(1) "ENVIRONMENT"), so the read phase lists those
+/// targets' base trees and reads their sync commits through a shared process instead of
+/// starting one `cat-file` per target. The stores are split in chunks of at most
+/// [`STORES_PER_READER`] in the group's order: the first chunk is borrowed by the source's own
+/// reader, each later one by a reader of the source repository started at the first target
+/// of the chunk that asks. Objects are named by their content: any store holding an id gives
+/// the same bytes. The same holds for the scratch repositories of the write phase, whose
+/// alternates are the source's and the target's stores.
 pub(crate) struct TargetsReader {
-    cat: Arc<Mutex<CatFile>>,
-    stores: HashSet<PathBuf>,
+    /// Which chunk each store is in.
+    chunk_of: HashMap<PathBuf, usize>,
+    /// Per chunk: its stores, and its reader once started (`None`: it could not start).
+    chunks: Vec<(Vec<PathBuf>, OnceLock<Option<Arc<Mutex<CatFile>>>>)>,
+    /// The runner and the repository later chunks' readers are started with.
+    git: Git,
+    git_dir: PathBuf,
 }
 
 impl TargetsReader {
-    /// `read` run on the shared reader when `repo`'s object store is one of its alternates and
-    /// it succeeds; `None` otherwise (the caller reads through the target's own `cat-file`,
-    /// which reports any error). Holds the reader's lock while `read` runs.
+    /// Splits `stores` (in order, without repeats) into chunks.
+    fn chunked(stores: Vec<PathBuf>) -> Vec<Vec<PathBuf>> {
+        let mut chunks: Vec<Vec<PathBuf>> = Vec::new();
+        let mut bytes = 0;
+        for store in stores {
+            let len = store.as_os_str().len() + 1;
+            match chunks.last_mut() {
+                Some(last) if last.len() < STORES_PER_READER && bytes + len <= ALTERNATES_BYTES => {
+                    bytes += len;
+                    last.push(store);
+                }
+                _ => {
+                    bytes = len;
+                    chunks.push(vec![store]);
+                }
+            }
+        }
+        chunks
+    }
+
+    /// `git` with `stores` as its alternates.
+    fn borrowing(git: &Git, stores: &[PathBuf]) -> Git {
+        let list: Vec<&str> = stores.iter().filter_map(|p| p.to_str()).collect();
+        git.clone()
+            .with_env("GIT_ALTERNATE_OBJECT_DIRECTORIES", &list.join(":"))
+    }
+
+    /// `read` run on the reader whose alternates hold `repo`'s object store, when there is one
+    /// and it succeeds; `None` otherwise (the caller reads through the target's own
+    /// `cat-file`, which reports any error). Holds that reader's lock while `read` runs.
     pub(crate) fn read<T>(
         &self,
         repo: &RepoRef,
         read: impl FnOnce(&mut CatFile) -> broadcast_git_batch::Result<T>,
     ) -> Option<T> {
-        if !self.stores.contains(&target_store(repo)?) {
-            return None;
-        }
-        let mut cat = self
-            .cat
+        let (stores, reader) = &self.chunks[*self.chunk_of.get(&target_store(repo)?)?];
+        let cat = reader.get_or_init(|| {
+            Self::borrowing(&self.git, stores)
+                .open(&self.git_dir)
+                .cat_file()
+                .ok()
+                .map(|c| Arc::new(Mutex::new(c)))
+        });
+        let mut cat = cat
+            .as_ref()?
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         read(&mut cat).ok()
@@ -129,22 +178,23 @@ pub(crate) fn read_source(
     // windows, 8 GiB in all on 64-bit systems). A loose object is mapped whole whatever the
     // settings, so the streamed paths read loose blobs from their files in process
     // (`SourceObjects`) and ask cat-file only for packed ones.
-    let mut cat_git = git
+    let cat_git = git
         .clone()
         .with_config("core.bigFileThreshold", BIG_FILE_THRESHOLD)
         .with_config("core.packedGitWindowSize", "16m")
         .with_config("core.packedGitLimit", "64m");
-    let stores: HashSet<PathBuf> = group
+    let mut seen = HashSet::new();
+    let stores: Vec<PathBuf> = group
         .targets
         .iter()
         .filter_map(|t| target_store(&t.repo))
+        .filter(|s| seen.insert(s.clone()))
         .collect();
-    if !stores.is_empty() {
-        let mut sorted: Vec<&str> = stores.iter().filter_map(|p| p.to_str()).collect();
-        sorted.sort_unstable();
-        cat_git = cat_git.with_env("GIT_ALTERNATE_OBJECT_DIRECTORIES", &sorted.join(":"));
-    }
-    let mut cat = cat_git.open(repo.git_dir()).cat_file()?;
+    let chunks = TargetsReader::chunked(stores);
+    let first = chunks
+        .first()
+        .map_or(cat_git.clone(), |c| TargetsReader::borrowing(&cat_git, c));
+    let mut cat = first.open(repo.git_dir()).cat_file()?;
     let (commit, listing) = read_branch(&repo, &mut cat, &branch_ref)?.ok_or_else(|| {
         anyhow!(
             "{}.source.branch: branch '{}' not found in source {}",
@@ -201,7 +251,26 @@ pub(crate) fn read_source(
         tree,
         objects_dir,
         git_spawns: git.spawn_count(),
-        targets_reader: TargetsReader { cat, stores },
+        targets_reader: TargetsReader {
+            chunk_of: chunks
+                .iter()
+                .enumerate()
+                .flat_map(|(i, c)| c.iter().map(move |s| (s.clone(), i)))
+                .collect(),
+            chunks: chunks
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let reader = OnceLock::new();
+                    if i == 0 {
+                        let _ = reader.set(Some(Arc::clone(&cat)));
+                    }
+                    (c, reader)
+                })
+                .collect(),
+            git: cat_git,
+            git_dir: repo.git_dir().to_owned(),
+        },
     })
 }
 
@@ -257,4 +326,31 @@ fn wanted_blobs(group: &GroupPlan, tree: &SourceTree) -> BTreeMap<ObjectId, bool
         }
     }
     wanted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_are_chunked_by_count_and_by_bytes() {
+        let paths = |n: usize, len: usize| -> Vec<PathBuf> {
+            (0..n)
+                .map(|i| PathBuf::from(format!("/{i:0>width$}", width = len - 1)))
+                .collect()
+        };
+        let sizes = |c: Vec<Vec<PathBuf>>| c.iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(
+            sizes(TargetsReader::chunked(Vec::new())),
+            Vec::<usize>::new()
+        );
+        assert_eq!(sizes(TargetsReader::chunked(paths(1, 10))), [1]);
+        assert_eq!(sizes(TargetsReader::chunked(paths(32, 10))), [32]);
+        assert_eq!(sizes(TargetsReader::chunked(paths(70, 10))), [32, 32, 6]);
+        // 4 KiB paths: eight of them (plus separators) fill 32 KiB.
+        assert_eq!(sizes(TargetsReader::chunked(paths(20, 4096))), [7, 7, 6]);
+        // Order is kept.
+        let chunks = TargetsReader::chunked(paths(40, 10));
+        assert_eq!(chunks.concat(), paths(40, 10));
+    }
 }

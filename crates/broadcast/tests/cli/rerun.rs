@@ -134,3 +134,45 @@ fn missing_source_branch_is_still_named() -> Result {
     assert!(error.contains("branch 'nope' not found"), "{error}");
     Ok(())
 }
+
+/// More local targets than one reader borrows (32): the re-run reads them through one more
+/// `cat-file` of the source, started when the first target of the second chunk is read, and
+/// every target is still seen as up to date.
+#[cfg(unix)]
+#[test]
+fn many_local_targets_are_read_in_chunks_of_stores() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("template", &[("a.txt", b"a\n"), ("dir/b.txt", b"b\n")]);
+    let first = sb.bare_repo("t00", &[("keep.txt", b"k\n")]);
+    let mut entries = target_entry(&first, FILES);
+    for i in 1..40 {
+        let copy = sb.path().join(format!("t{i:02}.git"));
+        let status = Command::new("cp")
+            .arg("-R")
+            .arg(&first)
+            .arg(&copy)
+            .status()?;
+        assert!(status.success());
+        entries += &target_entry(&copy, FILES);
+    }
+    let cfg = sb.one_group_config(&src, &entries);
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    let log = sb.path().join("git.log");
+    let path = sb.git_wrapper(&log, "never", "true")?;
+    let (code, report) = sb.sync_with_path(&cfg, &path)?;
+    assert_eq!(code, 0, "{report:#}");
+    let targets = report["targets"].as_array().ok_or("targets")?;
+    assert_eq!(targets.len(), 40);
+    for t in targets {
+        assert_eq!(t["status"], "up_to_date", "{t:#}");
+    }
+    let calls = std::fs::read_to_string(&log)?;
+    assert_eq!(calls.lines().count(), 2, "{calls}");
+    assert_eq!(
+        calls.matches("cat-file --batch-command").count(),
+        2,
+        "{calls}"
+    );
+    Ok(())
+}
