@@ -39,6 +39,9 @@ pub(crate) struct SourceSnapshot {
 /// 128 KiB a single one may hold on Linux, execve(2) `MAX_ARG_STRLEN`).
 pub(crate) const STORES_PER_READER: usize = 32;
 
+/// A `cat-file` several threads take turns on.
+type SharedCat = Arc<Mutex<CatFile>>;
+
 /// Largest total length of one reader's alternates list (bytes), for long paths.
 const ALTERNATES_BYTES: usize = 32 << 10;
 
@@ -55,7 +58,7 @@ pub(crate) struct TargetsReader {
     /// Which chunk each store is in.
     chunk_of: HashMap<PathBuf, usize>,
     /// Per chunk: its stores, and its reader once started (`None`: it could not start).
-    chunks: Vec<(Vec<PathBuf>, OnceLock<Option<Arc<Mutex<CatFile>>>>)>,
+    chunks: Vec<(Vec<PathBuf>, OnceLock<Option<SharedCat>>)>,
     /// The runner and the repository later chunks' readers are started with.
     git: Git,
     git_dir: PathBuf,
