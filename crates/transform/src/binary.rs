@@ -69,23 +69,31 @@ pub(crate) fn extension(path: &str) -> Option<&str> {
     (path.as_bytes()[at] == b'.' && !ext.is_empty()).then_some(ext)
 }
 
-/// Bit of an [`ExtensionTable`] slot set for binary extensions (free in every key: keys are
-/// ASCII, so the top bit of each byte is clear).
+/// Bit of an [`ExtensionTable`] slot set for binary extensions (free in every key: a key's
+/// top byte holds only its length, at most [`MAX_TABLE_LEN`]).
 const BINARY_BIT: u64 = 1 << 63;
+
+/// The longest extension in [`EXTENSIONS`] (`sqlite`); every listed extension is either at
+/// most this long or one of the two long text extensions (9 and 13 bytes).
+const MAX_TABLE_LEN: usize = 6;
 
 /// log2 of the number of slots of [`EXTENSIONS`].
 const TABLE_BITS: u32 = 9;
 
+/// `0x0101_0101_0101_0101`: one in every byte, for per-byte (SWAR) arithmetic on a `u64`.
+const ONES: u64 = u64::MAX / 0xff;
+
 /// The extension lists as a perfect hash table, built at compile time: slot
-/// `(key * multiplier) >> (64 - TABLE_BITS)` holds the packed key ([`pack`]) of the one
-/// extension that hashes there, with [`BINARY_BIT`] set for binary ones; empty slots are 0.
-/// Extensions longer than 8 bytes (`gitignore`, `gitattributes`) are not in it.
+/// `(key * multiplier) >> (64 - TABLE_BITS)` holds the key ([`pack`]) of the one extension
+/// that hashes there, with [`BINARY_BIT`] set for binary ones; empty slots are 0.
+/// Extensions longer than [`MAX_TABLE_LEN`] (`gitignore`, `gitattributes`) are not in it.
 struct ExtensionTable {
     multiplier: u64,
     slots: [u64; 1 << TABLE_BITS],
 }
 
-/// The key of a lower-case ASCII extension of at most 8 bytes: its bytes, little-endian.
+/// The key of a lower-case ASCII extension of at most [`MAX_TABLE_LEN`] bytes: its bytes,
+/// little-endian, and its length in the top byte (so `png` and `png\0` differ).
 const fn pack(ext: &[u8]) -> u64 {
     let mut key = 0u64;
     let mut i = 0;
@@ -93,7 +101,7 @@ const fn pack(ext: &[u8]) -> u64 {
         key |= (ext[i] as u64) << (8 * i);
         i += 1;
     }
-    key
+    key | (ext.len() as u64) << 56
 }
 
 const fn slot(key: u64, multiplier: u64) -> usize {
@@ -110,13 +118,16 @@ const fn try_table(multiplier: u64) -> Option<ExtensionTable> {
         let mut i = 0;
         while i < list.len() {
             let ext = list[i].as_bytes();
-            if ext.len() <= 8 {
+            if ext.len() <= MAX_TABLE_LEN {
                 let key = pack(ext);
                 let at = slot(key, multiplier);
                 if slots[at] != 0 {
                     return None;
                 }
                 slots[at] = key | bit;
+            } else if ext.len() <= 8 {
+                // Such an extension would be missed by both lookups.
+                panic!("a listed extension of 7 or 8 bytes: raise MAX_TABLE_LEN");
             }
             i += 1;
         }
@@ -138,34 +149,93 @@ const fn build_table() -> ExtensionTable {
     panic!("no collision-free multiplier for the extension lists")
 }
 
-/// Both extension lists, looked up in O(1) by [`listed_extension`].
+/// Both extension lists, looked up in O(1) by [`listed_extension`] and [`listed_tail`].
 static EXTENSIONS: ExtensionTable = build_table();
+
+/// Looks up a key built like [`pack`]: `Some(binary)` when it is in [`EXTENSIONS`].
+#[inline]
+fn probe(key: u64) -> Option<bool> {
+    let entry = EXTENSIONS.slots[slot(key, EXTENSIONS.multiplier)];
+    (entry & !BINARY_BIT == key).then_some(entry & BINARY_BIT != 0)
+}
+
+/// `w` with the ASCII upper-case letters among its 8 bytes made lower-case; every other byte
+/// (digits, punctuation, bytes `>= 0x80`) unchanged.
+///
+/// Per byte, without carries between bytes: the low 7 bits plus `0x80 - b'A'` set bit 7 from
+/// `A` up, plus `0x80 - b'Z' - 1` from past `Z`; bytes with bit 7 set are left out.
+#[inline]
+const fn fold_ascii(w: u64) -> u64 {
+    let low7 = w & (ONES * 0x7f);
+    let from_a = low7 + ONES * (0x80 - b'A' as u64);
+    let past_z = low7 + ONES * (0x80 - b'Z' as u64 - 1);
+    let upper = from_a & !past_z & !w & (ONES * 0x80);
+    w | upper >> 2
+}
+
+/// Bit 7 of each byte of `w` that is 0 (exact: no false positives from borrows).
+#[inline]
+const fn zero_bytes(w: u64) -> u64 {
+    let low7 = ONES * 0x7f;
+    !(((w & low7) + low7) | w | low7)
+}
+
+/// The extension lookup on the last 8 bytes of a path of at least 8 bytes, as one word.
+///
+/// `Some(answer)` is what `extension(path).and_then(listed_extension)` answers; `None` means
+/// "undecided here": the last 8 bytes hold no `.` or `/` (the extension, if any, is longer
+/// than 7 bytes), so the caller falls back to the byte-wise path.
+#[inline]
+fn listed_tail(tail: [u8; 8]) -> Option<Option<bool>> {
+    let w = u64::from_le_bytes(tail);
+    let marks = zero_bytes(w ^ ONES * u64::from(b'.')) | zero_bytes(w ^ ONES * u64::from(b'/'));
+    if marks == 0 {
+        return None;
+    }
+    // Index of the last `.` or `/` (little-endian: the highest marked byte).
+    let at = (63 - marks.leading_zeros()) / 8;
+    let len = 7 - at as usize;
+    if tail[at as usize] == b'/' || len == 0 || len > MAX_TABLE_LEN {
+        return Some(None);
+    }
+    // `len >= 1`, so `at <= 6` and the shift is at most 56.
+    let ext = w >> (8 * (at + 1));
+    Some(probe(fold_ascii(ext) | (len as u64) << 56))
+}
 
 /// `Some(false)` for an extension in [`TEXT_EXTENSIONS`], `Some(true)` for one in
 /// [`BINARY_EXTENSIONS`], `None` otherwise; ASCII case is ignored.
 ///
-/// Cost: no allocation; at most 8 bytes packed into a word, one multiply and one table load
+/// Cost: no allocation; at most 6 bytes packed into a word, one multiply and one table load
 /// (the two longer text extensions are compared directly).
 fn listed_extension(ext: &str) -> Option<bool> {
     let bytes = ext.as_bytes();
-    if bytes.len() > 8 {
+    if bytes.len() > MAX_TABLE_LEN {
         let long = ["gitignore", "gitattributes"];
         return long
             .iter()
             .any(|e| e.eq_ignore_ascii_case(ext))
             .then_some(false);
     }
-    let mut key = 0u64;
-    for (i, &b) in bytes.iter().enumerate() {
-        // Every listed extension is ASCII letters and digits; anything else is unlisted, so
-        // no other byte (NUL, `.`) can pack to a listed key.
-        if !b.is_ascii_alphanumeric() {
-            return None;
-        }
-        key |= u64::from(b.to_ascii_lowercase()) << (8 * i);
+    if bytes.is_empty() {
+        return None;
     }
-    let entry = EXTENSIONS.slots[slot(key, EXTENSIONS.multiplier)];
-    (key != 0 && entry & !BINARY_BIT == key).then_some(entry & BINARY_BIT != 0)
+    let mut tail = [0u8; 8];
+    tail[8 - bytes.len()..].copy_from_slice(bytes);
+    let w = u64::from_le_bytes(tail) >> (8 * (8 - bytes.len()));
+    probe(fold_ascii(w) | (bytes.len() as u64) << 56)
+}
+
+/// Rules 1 and 2 of [`is_binary`]: the listed answer for the extension of `path`, if any.
+#[inline]
+fn listed_path(path: &str) -> Option<bool> {
+    let bytes = path.as_bytes();
+    if let Some(tail) = bytes.last_chunk::<8>()
+        && let Some(answer) = listed_tail(*tail)
+    {
+        return answer;
+    }
+    extension(path).and_then(listed_extension)
 }
 
 /// Whether a file must be copied byte for byte instead of transformed.
@@ -188,8 +258,9 @@ fn listed_extension(ext: &str) -> Option<bool> {
 /// Cost: no allocation; one hash table probe for the extension (about as cheap as reading the
 /// extension), then, for unlisted extensions only, one `memchr` pass and one counting pass
 /// over at most 8000 bytes.
+#[inline]
 pub fn is_binary(path: &str, content: &[u8]) -> bool {
-    if let Some(binary) = extension(path).and_then(listed_extension) {
+    if let Some(binary) = listed_path(path) {
         return binary;
     }
     sniff_is_binary(content)
@@ -479,6 +550,11 @@ mod tests {
             ("dat", None),
             ("abcdefgh", None),
             ("abcdefghijklmnopq", None),
+            ("", None),
+            ("PNG", Some(true)),
+            ("pnG\u{e9}", None),
+            ("[ng", None),
+            ("@NG", None),
         ];
         for (ext, expected) in table {
             assert_eq!(listed_extension(ext), *expected, "{ext:?}");
@@ -508,9 +584,69 @@ mod tests {
             }
         }
 
+        /// The word-at-a-time path lookup against the reference: split off the extension,
+        /// scan both lists ignoring ASCII case. Paths mix listed extensions in any case, dots,
+        /// slashes, NUL, non-ASCII and long tails, at lengths on both sides of 8 bytes.
+        #[test]
+        fn path_lookup_equals_the_reference(
+            stem in "[a./A-Z\x00\u{e9}]{0,10}",
+            ext in proptest::sample::select(
+                [TEXT_EXTENSIONS, BINARY_EXTENSIONS, &["", "pngx", "sqlites", "a.b"]].concat()
+            ),
+            upper in proptest::collection::vec(proptest::bool::ANY, 16),
+            tail in "[a.Z/\x00\u{e9}]{0,2}",
+        ) {
+            let mixed: String = ext
+                .chars()
+                .zip(&upper)
+                .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+                .collect();
+            for path in [
+                format!("{stem}.{mixed}"),
+                format!("{stem}.{mixed}{tail}"),
+                format!("{stem}{mixed}"),
+                format!("{mixed}/{stem}"),
+            ] {
+                let expected = reference_extension(&path).and_then(reference_listed);
+                proptest::prop_assert_eq!(listed_path(&path), expected, "{:?}", path);
+            }
+        }
+
         #[test]
         fn extension_equals_the_split_reference(path in "[a./A-Z\u{e9}]{0,12}") {
             proptest::prop_assert_eq!(extension(&path), reference_extension(&path));
+        }
+    }
+
+    #[test]
+    fn path_lookup_reads_the_last_word_and_falls_back() {
+        let table: &[(&str, Option<bool>)] = &[
+            ("test.png", Some(true)),
+            ("test.txt", Some(false)),
+            ("large.txt", Some(false)),
+            ("a/b/C.JPEG", Some(true)),
+            ("x.tar.gz", Some(true)),
+            ("dir.png/file", None),
+            ("dir/.png", Some(true)),
+            ("archive.", None),
+            ("abcdefgh", None),
+            ("notes.sqlite", Some(true)),
+            ("notes.sqlites", None),
+            ("notes.abcdefg", None),
+            ("repo/.GitIgnore", Some(false)),
+            ("repo/.gitattributes", Some(false)),
+            ("a.gitattributes", Some(false)),
+            ("photo.p\u{e9}g", None),
+            ("\u{e9}\u{e9}\u{e9}.png", Some(true)),
+            ("p.png\0", None),
+            ("a.b", None),
+            ("a.go", Some(false)),
+            (".md", Some(false)),
+        ];
+        for (path, expected) in table {
+            assert_eq!(listed_path(path), *expected, "{path:?}");
+            let reference = reference_extension(path).and_then(reference_listed);
+            assert_eq!(reference, *expected, "reference {path:?}");
         }
     }
 
