@@ -156,7 +156,8 @@ static EXTENSIONS: ExtensionTable = build_table();
 #[inline]
 fn probe(key: u64) -> Option<bool> {
     let entry = EXTENSIONS.slots[slot(key, EXTENSIONS.multiplier)];
-    (entry & !BINARY_BIT == key).then_some(entry & BINARY_BIT != 0)
+    // Equal up to the binary bit (a key never has it): the difference shifted out is zero.
+    ((entry ^ key) << 1 == 0).then_some(entry & BINARY_BIT != 0)
 }
 
 /// `w` with the ASCII upper-case letters among its 8 bytes made lower-case; every other byte
@@ -188,19 +189,22 @@ const fn zero_bytes(w: u64) -> u64 {
 #[inline]
 fn listed_tail(tail: [u8; 8]) -> Option<Option<bool>> {
     let w = u64::from_le_bytes(tail);
-    let marks = zero_bytes(w ^ ONES * u64::from(b'.')) | zero_bytes(w ^ ONES * u64::from(b'/'));
-    if marks == 0 {
+    let dots = zero_bytes(w ^ ONES * u64::from(b'.'));
+    let slashes = zero_bytes(w ^ ONES * u64::from(b'/'));
+    if dots | slashes == 0 {
         return None;
     }
-    // Index of the last `.` or `/` (little-endian: the highest marked byte).
-    let at = (63 - marks.leading_zeros()) / 8;
-    let len = 7 - at as usize;
-    if tail[at as usize] == b'/' || len == 0 || len > MAX_TABLE_LEN {
+    // Folded beside the search rather than after it: the two are independent.
+    let folded = fold_ascii(w);
+    // The last mark is bit 7 of byte `at`, so `lz = 56 - 8 * at`: the extension is the
+    // `lz / 8` bytes after it, and shifting right by `64 - lz` moves it to the bottom.
+    let lz = (dots | slashes).leading_zeros();
+    let len = lz / 8;
+    // The sets are disjoint, so the one holding the last mark is the larger number.
+    if slashes > dots || len.wrapping_sub(1) >= MAX_TABLE_LEN as u32 {
         return Some(None);
     }
-    // `len >= 1`, so `at <= 6` and the shift is at most 56.
-    let ext = w >> (8 * (at + 1));
-    Some(probe(fold_ascii(ext) | (len as u64) << 56))
+    Some(probe(folded >> (64 - lz) | u64::from(len) << 56))
 }
 
 /// `Some(false)` for an extension in [`TEXT_EXTENSIONS`], `Some(true)` for one in
