@@ -57,6 +57,12 @@ fn is_control(b: u8) -> bool {
     ((b < 0x20) & (b.wrapping_sub(0x07) > 0x06) & (b != 0x1b)) | (b == 0x7f)
 }
 
+mod lookup;
+
+#[cfg(test)]
+use lookup::EXTENSIONS;
+use lookup::{listed_extension, listed_tail};
+
 /// Returns the extension of the last path component as written, without the dot; compare it
 /// with `eq_ignore_ascii_case`. A leading dot counts (`.gitignore` gives `gitignore`); a name
 /// without a dot, or ending in one, gives `None`. No allocation; a backward scan that stops at
@@ -69,103 +75,16 @@ pub(crate) fn extension(path: &str) -> Option<&str> {
     (path.as_bytes()[at] == b'.' && !ext.is_empty()).then_some(ext)
 }
 
-/// Bit of an [`ExtensionTable`] slot set for binary extensions (free in every key: keys are
-/// ASCII, so the top bit of each byte is clear).
-const BINARY_BIT: u64 = 1 << 63;
-
-/// log2 of the number of slots of [`EXTENSIONS`].
-const TABLE_BITS: u32 = 9;
-
-/// The extension lists as a perfect hash table, built at compile time: slot
-/// `(key * multiplier) >> (64 - TABLE_BITS)` holds the packed key ([`pack`]) of the one
-/// extension that hashes there, with [`BINARY_BIT`] set for binary ones; empty slots are 0.
-/// Extensions longer than 8 bytes (`gitignore`, `gitattributes`) are not in it.
-struct ExtensionTable {
-    multiplier: u64,
-    slots: [u64; 1 << TABLE_BITS],
-}
-
-/// The key of a lower-case ASCII extension of at most 8 bytes: its bytes, little-endian.
-const fn pack(ext: &[u8]) -> u64 {
-    let mut key = 0u64;
-    let mut i = 0;
-    while i < ext.len() {
-        key |= (ext[i] as u64) << (8 * i);
-        i += 1;
+/// Rules 1 and 2 of [`is_binary`]: the listed answer for the extension of `path`, if any.
+#[inline]
+fn listed_path(path: &str) -> Option<bool> {
+    let bytes = path.as_bytes();
+    if let Some(tail) = bytes.last_chunk::<8>()
+        && let Some(answer) = listed_tail(*tail)
+    {
+        return answer;
     }
-    key
-}
-
-const fn slot(key: u64, multiplier: u64) -> usize {
-    (key.wrapping_mul(multiplier) >> (64 - TABLE_BITS)) as usize
-}
-
-/// Places every short extension of both lists; `None` when two share a slot.
-const fn try_table(multiplier: u64) -> Option<ExtensionTable> {
-    let mut slots = [0u64; 1 << TABLE_BITS];
-    let lists: [(&[&str], u64); 2] = [(TEXT_EXTENSIONS, 0), (BINARY_EXTENSIONS, BINARY_BIT)];
-    let mut l = 0;
-    while l < lists.len() {
-        let (list, bit) = lists[l];
-        let mut i = 0;
-        while i < list.len() {
-            let ext = list[i].as_bytes();
-            if ext.len() <= 8 {
-                let key = pack(ext);
-                let at = slot(key, multiplier);
-                if slots[at] != 0 {
-                    return None;
-                }
-                slots[at] = key | bit;
-            }
-            i += 1;
-        }
-        l += 1;
-    }
-    Some(ExtensionTable { multiplier, slots })
-}
-
-/// The first odd multiplier of a fixed sequence that hashes both lists without a collision.
-const fn build_table() -> ExtensionTable {
-    let mut seed = 1u64;
-    while seed < 100_000 {
-        let multiplier = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        if let Some(table) = try_table(multiplier) {
-            return table;
-        }
-        seed += 1;
-    }
-    panic!("no collision-free multiplier for the extension lists")
-}
-
-/// Both extension lists, looked up in O(1) by [`listed_extension`].
-static EXTENSIONS: ExtensionTable = build_table();
-
-/// `Some(false)` for an extension in [`TEXT_EXTENSIONS`], `Some(true)` for one in
-/// [`BINARY_EXTENSIONS`], `None` otherwise; ASCII case is ignored.
-///
-/// Cost: no allocation; at most 8 bytes packed into a word, one multiply and one table load
-/// (the two longer text extensions are compared directly).
-fn listed_extension(ext: &str) -> Option<bool> {
-    let bytes = ext.as_bytes();
-    if bytes.len() > 8 {
-        let long = ["gitignore", "gitattributes"];
-        return long
-            .iter()
-            .any(|e| e.eq_ignore_ascii_case(ext))
-            .then_some(false);
-    }
-    let mut key = 0u64;
-    for (i, &b) in bytes.iter().enumerate() {
-        // Every listed extension is ASCII letters and digits; anything else is unlisted, so
-        // no other byte (NUL, `.`) can pack to a listed key.
-        if !b.is_ascii_alphanumeric() {
-            return None;
-        }
-        key |= u64::from(b.to_ascii_lowercase()) << (8 * i);
-    }
-    let entry = EXTENSIONS.slots[slot(key, EXTENSIONS.multiplier)];
-    (key != 0 && entry & !BINARY_BIT == key).then_some(entry & BINARY_BIT != 0)
+    extension(path).and_then(listed_extension)
 }
 
 /// Whether a file must be copied byte for byte instead of transformed.
@@ -188,8 +107,9 @@ fn listed_extension(ext: &str) -> Option<bool> {
 /// Cost: no allocation; one hash table probe for the extension (about as cheap as reading the
 /// extension), then, for unlisted extensions only, one `memchr` pass and one counting pass
 /// over at most 8000 bytes.
+#[inline]
 pub fn is_binary(path: &str, content: &[u8]) -> bool {
-    if let Some(binary) = extension(path).and_then(listed_extension) {
+    if let Some(binary) = listed_path(path) {
         return binary;
     }
     sniff_is_binary(content)
@@ -479,6 +399,11 @@ mod tests {
             ("dat", None),
             ("abcdefgh", None),
             ("abcdefghijklmnopq", None),
+            ("", None),
+            ("PNG", Some(true)),
+            ("pnG\u{e9}", None),
+            ("[ng", None),
+            ("@NG", None),
         ];
         for (ext, expected) in table {
             assert_eq!(listed_extension(ext), *expected, "{ext:?}");
@@ -508,9 +433,69 @@ mod tests {
             }
         }
 
+        /// The word-at-a-time path lookup against the reference: split off the extension,
+        /// scan both lists ignoring ASCII case. Paths mix listed extensions in any case, dots,
+        /// slashes, NUL, non-ASCII and long tails, at lengths on both sides of 8 bytes.
+        #[test]
+        fn path_lookup_equals_the_reference(
+            stem in "[a./A-Z\x00\u{e9}]{0,10}",
+            ext in proptest::sample::select(
+                [TEXT_EXTENSIONS, BINARY_EXTENSIONS, &["", "pngx", "sqlites", "a.b"]].concat()
+            ),
+            upper in proptest::collection::vec(proptest::bool::ANY, 16),
+            tail in "[a.Z/\x00\u{e9}]{0,2}",
+        ) {
+            let mixed: String = ext
+                .chars()
+                .zip(&upper)
+                .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+                .collect();
+            for path in [
+                format!("{stem}.{mixed}"),
+                format!("{stem}.{mixed}{tail}"),
+                format!("{stem}{mixed}"),
+                format!("{mixed}/{stem}"),
+            ] {
+                let expected = reference_extension(&path).and_then(reference_listed);
+                proptest::prop_assert_eq!(listed_path(&path), expected, "{:?}", path);
+            }
+        }
+
         #[test]
         fn extension_equals_the_split_reference(path in "[a./A-Z\u{e9}]{0,12}") {
             proptest::prop_assert_eq!(extension(&path), reference_extension(&path));
+        }
+    }
+
+    #[test]
+    fn path_lookup_reads_the_last_word_and_falls_back() {
+        let table: &[(&str, Option<bool>)] = &[
+            ("test.png", Some(true)),
+            ("test.txt", Some(false)),
+            ("large.txt", Some(false)),
+            ("a/b/C.JPEG", Some(true)),
+            ("x.tar.gz", Some(true)),
+            ("dir.png/file", None),
+            ("dir/.png", Some(true)),
+            ("archive.", None),
+            ("abcdefgh", None),
+            ("notes.sqlite", Some(true)),
+            ("notes.sqlites", None),
+            ("notes.abcdefg", None),
+            ("repo/.GitIgnore", Some(false)),
+            ("repo/.gitattributes", Some(false)),
+            ("a.gitattributes", Some(false)),
+            ("photo.p\u{e9}g", None),
+            ("\u{e9}\u{e9}\u{e9}.png", Some(true)),
+            ("p.png\0", None),
+            ("a.b", None),
+            ("a.go", Some(false)),
+            (".md", Some(false)),
+        ];
+        for (path, expected) in table {
+            assert_eq!(listed_path(path), *expected, "{path:?}");
+            let reference = reference_extension(path).and_then(reference_listed);
+            assert_eq!(reference, *expected, "reference {path:?}");
         }
     }
 
