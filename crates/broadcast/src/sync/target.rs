@@ -454,17 +454,18 @@ fn read_target(
     }
     // What an in-place write need not carry: blobs the target's refs already reach.
     let present = match (&ctx.target.repo, &tip) {
-        (RepoRef::Local { .. }, tip) => known_blobs(&mut cat, &reader, &base, tip.as_ref()),
+        (RepoRef::Local { .. }, tip) => known_blobs(ctx, &mut cat, &reader, &base, tip.as_ref()),
         _ => HashSet::new(),
     };
     Ok(Some(pending(comparison.tree_changes, None, present)))
 }
 
 /// Blob ids a local target holds for sure: the blob entries of its base tree (`base`) and of
-/// its sync branch's tree (`tip`, listed through the read phase's `cat-file` when it is still
-/// open). A tree that cannot be listed adds nothing: carrying a blob the target holds costs
-/// bytes, never correctness.
+/// its sync branch's tree (`tip`, listed through the source's shared reader when it sees the
+/// target's objects, else the read phase's own `cat-file`). A tree that cannot be listed adds
+/// nothing: carrying a blob the target holds costs bytes, never correctness.
 fn known_blobs(
+    ctx: &TargetCtx<'_>,
     cat: &mut Option<broadcast_git_batch::CatFile>,
     reader: &Repo,
     base: &BTreeMap<String, TreeEntry>,
@@ -477,6 +478,14 @@ fn known_blobs(
         .map(|e| e.oid)
         .collect();
     if let Some(commit) = tip {
+        if let Some(entries) = ctx
+            .source
+            .targets_reader
+            .read(&ctx.target.repo, |c| c.ls_tree_recursive(commit.tree))
+        {
+            known.extend(entries.iter().filter(|e| is_blob(e)).map(|e| e.oid));
+            return known;
+        }
         let cat = match cat {
             Some(c) => Some(c),
             None => reader.cat_file().ok().map(|c| cat.insert(c)),

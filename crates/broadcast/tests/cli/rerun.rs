@@ -176,3 +176,33 @@ fn many_local_targets_are_read_in_chunks_of_stores() -> Result {
     );
     Ok(())
 }
+
+/// An update of local targets (the source changed) reads the targets' base trees, sync commits
+/// and sync trees through the source's one `cat-file`, then writes each target in place: no
+/// `cat-file` of a target's own.
+#[cfg(unix)]
+#[test]
+fn update_of_local_targets_reads_through_the_source_reader() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("template", &[("a.txt", b"a\n"), ("dir/b.txt", b"b\n")]);
+    let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    let b = sb.bare_repo("b", &[("dir/b.txt", b"old\n")]);
+    let cfg = sb.one_group_config(&src, &(target_entry(&a, FILES) + &target_entry(&b, FILES)));
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    sb.commit_files(&src, &[("a.txt", b"a2\n")], "v2");
+    let log = sb.path().join("git.log");
+    let path = sb.git_wrapper(&log, "never", "true")?;
+    let (code, report) = sb.sync_with_path(&cfg, &path)?;
+    assert_eq!(code, 0, "{report:#}");
+    for t in ["a.git", "b.git"] {
+        assert_eq!(target(&report, t)["status"], "synced", "{report:#}");
+        let tip = sb.rev(&sb.path().join(t), BRANCH).ok_or("branch")?;
+        assert_eq!(sb.show(&sb.path().join(t), &format!("{tip}:a.txt")), b"a2\n");
+    }
+    let calls = std::fs::read_to_string(&log)?;
+    assert_eq!(calls.matches("cat-file").count(), 1, "{calls}");
+    assert_eq!(calls.matches("fast-import").count(), 2, "{calls}");
+    assert_eq!(calls.matches("update-ref").count(), 2, "{calls}");
+    Ok(())
+}
