@@ -198,7 +198,10 @@ fn update_of_local_targets_reads_through_the_source_reader() -> Result {
     for t in ["a.git", "b.git"] {
         assert_eq!(target(&report, t)["status"], "synced", "{report:#}");
         let tip = sb.rev(&sb.path().join(t), BRANCH).ok_or("branch")?;
-        assert_eq!(sb.show(&sb.path().join(t), &format!("{tip}:a.txt")), b"a2\n");
+        assert_eq!(
+            sb.show(&sb.path().join(t), &format!("{tip}:a.txt")),
+            b"a2\n"
+        );
     }
     let calls = std::fs::read_to_string(&log)?;
     assert_eq!(calls.matches("cat-file").count(), 1, "{calls}");
