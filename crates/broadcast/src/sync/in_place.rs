@@ -286,6 +286,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::*;
+    use crate::sync::test_git::git_in;
 
     #[test]
     fn a_repository_file_without_receive_words_leaves_the_keys_to_the_outside() {
@@ -426,27 +427,6 @@ mod tests {
             let want: HashSet<ObjectId> = want.into_iter().collect();
             assert_eq!(blobs_to_carry(&changes, known), want, "{name}");
         }
-    }
-
-    /// `git` with `args` in `dir`, stdin `input`; stdout, trimmed.
-    fn git_in(dir: &Path, args: &[&str], input: &[u8]) -> String {
-        use std::io::Write;
-        let mut child = std::process::Command::new("git")
-            .arg(format!("--git-dir={}", dir.display()))
-            .args(args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("git runs");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("write stdin");
-        let out = child.wait_with_output().expect("git ends");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     #[test]

@@ -447,3 +447,6 @@ fn resolve_identity() -> Identity {
         email: email.unwrap_or_else(|| "broadcast@localhost".to_owned()),
     }
 }
+
+#[cfg(test)]
+mod test_git;
