@@ -13,6 +13,7 @@ mod oid;
 #[cfg(test)]
 mod parse_props;
 mod repo;
+mod store;
 mod tree;
 mod tree_walk;
 
@@ -28,6 +29,7 @@ pub use log::CommitSummary;
 pub use loose::{LooseObject, loose_object_path};
 pub use oid::{ObjectId, ObjectKind, blob_oid, blob_oid_from_reader};
 pub use repo::{FetchOptions, PushOptions, PushRefspec, PushStatus, PushedRef, RemoteRef, Repo};
+pub use store::ObjectStore;
 pub use tree::{EntryMode, TreeEntry, tree_oid};
 
 /// Longest input kept in an [`Error::Parse`], in bytes.

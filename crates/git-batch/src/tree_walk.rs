@@ -27,11 +27,27 @@ impl CatFile {
     /// [`Error::MissingObject`], [`Error::Parse`] for a malformed tree or a non-tree,
     /// non-commit id, [`Error::NonUtf8Path`] for a non-UTF-8 path, and as [`CatFile::read`].
     pub fn ls_tree_recursive(&mut self, treeish: ObjectId) -> Result<Vec<TreeEntry>> {
+        self.ls_tree_recursive_objects(treeish)
+            .map(|(entries, _)| entries)
+    }
+
+    /// As [`CatFile::ls_tree_recursive`], plus the id of every object read on the way: the
+    /// tree-ish, the root tree when the tree-ish is a commit, and every subtree (for a caller
+    /// that must know they are all in one particular store).
+    ///
+    /// # Errors
+    /// As [`CatFile::ls_tree_recursive`].
+    pub fn ls_tree_recursive_objects(
+        &mut self,
+        treeish: ObjectId,
+    ) -> Result<(Vec<TreeEntry>, Vec<ObjectId>)> {
+        let mut read = vec![treeish];
         let root = self.read(treeish)?;
         let root = match root.kind {
             ObjectKind::Tree => root,
             ObjectKind::Commit => {
                 let commit = Commit::parse(treeish, &root.data)?;
+                read.push(commit.tree);
                 self.read(commit.tree)?
             }
             other => return Err(Error::parse("tree-ish", other.as_str().as_bytes())),
@@ -73,6 +89,7 @@ impl CatFile {
             }
             let oids: Vec<ObjectId> = pending.iter().map(|(_, oid)| *oid).collect();
             let objects = self.read_many(&oids)?;
+            read.extend_from_slice(&oids);
             level = pending
                 .drain(..)
                 .zip(objects)
@@ -90,7 +107,7 @@ impl CatFile {
             lists.into_iter().collect();
         let mut out = Vec::new();
         splice("", &by_prefix, &mut out);
-        Ok(out)
+        Ok((out, read))
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, anyhow, bail};
-use broadcast_git_batch::{CatFile, FetchOptions, Git, ObjectId, Repo, TreeEntry};
+use broadcast_git_batch::{CatFile, FetchOptions, Git, ObjectId, ObjectStore, Repo, TreeEntry};
 use broadcast_transform::{RepoSlug, TransformSpec};
 use bytes::Bytes;
 
@@ -92,15 +92,38 @@ impl TargetsReader {
             .with_env("GIT_ALTERNATE_OBJECT_DIRECTORIES", &list.join(":"))
     }
 
-    /// `read` run on the reader whose alternates hold `repo`'s object store, when there is one
-    /// and it succeeds; `None` otherwise (the caller reads through the target's own
-    /// `cat-file`, which reports any error). Holds that reader's lock while `read` runs.
+    /// `read` run on the reader whose alternates hold `repo`'s object store, when there is one,
+    /// it succeeds, and every id `used` names in its answer (the objects `read` went through)
+    /// is listed by `repo`'s own store ([`ObjectStore`]); `None` otherwise, and the caller
+    /// reads through the target's own `cat-file`, which reports any error. The check matters:
+    /// the reader also sees the other targets' stores and the source's, so without it a target
+    /// that lost an object would be read through another store holding the same id. Holds that
+    /// reader's lock while `read` runs.
     pub(crate) fn read<T>(
         &self,
         repo: &RepoRef,
         read: impl FnOnce(&mut CatFile) -> broadcast_git_batch::Result<T>,
+        used: impl FnOnce(&T) -> Vec<ObjectId>,
     ) -> Option<T> {
-        let (stores, reader) = &self.chunks[*self.chunk_of.get(&target_store(repo)?)?];
+        let store = target_store(repo)?;
+        let answer = self.read_shared(&store, read)?;
+        // A store that borrows objects itself (alternates) cannot be judged by its own files.
+        if store.join("info/alternates").exists() {
+            return None;
+        }
+        let own = ObjectStore::open(&store).ok()?;
+        used(&answer)
+            .into_iter()
+            .all(|oid| own.contains(oid))
+            .then_some(answer)
+    }
+
+    fn read_shared<T>(
+        &self,
+        store: &Path,
+        read: impl FnOnce(&mut CatFile) -> broadcast_git_batch::Result<T>,
+    ) -> Option<T> {
+        let (stores, reader) = &self.chunks[*self.chunk_of.get(store)?];
         let cat = reader.get_or_init(|| {
             Self::borrowing(&self.git, stores)
                 .open(&self.git_dir)

@@ -362,8 +362,12 @@ fn read_target(
     let shared = &ctx.source.targets_reader;
     let mut cat = None;
     let base: BTreeMap<String, TreeEntry> = match refs.base_oid {
-        Some(oid) => match shared.read(&target.repo, |c| c.ls_tree_recursive(oid)) {
-            Some(entries) => entries,
+        Some(oid) => match shared.read(
+            &target.repo,
+            |c| c.ls_tree_recursive_objects(oid),
+            |(_, read)| read.clone(),
+        ) {
+            Some((entries, _)) => entries,
             None => cat
                 .insert(reader.cat_file()?)
                 .ls_tree_recursive(oid)
@@ -409,7 +413,7 @@ fn read_target(
     };
     // Is the sync branch already exactly this (same base, same tree)?
     let tip = match refs.sync_oid {
-        Some(sync) => match shared.read(&target.repo, |c| c.read_commit(sync)) {
+        Some(sync) => match shared.read(&target.repo, |c| c.read_commit(sync), |_| vec![sync]) {
             Some(commit) => Some(commit),
             None => {
                 let cat = match cat.as_mut() {
@@ -478,11 +482,11 @@ fn known_blobs(
         .map(|e| e.oid)
         .collect();
     if let Some(commit) = tip {
-        if let Some(entries) = ctx
-            .source
-            .targets_reader
-            .read(&ctx.target.repo, |c| c.ls_tree_recursive(commit.tree))
-        {
+        if let Some((entries, _)) = ctx.source.targets_reader.read(
+            &ctx.target.repo,
+            |c| c.ls_tree_recursive_objects(commit.tree),
+            |(_, read)| read.clone(),
+        ) {
             known.extend(entries.iter().filter(|e| is_blob(e)).map(|e| e.oid));
             return known;
         }

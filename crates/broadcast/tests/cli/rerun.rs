@@ -209,3 +209,54 @@ fn update_of_local_targets_reads_through_the_source_reader() -> Result {
     assert_eq!(calls.matches("update-ref").count(), 2, "{calls}");
     Ok(())
 }
+
+/// The shared reader sees every local target's objects, so another target's store could answer
+/// for one whose own store lost its sync commit. A target is judged by what its own store
+/// holds: with the pack of its sync commit gone it fails (naming the missing object), while the
+/// target beside it that holds the same commit stays up to date.
+#[cfg(unix)]
+#[test]
+fn a_target_missing_its_own_objects_is_not_up_to_date_through_another_store() -> Result {
+    let sb = Sandbox::new();
+    let src = sb.work_repo("template", &[("a.txt", b"a\n"), ("dir/b.txt", b"b\n")]);
+    let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    let c = sb.path().join("c.git");
+    let status = Command::new("cp").arg("-R").arg(&a).arg(&c).status()?;
+    assert!(status.success());
+    let packs = |repo: &Path| -> Result<Vec<std::path::PathBuf>> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(repo.join("objects/pack"))? {
+            v.push(e?.path());
+        }
+        Ok(v)
+    };
+    let before = packs(&c)?;
+    let cfg = sb.one_group_config(&src, &(target_entry(&a, FILES) + &target_entry(&c, FILES)));
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        sb.rev(&a, BRANCH),
+        sb.rev(&c, BRANCH),
+        "the same commit in both targets"
+    );
+    for p in packs(&c)? {
+        if !before.contains(&p) {
+            std::fs::remove_file(p)?;
+        }
+    }
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        target(&report, "a.git")["status"],
+        "up_to_date",
+        "{report:#}"
+    );
+    let broken = target(&report, "c.git");
+    assert_eq!(broken["status"], "failed", "{report:#}");
+    let error = broken["error"].as_str().ok_or("no error")?;
+    assert!(
+        error.contains("c.git") && error.contains("bad object"),
+        "{error}"
+    );
+    Ok(())
+}

@@ -872,6 +872,7 @@ fn config_get_regexp_reads_what_git_resolves() -> TestResult {
 
 #[path = "loose.rs"]
 mod loose;
+mod store;
 #[path = "streamed.rs"]
 mod streamed;
 mod tree_listing;
