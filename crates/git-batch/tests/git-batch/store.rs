@@ -1,12 +1,12 @@
 //! `ObjectStore`: what a repository's own object directory lists, against git's own answer.
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use broadcast_git_batch::{ObjectId, ObjectStore};
 
 use super::{Fixture, TestResult, text};
 
-fn hash(fx: &Fixture, root: &PathBuf, data: &[u8]) -> ObjectId {
+fn hash(fx: &Fixture, root: &Path, data: &[u8]) -> ObjectId {
     let out = fx.sh_in(root, &["hash-object", "-w", "--stdin"], Some(data));
     text(out).trim().parse().expect("hash-object prints an id")
 }
