@@ -43,19 +43,22 @@ pub(crate) const RECEIVE_HOOKS: [&str; 5] = [
 /// Configuration keys (lower-case, as `git config --get-regexp` prints them) that make a push
 /// behave differently from a plain ref update: another hooks directory, any `receive.*` rule
 /// (`denyNonFastForwards`, `denyCurrentBranch`, `fsckObjects`, ...), object checks on transfer,
-/// and repository extensions (another object format or ref storage).
+/// repository extensions (another object format or ref storage), and
+/// `core.sharedRepository` (the permissions of the files git writes; `receive-pack` applies
+/// them, a write in place would not).
 pub(crate) const RECEIVE_CONFIG_PATTERN: &str =
-    r"^(core\.hookspath|receive\..*|transfer\.fsckobjects|extensions\..*)$";
+    r"^(core\.hookspath|core\.sharedrepository|receive\..*|transfer\.fsckobjects|extensions\..*)$";
 
 /// Words (lower-case) without which a repository's own `config` file cannot set a key of
 /// [`RECEIVE_CONFIG_PATTERN`], directly or by including another file (`include.path`,
 /// `includeIf.<condition>.path`, git-config(1) "Includes"). Key names are letters, digits and
 /// `-` and are matched case-insensitively, so a section or key of the pattern always shows one
 /// of these words in the file's text.
-const RECEIVE_CONFIG_WORDS: [&str; 5] = [
+const RECEIVE_CONFIG_WORDS: [&str; 6] = [
     "include",
     "receive",
     "hookspath",
+    "sharedrepository",
     "fsckobjects",
     "extensions",
 ];
@@ -106,6 +109,10 @@ pub(crate) struct Facts {
     pub config_keys: Vec<String>,
     /// The sync branch is checked out in the repository or one of its worktrees.
     pub sync_checked_out: bool,
+    /// The git directory belongs to another user than the one this run writes as: a push
+    /// leaves git's `safe.directory` rule (git-config(1)) to decide, a write in place would
+    /// leave files of this user in it.
+    pub foreign_owner: bool,
 }
 
 /// How a local target is written.
@@ -121,6 +128,9 @@ pub(crate) enum Route {
 pub(crate) fn route(f: &Facts) -> Route {
     if !f.plain_layout {
         return Route::Push("not a plain git directory".to_owned());
+    }
+    if f.foreign_owner {
+        return Route::Push("owned by another user".to_owned());
     }
     if let Some(h) = f.hooks.first() {
         return Route::Push(format!("has a {h} hook"));
@@ -139,16 +149,20 @@ pub(crate) fn route(f: &Facts) -> Route {
 /// the repository's own `config` file sets none ([`repo_config_may_set_receive_keys`]), else
 /// one `git config --get-regexp` spawn for the repository (skipped when the layout or a hook
 /// already decides).
+///
+/// `run_dir`: a directory this run created (its owner is the user the run writes as).
 pub(crate) fn read_facts(
     git: &Git,
     git_dir: &Path,
     sync_ref: &str,
     outside: &OutsideReceiveConfig,
+    run_dir: &Path,
 ) -> anyhow::Result<Facts> {
     let mut f = Facts {
         plain_layout: git_dir.join("HEAD").is_file()
             && git_dir.join("objects").is_dir()
             && !git_dir.join("commondir").exists(),
+        foreign_owner: foreign_owner(git_dir, run_dir),
         ..Facts::default()
     };
     f.hooks = RECEIVE_HOOKS
@@ -156,7 +170,7 @@ pub(crate) fn read_facts(
         .filter(|h| git_dir.join("hooks").join(h).exists())
         .map(|h| (*h).to_owned())
         .collect();
-    if !f.plain_layout || !f.hooks.is_empty() {
+    if !f.plain_layout || f.foreign_owner || !f.hooks.is_empty() {
         return Ok(f);
     }
     let checked_out = |head: &Path| {
@@ -183,6 +197,27 @@ pub(crate) fn read_facts(
         .map(|(k, _)| k)
         .collect();
     Ok(f)
+}
+
+/// Whether `git_dir` and its `objects/` directory have another owner than `run_dir` (unix);
+/// `false` elsewhere or when either cannot be read (the write then fails on its own).
+fn foreign_owner(git_dir: &Path, run_dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let uid = |p: &Path| std::fs::metadata(p).map(|m| m.uid()).ok();
+        match uid(run_dir) {
+            Some(me) => [git_dir.to_path_buf(), git_dir.join("objects")]
+                .iter()
+                .any(|p| uid(p).is_some_and(|owner| owner != me)),
+            None => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (git_dir, run_dir);
+        false
+    }
 }
 
 /// Every blob the commit names by id becomes content when `provide` can give its bytes (in
@@ -297,6 +332,7 @@ mod tests {
             ("[user]\n\tname = Hook Author\n", false),
             ("[core]\n\thooksPath = /srv/hooks\n", true),
             ("[core]\n\tHOOKSPATH = x\n", true),
+            ("[core]\n\tsharedRepository = group\n", true),
             ("[receive]\n\tdenyNonFastForwards\n", true),
             ("[Receive \"x\"]\n", true),
             ("[transfer]\n\tfsckObjects = true\n", true),
@@ -354,6 +390,22 @@ mod tests {
                     ..plain.clone()
                 },
                 Some("the sync branch is checked out"),
+            ),
+            (
+                "another user's repository",
+                Facts {
+                    foreign_owner: true,
+                    ..plain.clone()
+                },
+                Some("owned by another user"),
+            ),
+            (
+                "shared repository permissions",
+                Facts {
+                    config_keys: vec!["core.sharedrepository".into()],
+                    ..plain.clone()
+                },
+                Some("sets core.sharedrepository"),
             ),
         ];
         for (name, facts, want) in rows {

@@ -406,14 +406,26 @@ fn preflight(run: &GroupRun, read: &[Option<ReadOutcome>]) -> Option<String> {
     None
 }
 
-/// The git directory of a local repository: `<path>/.git` for a work tree, else the path itself.
+/// The git directory of a local repository: `<path>/.git` for a work tree; the directory a
+/// `.git` file names (`gitdir: <path>`, relative to the work tree when not absolute;
+/// gitrepository-layout(5), as `git init --separate-git-dir` and `git worktree add` write it);
+/// else the path itself (a bare repository).
 pub(crate) fn local_git_dir(path: &Path) -> PathBuf {
     let dot_git = path.join(".git");
     if dot_git.is_dir() {
-        dot_git
-    } else {
-        path.to_path_buf()
+        return dot_git;
     }
+    if let Ok(text) = std::fs::read_to_string(&dot_git)
+        && let Some(dir) = text.strip_prefix("gitdir:")
+    {
+        let dir = Path::new(dir.trim());
+        return if dir.is_absolute() {
+            dir.to_path_buf()
+        } else {
+            path.join(dir)
+        };
+    }
+    path.to_path_buf()
 }
 
 /// Commit identity: `GIT_AUTHOR_NAME`/`GIT_AUTHOR_EMAIL`, else git's configured

@@ -109,11 +109,15 @@ fn commit_and_push(
     let mut req = commit_request(ctx, p, tree_changes, changes);
     if matches!(target.repo, RepoRef::Local { .. }) {
         let git_dir = p.reader.git_dir();
+        // The target's scratch directory, made now: its owner is the user this run writes as.
+        std::fs::create_dir_all(&ctx.dir)
+            .with_context(|| format!("cannot create {}", ctx.dir.display()))?;
         let facts = in_place::read_facts(
             git,
             git_dir,
             &req.ref_name,
             &ctx.engine.outside_receive_config,
+            &ctx.dir,
         )?;
         match in_place::route(&facts) {
             Route::InPlace => {

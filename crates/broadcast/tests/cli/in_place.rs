@@ -198,3 +198,88 @@ fn concurrent_writer_keeps_the_branch_when_the_in_place_lease_is_lost() -> Resul
     }
     Ok(())
 }
+
+/// `core.sharedRepository` tells git which permissions the files it writes get
+/// (git-config(1)); a push honours it through `receive-pack`, so such a target is pushed.
+#[cfg(unix)]
+#[test]
+fn shared_repository_permissions_send_the_target_through_a_push() -> Result {
+    let sb = Sandbox::new();
+    let (_src, a, cfg) = fixture(&sb);
+    sb.git(&a, &["config", "core.sharedRepository", "group"]);
+    let log = sb.path().join("git.log");
+    let path = sb.git_wrapper(&log, "never", "true")?;
+    let (code, report) = sb.sync_with_path(&cfg, &path)?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(target(&report, "a.git")["status"], "synced");
+    let calls = std::fs::read_to_string(&log)?;
+    assert!(calls.contains("push"), "a push expected:\n{calls}");
+    assert_fsck(&sb, &a);
+    Ok(())
+}
+
+/// A target whose work tree keeps its git directory elsewhere (`.git` is a file naming it, as
+/// `git init --separate-git-dir` and `git worktree add` leave it) is read and written through
+/// that directory.
+#[cfg(unix)]
+#[test]
+fn a_target_whose_dot_git_is_a_file_is_read_through_the_directory_it_names() -> Result {
+    let sb = Sandbox::new();
+    let (src, _a, _) = fixture(&sb);
+    let wt = sb.path().join("wt");
+    let gitdir = sb.path().join("wt-store.git");
+    sb.git(
+        sb.path(),
+        &[
+            "init",
+            "-q",
+            "-b",
+            "main",
+            "--separate-git-dir",
+            gitdir.to_str().ok_or("utf8")?,
+            wt.to_str().ok_or("utf8")?,
+        ],
+    );
+    sb.commit_files(&wt, &[("keep.txt", b"k\n")], "initial");
+    assert!(wt.join(".git").is_file());
+    let cfg = sb.one_group_config(&src, &target_entry(&wt, FILES));
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(target(&report, "wt")["status"], "synced", "{report:#}");
+    assert_eq!(
+        sb.show(&gitdir, &format!("{BRANCH}:README.md")),
+        b"# template v1\r\n"
+    );
+    let (code, report) = sb.sync_json(&cfg, &[])?;
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(target(&report, "wt")["status"], "up_to_date", "{report:#}");
+    Ok(())
+}
+
+/// A repository owned by another user is pushed, so git's own `safe.directory` rule decides
+/// (a write in place would leave files owned by this user in it). Needs to run as root to hand
+/// the repository to another user; elsewhere there is nothing to check.
+#[cfg(unix)]
+#[test]
+fn a_repository_owned_by_another_user_is_pushed_not_written_in_place() -> Result {
+    let sb = Sandbox::new();
+    let (_src, a, cfg) = fixture(&sb);
+    let chown = std::process::Command::new("chown")
+        .args(["-R", "65534"])
+        .arg(&a)
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    if !chown.success() {
+        return Ok(());
+    }
+    let log = sb.path().join("git.log");
+    let path = sb.git_wrapper(&log, "never", "true")?;
+    let (_code, report) = sb.sync_with_path(&cfg, &path)?;
+    let calls = std::fs::read_to_string(&log)?;
+    assert!(
+        calls.contains("push"),
+        "a push expected:\n{calls}\n{report:#}"
+    );
+    assert!(!calls.contains("update-ref"), "{calls}");
+    Ok(())
+}
