@@ -275,7 +275,7 @@ pub(crate) fn blobs_to_carry(
 /// for fast-import's refs. Two spawns: `fast-import`, `update-ref`.
 ///
 /// Errors: fast-import's failure (a missing object, say), or the lease: the ref is not at
-/// `expected` any more (the message says another run may have moved it).
+/// `expected` any more (the message says the branch moved since it was read).
 pub(crate) fn commit_in_place(
     git: &Git,
     target_git_dir: &Path,
@@ -307,8 +307,9 @@ pub(crate) fn commit_in_place(
         )
         .map_err(|e| {
             anyhow::anyhow!(
-                "update of {} was refused: {e} (another run may have updated the branch; re-run to retry)",
-                req.ref_name
+                "update of {} was refused: {e}{}",
+                req.ref_name,
+                super::write::LEASE_LOST_HINT
             )
         })?;
     Ok(commit)

@@ -18,6 +18,10 @@ use crate::forge::Forge;
 use crate::repo::RepoRef;
 use crate::report::{FileChange, PullRequestReport, TargetStatus};
 
+/// Said when a ref update loses its lease (expected-old-value check): someone moved the
+/// sync branch between the read and the write.
+pub(crate) const LEASE_LOST_HINT: &str = " (the branch moved since it was read, by another run or a person; nothing was overwritten, and a re-run reads it again and keeps any commit broadcast did not write)";
+
 /// What the write phase of one target needs from its read phase.
 pub(crate) struct Pending {
     pub forge: Arc<dyn Forge>,
@@ -196,7 +200,7 @@ fn commit_and_push(
             // Only a stale lease is worth retrying; a hook, branch protection or a ruleset
             // refuses again until a person acts on what the remote said (quoted below).
             let hint = if r.is_stale_lease() {
-                " (another run may have updated the branch; re-run to retry)"
+                LEASE_LOST_HINT
             } else {
                 ""
             };

@@ -186,7 +186,7 @@ fn concurrent_writer_keeps_the_branch_when_the_in_place_lease_is_lost() -> Resul
         assert_eq!(r["status"], "failed");
         let err = r["error"].as_str().ok_or("error")?;
         assert!(
-            err.contains("another run may have updated the branch"),
+            err.contains("the branch moved since it was read"),
             "existing={existing}: {err}"
         );
         assert_eq!(
