@@ -218,8 +218,11 @@ fn validate_group_targets(issues: &mut Vec<Issue>, at: &At<'_>, g: &Group, base_
                     Cow::Borrowed(slug)
                 }
             }
+            // The repository itself: symbolic links resolved when it exists (two names of one
+            // repository would write one sync branch twice), else the absolute path.
             RepoRef::Local { path } => Cow::Owned(
-                std::path::absolute(&path)
+                std::fs::canonicalize(&path)
+                    .or_else(|_| std::path::absolute(&path))
                     .unwrap_or(path)
                     .display()
                     .to_string(),

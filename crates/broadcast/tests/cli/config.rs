@@ -167,3 +167,27 @@ fn list_refs_merge_by_dest_with_inline_winning() -> Result {
     assert_eq!(got, vec![("inline", "a"), ("b2", "b")]);
     Ok(())
 }
+
+/// Two local targets that are one repository under two names (a symbolic link) would write
+/// the same sync branch twice; the second write would lose its lease and read as a race.
+#[cfg(unix)]
+#[test]
+fn a_local_target_listed_again_through_a_symlink_is_a_duplicate() {
+    let sb = Sandbox::new();
+    let a = sb.bare_repo("a", &[("keep.txt", b"k\n")]);
+    let alias = sb.path().join("alias.git");
+    std::os::unix::fs::symlink(&a, &alias).expect("symlink");
+    let yaml = format!(
+        "version: 1\ngroups:\n  - name: g\n    id: g\n    source: {{repo: acme/t}}\n    targets:\n      - repo: {}\n        files: [{{src: a, dest: a}}]\n      - repo: {}\n        files: [{{src: a, dest: a}}]\n",
+        a.display(),
+        alias.display()
+    );
+    let p = sb.write("sync.yaml", &yaml);
+    let out = sb.broadcast(&["validate", "--config", p.to_str().expect("utf8")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("groups[0].targets[1].repo: duplicate target"),
+        "{err}"
+    );
+}
