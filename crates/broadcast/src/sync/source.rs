@@ -59,6 +59,8 @@ pub(crate) struct TargetsReader {
     chunk_of: HashMap<PathBuf, usize>,
     /// Per chunk: its stores, and its reader once started (`None`: it could not start).
     chunks: Vec<(Vec<PathBuf>, OnceLock<Option<SharedCat>>)>,
+    /// Each target store's own listing, read at its first check.
+    own_stores: Mutex<HashMap<PathBuf, Arc<ObjectStore>>>,
     /// The runner and the repository later chunks' readers are started with.
     git: Git,
     git_dir: PathBuf,
@@ -111,11 +113,25 @@ impl TargetsReader {
         if store.join("info/alternates").exists() {
             return None;
         }
-        let own = ObjectStore::open(&store).ok()?;
+        let own = self.own_store(&store)?;
         used(&answer)
             .into_iter()
             .all(|oid| own.contains(oid))
             .then_some(answer)
+    }
+
+    /// `store` read as an [`ObjectStore`], once per run (a target's reads share it).
+    fn own_store(&self, store: &Path) -> Option<Arc<ObjectStore>> {
+        let mut known = self
+            .own_stores
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(s) = known.get(store) {
+            return Some(Arc::clone(s));
+        }
+        let opened = Arc::new(ObjectStore::open(store).ok()?);
+        known.insert(store.to_owned(), Arc::clone(&opened));
+        Some(opened)
     }
 
     fn read_shared<T>(
@@ -294,6 +310,7 @@ pub(crate) fn read_source(
                     (c, reader)
                 })
                 .collect(),
+            own_stores: Mutex::default(),
             git: cat_git,
             git_dir: repo.git_dir().to_owned(),
         },
