@@ -72,13 +72,7 @@ impl Cell {
             .run()?;
         let base_commit = cmd!(fx, "git -C {source} rev-parse HEAD").quiet().read()?;
 
-        let seed = dir.join("seed");
-        cmd!(fx, "git init -q -b main {seed}").quiet().run()?;
-        std::fs::write(seed.join("README.md"), "# target\n")?;
-        cmd!(fx, "git -C {seed} add -A").quiet().run()?;
-        cmd!(fx, "git -C {seed} commit -q -m 'initial commit'")
-            .quiet()
-            .run()?;
+        let seed = seed_repo(fx, dir)?;
         let template = dir.join("template.git");
         cmd!(fx, "git clone -q --bare {seed} {template}")
             .quiet()
@@ -366,4 +360,17 @@ pub(crate) fn locate_broadcast(sh: &Shell, opts: &E2eOptions) -> anyhow::Result<
         bail!("{} missing after the build", path.display());
     }
     Ok(path)
+}
+
+/// `dir/seed`: a work tree whose `main` holds one commit with a README, the starting point of
+/// every target.
+pub(crate) fn seed_repo(fx: &Shell, dir: &Path) -> anyhow::Result<PathBuf> {
+    let seed = dir.join("seed");
+    cmd!(fx, "git init -q -b main {seed}").quiet().run()?;
+    std::fs::write(seed.join("README.md"), "# target\n")?;
+    cmd!(fx, "git -C {seed} add -A").quiet().run()?;
+    cmd!(fx, "git -C {seed} commit -q -m 'initial commit'")
+        .quiet()
+        .run()?;
+    Ok(seed)
 }

@@ -106,13 +106,7 @@ impl Fixture {
         cmd!(fx, "git -C {source} commit -q -m 'large files'")
             .quiet()
             .run()?;
-        let seed = dir.join("seed");
-        cmd!(fx, "git init -q -b main {seed}").quiet().run()?;
-        std::fs::write(seed.join("README.md"), "# target\n")?;
-        cmd!(fx, "git -C {seed} add -A").quiet().run()?;
-        cmd!(fx, "git -C {seed} commit -q -m 'initial commit'")
-            .quiet()
-            .run()?;
+        let seed = super::cell::seed_repo(fx, dir)?;
         let mut targets = Vec::new();
         let mut yaml = format!(
             "version: 1\ngroups:\n  - name: large\n    id: large\n    source: {{ repo: {}, branch: main }}\n    targets:\n",

@@ -60,7 +60,7 @@ pub(crate) struct TargetsReader {
     /// Per chunk: its stores, and its reader once started (`None`: it could not start).
     chunks: Vec<(Vec<PathBuf>, OnceLock<Option<SharedCat>>)>,
     /// Each target store's own listing, read at its first check.
-    own_stores: Mutex<HashMap<PathBuf, Arc<ObjectStore>>>,
+    own_stores: Mutex<HashMap<PathBuf, Option<Arc<ObjectStore>>>>,
     /// The runner and the repository later chunks' readers are started with.
     git: Git,
     git_dir: PathBuf,
@@ -109,10 +109,6 @@ impl TargetsReader {
     ) -> Option<T> {
         let store = target_store(repo)?;
         let answer = self.read_shared(&store, read)?;
-        // A store that borrows objects itself (alternates) cannot be judged by its own files.
-        if store.join("info/alternates").exists() {
-            return None;
-        }
         let own = self.own_store(&store)?;
         used(&answer)
             .into_iter()
@@ -120,18 +116,23 @@ impl TargetsReader {
             .then_some(answer)
     }
 
-    /// `store` read as an [`ObjectStore`], once per run (a target's reads share it).
+    /// `store` read as an [`ObjectStore`], once per run (a target's reads share it); `None`
+    /// when it cannot be read or borrows objects itself (`info/alternates`: its own files do
+    /// not say what it can read).
     fn own_store(&self, store: &Path) -> Option<Arc<ObjectStore>> {
         let mut known = self
             .own_stores
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(s) = known.get(store) {
-            return Some(Arc::clone(s));
-        }
-        let opened = Arc::new(ObjectStore::open(store).ok()?);
-        known.insert(store.to_owned(), Arc::clone(&opened));
-        Some(opened)
+        known
+            .entry(store.to_owned())
+            .or_insert_with(|| {
+                if store.join("info/alternates").exists() {
+                    return None;
+                }
+                ObjectStore::open(store).ok().map(Arc::new)
+            })
+            .clone()
     }
 
     fn read_shared<T>(

@@ -41,6 +41,15 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Each line of `text` as a JSON value (`--log-format json` writes one object per line).
+fn json_lines(text: &str) -> Result<Vec<serde_json::Value>> {
+    Ok(text
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| format!("{e}: {text}"))?)
+}
+
 fn cfg(p: &Path) -> &str {
     p.to_str().expect("utf-8 temp path")
 }
@@ -121,11 +130,7 @@ fn json_log_format_is_one_object_per_line() -> Result {
         &[],
     );
     let text = stderr(&out);
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(serde_json::from_str)
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| format!("{e}: {text}"))?;
+    let lines = json_lines(&text)?;
     // The source's long-lived reader, in the group span.
     let source = lines
         .iter()
@@ -169,11 +174,7 @@ fn json_log_format_is_one_object_per_line() -> Result {
         &[],
     );
     let text = stderr(&out);
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(serde_json::from_str)
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| format!("{e}: {text}"))?;
+    let lines = json_lines(&text)?;
     let git = lines
         .iter()
         .find(|l| l["message"] == "git process" && l["subcommand"] == "update-ref")
