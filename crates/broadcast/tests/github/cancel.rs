@@ -216,16 +216,7 @@ fn cancel(
     api: &MockServer,
     extra: &[&str],
 ) -> Result<(i32, Value)> {
-    let out = w.run_command("cancel", config, api, extra, &[])?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains(TOKEN), "token on stderr: {stderr}");
-    let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!(
-            "{e}: stdout={} stderr={stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })?;
-    Ok((out.status.code().unwrap_or(-1), report))
+    crate::world::report_of(&w.run_command("cancel", config, api, extra, &[])?)
 }
 
 #[test]

@@ -104,16 +104,7 @@ impl World {
         api: &MockServer,
         extra: &[&str],
     ) -> Result<(i32, Value)> {
-        let out = self.run(config, api, extra, &[])?;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains(TOKEN), "token on stderr: {stderr}");
-        let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
-            format!(
-                "{e}: stdout={} stderr={stderr}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })?;
-        Ok((out.status.code().unwrap_or(-1), report))
+        report_of(&self.run(config, api, extra, &[])?)
     }
 
     /// `broadcast sync --config CONFIG --json EXTRA` with the token in `GH_ENTERPRISE_TOKEN` (the
@@ -400,4 +391,18 @@ pub(crate) fn add_labels<'a>(
                 .collect::<Vec<_>>(),
         );
     })
+}
+
+/// The exit code and JSON report of a `--json` run, after checking that stderr does not hold
+/// the token.
+pub(crate) fn report_of(out: &std::process::Output) -> Result<(i32, Value)> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains(TOKEN), "token on stderr: {stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "{e}: stdout={} stderr={stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })?;
+    Ok((out.status.code().unwrap_or(-1), report))
 }
